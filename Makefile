@@ -1,0 +1,46 @@
+# The two commands a newcomer needs are `make demo` and `make test`; each installs what it needs:
+# a virtualenv in .venv with the package and its dev tools, and the pinned control-plane binaries
+# built from Go modules into ~/.cache/azbackup (hack/build-tools.sh; skipped when already built).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint unit integration tools venv crds reasons clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+tools:
+	@bash hack/build-tools.sh >/dev/null
+
+demo: venv tools
+	$(BIN)/azbackup demo
+
+# The whole suite: static checks, then unit, emulator and integration tests.
+test: venv tools lint
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/azbackup crds --check
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv tools
+	$(BIN)/pytest -q tests/integration
+
+# Regenerate what is generated from the code: crds/ and the README's reason table.
+crds: venv
+	$(BIN)/azbackup crds --dir crds
+	$(BIN)/azbackup reasons --update-readme README.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

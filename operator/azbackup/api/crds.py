@@ -1,0 +1,749 @@
+"""The five CustomResourceDefinitions, built in code: the one source of truth for `crds/`.
+
+`azbackup crds --write crds/` renders them; a unit test fails when the committed files differ.
+Validation that a schema can express lives here (patterns, enums, bounds, CEL rules with messages that
+say what to do instead); only Azure's own answers become condition reasons at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azbackup import API_GROUP, API_VERSION
+from azbackup.api.schema import (
+    Schema,
+    array,
+    boolean,
+    date_time,
+    integer,
+    obj,
+    rule,
+    string,
+    string_map,
+)
+
+CATEGORY = "azbackup"
+
+# Bounds and patterns, each with the source that sets it.
+# Azure naming rules, learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+VAULT_NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{1,49}$"  # vaults: 2-50, alphanumerics and hyphens, starts with a letter
+POLICY_NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{1,148}[a-zA-Z0-9]$"  # backupPolicies: 3-150, no trailing hyphen
+RESOURCE_GROUP_PATTERN = r"^[-\w._()]{0,89}[-\w_()]$"  # 1-90, cannot end in a period
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+VM_ID_PATTERN = (
+    r"(?i)^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"/resourceGroups/[-\w._()]{1,90}/providers/Microsoft\.Compute/virtualMachines/[-\w.]{1,64}$"
+)
+USER_IDENTITY_ID_PATTERN = (
+    r"(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
+    r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[-\w]{3,128}$"
+)
+KEY_URI_PATTERN = r"^https://[-a-zA-Z0-9.]+/keys/[-a-zA-Z0-9]{1,127}(/[0-9a-fA-F]{32})?$"
+LOCATION_PATTERN = r"^[A-Za-z][A-Za-z0-9 ]{1,40}$"
+K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+# Backup schedule times are on the hour or half hour (portal and ARM both refuse other minutes).
+TIME_OF_DAY_PATTERN = r"^([01][0-9]|2[0-3]):(00|30)$"
+# Retention maxima: Azure Backup support matrix ("up to 9999 days, 5163 weeks, 1188 months, 99 years").
+MAX_DAILY, MAX_WEEKLY, MAX_MONTHLY, MAX_YEARLY = 9999, 5163, 1188, 99
+MIN_DAILY = 7  # the portal and Terraform's azurerm (retention_daily.count 7-9999)
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+WEEKS_OF_MONTH = ("First", "Second", "Third", "Fourth", "Last")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shared pieces
+
+
+def local_ref(kind: str, what: str) -> Schema:
+    return obj(
+        f"Reference to a {kind} in this object's own namespace ({what}). Cross-namespace references "
+        "are not allowed, so one tenant cannot attach resources to another namespace's vault.",
+        {"name": string(f"metadata.name of the {kind}.", pattern=K8S_NAME_PATTERN, max_length=253)},
+        required=["name"],
+    )
+
+
+def immutable(field: str, instead: str) -> Schema:
+    return rule("self == oldSelf", f"{field} is immutable: {instead}", reason="FieldValueForbidden")
+
+
+def condition_schema() -> Schema:
+    return obj(
+        "A condition in the metav1.Condition shape (kstatus): Ready is the summary, Reconciling and "
+        "Stalled say whether the operator is still working or needs a human.",
+        {
+            "type": string("Condition type, e.g. Ready, Reconciling, Stalled, PrerequisitesMet."),
+            "status": string("True, False or Unknown.", enum=["True", "False", "Unknown"]),
+            "reason": string("A stable CamelCase reason from the README's reason table."),
+            "message": string("What happened and what to do, in words; never contains a secret."),
+            "lastTransitionTime": date_time("When status last changed (not when the message did)."),
+            "observedGeneration": integer("The metadata.generation this condition was computed for."),
+        },
+        required=["type", "status"],
+    )
+
+
+def common_status(extra: dict[str, Schema], what: str) -> Schema:
+    props: dict[str, Schema] = {
+        "observedGeneration": integer("The metadata.generation the operator last acted on."),
+        "conditions": array(
+            "Current conditions: Ready, Reconciling, Stalled (and per kind more, see the README).",
+            condition_schema(),
+            list_type="map",
+        ),
+    }
+    props["conditions"]["x-kubernetes-list-map-keys"] = ["type"]
+    props.update(extra)
+    return obj(f"Observed state of the {what}, written only by the operator.", props)
+
+
+def operation_schema() -> Schema:
+    return obj(
+        "A long-running Azure operation the operator started and is following. Saved before waiting, "
+        "so a restarted operator polls it instead of sending the write again.",
+        {
+            "kind": string("What the operation does, e.g. ConfigureProtection, StopProtection, Delete."),
+            "url": string("The operation's Azure-AsyncOperation (or Location) URL."),
+            "startedAt": date_time("When the write that started it was accepted."),
+            "generation": integer("The metadata.generation the write was made for."),
+        },
+    )
+
+
+def printer(name: str, json_path: str, description: str, kind: str = "string",
+            priority: int = 0) -> dict[str, Any]:
+    col: dict[str, Any] = {"name": name, "type": kind, "jsonPath": json_path, "description": description}
+    if priority:
+        col["priority"] = priority
+    return col
+
+
+READY_COLUMNS = [
+    printer("Ready", '.status.conditions[?(@.type=="Ready")].status', "Whether the object is Ready."),
+    printer("Reason", '.status.conditions[?(@.type=="Ready")].reason', "Why it is (not) Ready."),
+]
+AGE_COLUMN = printer("Age", ".metadata.creationTimestamp", "Time since creation.", "date")
+
+
+def crd(kind: str, plural: str, short_names: list[str], description: str, spec: Schema, status: Schema,
+        columns: list[dict[str, Any]], root_rules: list[Schema] | None = None) -> dict[str, Any]:
+    root = obj(
+        description,
+        {
+            "apiVersion": string("APIVersion of this representation of the object (azbackup.dev/v1alpha1)."),
+            "kind": string(f"Kind of this object ({kind})."),
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+        required=["spec"],
+        rules=root_rules or [],
+    )
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{plural}.{API_GROUP}",
+            "labels": {"app.kubernetes.io/name": "azbackup-operator", "app.kubernetes.io/part-of": "azbackup"},
+        },
+        "spec": {
+            "group": API_GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": short_names,
+                "categories": [CATEGORY],
+            },
+            "versions": [
+                {
+                    "name": API_VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [*columns, *READY_COLUMNS, AGE_COLUMN],
+                    "schema": {"openAPIV3Schema": root},
+                }
+            ],
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# BackupVault
+
+
+def backup_vault() -> dict[str, Any]:
+    spec = obj(
+        "Desired state of a Recovery Services vault: the guide's 'Create a Recovery Services vault' "
+        "and 'Set storage replication' steps as fields.",
+        {
+            "subscriptionId": string(
+                "Azure subscription (a GUID) that holds the vault.", pattern=GUID_PATTERN,
+                rules=[immutable("subscriptionId", "a vault cannot move subscriptions; create a new "
+                                 "BackupVault instead")]),
+            "resourceGroup": string(
+                "Resource group of the vault (1-90 characters: letters, digits, '_', '-', '.', '(', "
+                "')'; not ending in '.'). It must exist.", pattern=RESOURCE_GROUP_PATTERN,
+                rules=[immutable("resourceGroup", "a vault cannot move resource groups here; create a "
+                                 "new BackupVault instead")]),
+            "location": string(
+                "Azure region of the vault, e.g. westeurope. Protected VMs must be in the same region "
+                "(the guide: cross-region backup is unsupported).", pattern=LOCATION_PATTERN,
+                rules=[immutable("location", "a vault cannot move regions; create a new BackupVault "
+                                 "in the new region and protect the VMs there")]),
+            "vaultName": string(
+                "Name of the vault in Azure; defaults to metadata.name. 2-50 characters, starting "
+                "with a letter, only letters, digits and hyphens.", pattern=VAULT_NAME_PATTERN),
+            "sku": string("Vault SKU.", enum=["Standard", "RS0"], default="Standard"),
+            "storageRedundancy": string(
+                "Backup storage replication. GeoRedundant (the default) keeps a copy in the paired "
+                "region; LocallyRedundant is cheaper. Azure locks it when the first item is "
+                "protected: the operator applies it before protecting anything and reports "
+                "StorageRedundancyLocked if it is changed afterwards.",
+                enum=["GeoRedundant", "LocallyRedundant", "ZoneRedundant"], default="GeoRedundant"),
+            "crossRegionRestore": boolean(
+                "Allow restores in the paired region. Needs GeoRedundant storage; once on it cannot "
+                "be turned off (a new vault is needed).", default=False),
+            "softDelete": obj(
+                "Soft delete keeps deleted backup data for a retention period.",
+                {
+                    "state": string(
+                        "Enabled, Disabled, or AlwaysOn (irreversible: it can never be turned off).",
+                        enum=["Enabled", "Disabled", "AlwaysOn"], default="Enabled"),
+                    "retentionDays": integer("Days soft-deleted data is kept (14-180).",
+                                             minimum=14, maximum=180, default=14),
+                },
+                default={},
+            ),
+            "immutability": string(
+                "Immutable vault: Disabled, Unlocked, or Locked (irreversible). BackupsSuspended on a "
+                "ProtectedVM needs Unlocked or Locked.",
+                enum=["Disabled", "Unlocked", "Locked"], default="Disabled"),
+            "publicNetworkAccess": string("Whether the vault is reachable from public networks.",
+                                          enum=["Enabled", "Disabled"], default="Enabled"),
+            "identity": obj(
+                "Managed identities of the vault (needed for customer-managed-key encryption).",
+                {
+                    "systemAssigned": boolean("Enable the system-assigned identity.", default=False),
+                    "userAssigned": array(
+                        "Resource ids of user-assigned identities to attach.",
+                        string("A user-assigned identity resource id.", pattern=USER_IDENTITY_ID_PATTERN),
+                        max_items=20, unique=True),
+                },
+            ),
+            "encryption": obj(
+                "Customer-managed-key encryption of backup data. Once on it cannot be turned off.",
+                {
+                    "keyUri": string("Key Vault key URI, e.g. https://kv.vault.azure.net/keys/k or "
+                                     "with a version.", pattern=KEY_URI_PATTERN),
+                    "userAssignedIdentity": string(
+                        "Identity that reads the key; omit to use the system-assigned identity.",
+                        pattern=USER_IDENTITY_ID_PATTERN),
+                    "infrastructureEncryption": boolean(
+                        "Double encryption at the infrastructure layer; fixed at first use.",
+                        default=False),
+                },
+                required=["keyUri"],
+            ),
+            "monitoring": obj(
+                "Built-in Azure Monitor alerts of the vault.",
+                {
+                    "jobFailureAlerts": boolean("Alert on every backup job failure.", default=True),
+                    "criticalOperationAlerts": boolean(
+                        "Alert on critical operations (e.g. stop protection with delete data).",
+                        default=True),
+                },
+                default={},
+            ),
+            "tags": string_map(
+                "Azure tags of the vault. The operator adds azbackup.dev-owner naming this object; "
+                "at most 50 tags in all, keys up to 512 and values up to 256 characters.",
+                max_properties=49, value=string("Tag value.", max_length=256),
+                rules=[rule("self.all(k, size(k) <= 512 && !k.matches('[<>%&?/\\\\\\\\]'))",
+                            "tag keys are at most 512 characters and cannot contain < > % & \\ ? /")]),
+            "credentialRef": obj(
+                "Secret in this namespace with the Azure credential for this vault and everything "
+                "in it (keys: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or "
+                "AZURE_CLIENT_CERTIFICATE (PEM), or AZURE_FEDERATED_TOKEN_FILE for workload "
+                "identity). Omit to use the operator's own identity (DefaultAzureCredential).",
+                {"name": string("Name of the Secret.", pattern=K8S_NAME_PATTERN, max_length=253)},
+                required=["name"],
+            ),
+            "deletionPolicy": string(
+                "What deleting this object does in Azure: Retain (the default) leaves the vault; "
+                "Delete deletes it, once no items or soft-deleted items remain.",
+                enum=["Retain", "Delete"], default="Retain"),
+        },
+        required=["subscriptionId", "resourceGroup", "location"],
+        rules=[
+            rule("has(self.vaultName) == has(oldSelf.vaultName) && "
+                 "(!has(self.vaultName) || self.vaultName == oldSelf.vaultName)",
+                 "vaultName is immutable: create a new BackupVault to use another vault name",
+                 field_path=".vaultName", reason="FieldValueForbidden"),
+            rule("!self.crossRegionRestore || self.storageRedundancy == 'GeoRedundant'",
+                 "crossRegionRestore needs storageRedundancy GeoRedundant", field_path=".crossRegionRestore"),
+            rule("!has(self.encryption) || (has(self.identity) && ((has(self.identity.systemAssigned) "
+                 "&& self.identity.systemAssigned) || has(self.encryption.userAssignedIdentity)))",
+                 "encryption needs an identity: set identity.systemAssigned: true or "
+                 "encryption.userAssignedIdentity", field_path=".encryption"),
+            rule("!has(self.encryption) || !has(self.encryption.userAssignedIdentity) || "
+                 "(has(self.identity.userAssigned) && "
+                 "self.encryption.userAssignedIdentity in self.identity.userAssigned)",
+                 "encryption.userAssignedIdentity must also be listed in identity.userAssigned",
+                 field_path=".encryption.userAssignedIdentity"),
+        ],
+    )
+    status = common_status(
+        {
+            "vaultId": string("Azure resource id of the vault."),
+            "vaultName": string("Name of the vault in Azure."),
+            "location": string("Region Azure reports for the vault."),
+            "provisioningState": string("provisioningState Azure reports."),
+            "storageRedundancy": string("Storage redundancy Azure reports."),
+            "storageRedundancyLocked": boolean(
+                "True once an item is protected: Azure no longer accepts a redundancy change."),
+            "identityPrincipalId": string("Object id of the system-assigned identity, when enabled."),
+            "drift": array("Fields where Azure differs from the spec (reconcile-policy observe, or "
+                           "while an update is pending).", string("One difference."), max_items=64),
+            "operation": operation_schema(),
+        },
+        "vault",
+    )
+    return crd(
+        "BackupVault", "backupvaults", ["bvault", "bv"],
+        "A Recovery Services vault that holds VM backups (the guide's step 'Create a Recovery "
+        "Services vault').",
+        spec, status,
+        [
+            printer("Location", ".spec.location", "Azure region."),
+            printer("Redundancy", ".spec.storageRedundancy", "Storage replication."),
+        ],
+        root_rules=[
+            rule(f"has(self.spec.vaultName) || self.metadata.name.matches('{VAULT_NAME_PATTERN}')",
+                 "metadata.name is not a valid vault name (2-50 characters, starting with a letter, "
+                 "only letters, digits and hyphens): set spec.vaultName"),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# BackupPolicy
+
+
+def _days_or_weekdays(description: str, extra: dict[str, Schema] | None = None,
+                      required: list[str] | None = None) -> Schema:
+    props: dict[str, Schema] = {
+        "count": integer("How many to keep (see the bounds of each kind of retention).", minimum=1),
+        "days": array("Days of the month (1-28) to keep, instead of weekdays and weeks.",
+                      integer("Day of the month.", minimum=1, maximum=28), max_items=28, unique=True),
+        "includeLastDay": boolean("Also keep the backup of the last day of the month (with days).",
+                                  default=False),
+        "weekdays": array("Weekdays to keep (with weeks).",
+                          string("A weekday.", enum=list(WEEKDAYS)), max_items=7, unique=True),
+        "weeks": array("Weeks of the month to keep (with weekdays).",
+                       string("A week of the month.", enum=list(WEEKS_OF_MONTH)), max_items=5, unique=True),
+    }
+    props.update(extra or {})
+    return obj(
+        description, props, required=["count", *(required or [])],
+        rules=[rule("has(self.days) ? !(has(self.weekdays) || has(self.weeks)) : "
+                    "(has(self.weekdays) && has(self.weeks))",
+                    "give either days (and includeLastDay) or weekdays and weeks, not both")],
+    )
+
+
+def backup_policy() -> dict[str, Any]:
+    schedule = obj(
+        "When backups run (the guide's 'backup policy': schedule).",
+        {
+            "frequency": string("Hourly (Enhanced policies only), Daily or Weekly.",
+                                enum=["Hourly", "Daily", "Weekly"]),
+            "time": string("Time of day HH:MM (on the hour or half hour) for Daily and Weekly.",
+                           pattern=TIME_OF_DAY_PATTERN),
+            "weekdays": array("Days a Weekly schedule runs.", string("A weekday.", enum=list(WEEKDAYS)),
+                              min_items=1, max_items=7, unique=True),
+            "hourly": obj(
+                "Hourly schedule (Enhanced policies).",
+                {
+                    "intervalHours": integer("Hours between backups.", enum=[4, 6, 8, 12]),
+                    "windowStartTime": string("Start of the daily backup window, HH:MM.",
+                                              pattern=TIME_OF_DAY_PATTERN),
+                    "windowDurationHours": integer("Length of the window in hours (4-24), a multiple of "
+                                                   "intervalHours.", minimum=4, maximum=24),
+                },
+                required=["intervalHours", "windowStartTime", "windowDurationHours"],
+                rules=[rule("self.windowDurationHours % self.intervalHours == 0",
+                            "windowDurationHours must be a multiple of intervalHours")],
+            ),
+        },
+        required=["frequency"],
+        rules=[
+            rule("self.frequency != 'Hourly' || has(self.hourly)", "an Hourly schedule needs schedule.hourly"),
+            rule("self.frequency == 'Hourly' || has(self.time)", "a Daily or Weekly schedule needs schedule.time"),
+            rule("self.frequency == 'Weekly' || !has(self.weekdays)",
+                 "schedule.weekdays is only for Weekly schedules"),
+            rule("self.frequency != 'Weekly' || has(self.weekdays)", "a Weekly schedule needs schedule.weekdays"),
+        ],
+    )
+    retention = obj(
+        "How long recovery points are kept (the guide's 'backup policy': retention range).",
+        {
+            "daily": obj("Keep daily backup points.",
+                         {"count": integer(f"Days to keep ({MIN_DAILY}-{MAX_DAILY}).",
+                                           minimum=MIN_DAILY, maximum=MAX_DAILY)},
+                         required=["count"]),
+            "weekly": obj("Keep weekly backup points.",
+                          {"count": integer(f"Weeks to keep (1-{MAX_WEEKLY}).", minimum=1, maximum=MAX_WEEKLY),
+                           "weekdays": array("Weekdays whose backup is kept.",
+                                             string("A weekday.", enum=list(WEEKDAYS)),
+                                             min_items=1, max_items=7, unique=True)},
+                          required=["count", "weekdays"]),
+            "monthly": _days_or_weekdays(f"Keep monthly backup points (count 1-{MAX_MONTHLY} months)."),
+            "yearly": _days_or_weekdays(
+                f"Keep yearly backup points (count 1-{MAX_YEARLY} years).",
+                {"months": array("Months whose backup is kept.", string("A month.", enum=list(MONTHS)),
+                                 min_items=1, max_items=12, unique=True)},
+                ["months"]),
+        },
+        rules=[
+            rule(f"!has(self.monthly) || self.monthly.count <= {MAX_MONTHLY}",
+                 f"retention.monthly.count is at most {MAX_MONTHLY} months", field_path=".monthly.count"),
+            rule(f"!has(self.yearly) || self.yearly.count <= {MAX_YEARLY}",
+                 f"retention.yearly.count is at most {MAX_YEARLY} years", field_path=".yearly.count"),
+        ],
+    )
+    spec = obj(
+        "Desired state of an AzureIaasVM backup policy in a vault.",
+        {
+            "vaultRef": local_ref("BackupVault", "the vault that holds the policy"),
+            "policyName": string("Name of the policy in Azure; defaults to metadata.name. 3-150 "
+                                 "characters, starting with a letter, letters, digits and hyphens, "
+                                 "not ending with a hyphen.", pattern=POLICY_NAME_PATTERN),
+            "policyType": string(
+                "Standard (V1, daily/weekly, snapshots 1-5 days) or Enhanced (V2: hourly schedules, "
+                "snapshots up to 30 days, required for Trusted Launch VMs). Standard to Enhanced is a "
+                "migration and is never done silently.", enum=["Standard", "Enhanced"], default="Enhanced"),
+            "schedule": schedule,
+            "timeZone": string("Windows time-zone name the schedule is in, e.g. UTC or "
+                               "'W. Europe Standard Time'.", max_length=64, default="UTC"),
+            "instantRestoreRetentionDays": integer(
+                "Days instant-restore snapshots are kept: 1-5 for Standard (exactly 5 with a weekly "
+                "schedule), 1-30 for Enhanced.", minimum=1, maximum=30),
+            "instantRestoreResourceGroup": obj(
+                "Resource group the snapshots go to: <prefix>N<suffix>, N counting from 1.",
+                {"prefix": string("Prefix of the resource group name.", min_length=1, max_length=80),
+                 "suffix": string("Suffix of the resource group name.", max_length=10)},
+                required=["prefix"]),
+            "retention": retention,
+            "tiering": obj(
+                "Move older recovery points to the archive tier.",
+                {"mode": string("TierAfter a duration, TierRecommended points, or DoNotTier.",
+                                enum=["TierAfter", "TierRecommended", "DoNotTier"]),
+                 "duration": integer("With TierAfter: how long after creation.", minimum=1),
+                 "durationType": string("Unit of duration.", enum=["Days", "Weeks", "Months", "Years"],
+                                        default="Months")},
+                required=["mode"],
+                rules=[rule("self.mode != 'TierAfter' || has(self.duration)", "tiering TierAfter needs duration")]),
+            "consistency": string(
+                "Default (application-consistent where the agent can, else file-system or crash "
+                "consistent) or OnlyCrashConsistent (opt in to skip application consistency).",
+                enum=["Default", "OnlyCrashConsistent"], default="Default"),
+            "deletionPolicy": string(
+                "What deleting this object does in Azure: Delete (the default) deletes the policy, "
+                "which Azure refuses while it protects items (reason PolicyInUse); Retain leaves it.",
+                enum=["Retain", "Delete"], default="Delete"),
+        },
+        required=["vaultRef", "schedule", "retention"],
+        rules=[
+            rule("has(self.policyName) == has(oldSelf.policyName) && "
+                 "(!has(self.policyName) || self.policyName == oldSelf.policyName)",
+                 "policyName is immutable: create a new BackupPolicy to use another name",
+                 field_path=".policyName", reason="FieldValueForbidden"),
+            rule("self.vaultRef == oldSelf.vaultRef",
+                 "vaultRef is immutable: a policy cannot move to another vault; create a new BackupPolicy",
+                 field_path=".vaultRef", reason="FieldValueForbidden"),
+            rule("self.schedule.frequency != 'Hourly' || self.policyType == 'Enhanced'",
+                 "an Hourly schedule needs policyType Enhanced", field_path=".schedule.frequency"),
+            rule("!has(self.instantRestoreRetentionDays) || self.policyType == 'Enhanced' || "
+                 "self.instantRestoreRetentionDays <= 5",
+                 "Standard policies keep instant-restore snapshots 1-5 days; use policyType Enhanced "
+                 "for up to 30", field_path=".instantRestoreRetentionDays"),
+            rule("self.schedule.frequency != 'Weekly' || self.policyType == 'Enhanced' || "
+                 "!has(self.instantRestoreRetentionDays) || self.instantRestoreRetentionDays == 5",
+                 "Standard policies with a Weekly schedule keep instant-restore snapshots exactly 5 days",
+                 field_path=".instantRestoreRetentionDays"),
+            rule("self.schedule.frequency == 'Weekly' || has(self.retention.daily)",
+                 "a Daily or Hourly schedule needs retention.daily", field_path=".retention"),
+            rule("self.schedule.frequency != 'Weekly' || !has(self.retention.daily)",
+                 "a Weekly schedule has no daily points: remove retention.daily", field_path=".retention.daily"),
+            rule("self.schedule.frequency != 'Weekly' || has(self.retention.weekly)",
+                 "a Weekly schedule needs retention.weekly", field_path=".retention"),
+        ],
+    )
+    status = common_status(
+        {
+            "policyId": string("Azure resource id of the policy."),
+            "policyName": string("Name of the policy in Azure."),
+            "vaultId": string("Azure resource id of the vault that holds it."),
+            "policyType": string("Policy type Azure reports (V1 Standard, V2 Enhanced)."),
+            "protectedItemsCount": integer("Items Azure reports protected by this policy."),
+            "drift": array("Fields where Azure differs from the spec.", string("One difference."),
+                           max_items=64),
+        },
+        "policy",
+    )
+    return crd(
+        "BackupPolicy", "backuppolicies", ["bpolicy", "bpol"],
+        "A VM backup policy (schedule and retention) in a BackupVault.",
+        spec, status,
+        [
+            printer("Vault", ".spec.vaultRef.name", "BackupVault holding the policy."),
+            printer("Type", ".spec.policyType", "Standard or Enhanced."),
+        ],
+        root_rules=[
+            rule(f"has(self.spec.policyName) || self.metadata.name.matches('{POLICY_NAME_PATTERN}')",
+                 "metadata.name is not a valid policy name (3-150 characters, starting with a letter, "
+                 "letters, digits and hyphens, not ending with a hyphen): set spec.policyName"),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# ProtectedVM
+
+
+def disk_selection() -> Schema:
+    lun = integer("A data disk LUN (0-63).", minimum=0, maximum=63)
+    return obj(
+        "Which disks are backed up; by default the OS disk and every data disk.",
+        {
+            "includeLuns": array("Back up the OS disk and only these data disks.", lun, max_items=64, unique=True),
+            "excludeLuns": array("Back up every disk except these data disks.", lun, max_items=64, unique=True),
+            "osDiskOnly": boolean("Back up the OS disk only.", default=False),
+        },
+        rules=[
+            rule("!(has(self.includeLuns) && has(self.excludeLuns))",
+                 "set includeLuns or excludeLuns, not both"),
+            rule("!self.osDiskOnly || !(has(self.includeLuns) || has(self.excludeLuns))",
+                 "osDiskOnly backs up no data disk: remove includeLuns and excludeLuns"),
+        ],
+    )
+
+
+def protected_vm_options() -> dict[str, Schema]:
+    """Fields a ProtectedVM and a VMBackupSelector's child template share."""
+    return {
+        "diskSelection": disk_selection(),
+        "httpProxy": string(
+            "HTTP proxy the VM uses to reach Azure Storage (the guide's alternative to NSG rules). "
+            "Declaring it satisfies the NetworkPath check; authenticated proxies are unsupported.",
+            pattern=r"^https?://[^\s/@]+(:[0-9]{1,5})?/?$"),
+        "remediation": obj(
+            "Fixes the operator may apply to the VM, each an explicit opt-in.",
+            {"allowExtensionOperations": boolean(
+                "After a manual VM agent install, set osProfile.allowExtensionOperations on the VM "
+                "(today's ARM equivalent of the guide's ProvisionGuestAgent flag).", default=False)},
+        ),
+        "state": string(
+            "Protected (the default); BackupsSuspended (stop backups, keep points per policy; needs "
+            "an immutable vault); ProtectionStopped (stop backups, retain existing data).",
+            enum=["Protected", "BackupsSuspended", "ProtectionStopped"], default="Protected"),
+        "onDelete": string(
+            "What deleting this object does: RetainData (the default: stop protection, keep the "
+            "recovery points), DeleteData (stop and delete backup data; soft delete may keep it "
+            "for its retention), Orphan (leave Azure as it is).",
+            enum=["RetainData", "DeleteData", "Orphan"], default="RetainData"),
+    }
+
+
+CHECK_NAMES = [
+    "SameRegion", "NotProtectedElsewhere", "VMAgentReady", "ApplicationConsistent", "NetworkPath",
+    "SupportedOS", "DataDiskLimit", "NoWriteAccelerator", "DiskEncryptionSupported",
+    "StorageAccountAccess", "NoSharedDisks", "RestoreNetworkConfig",
+]
+
+
+def protected_vm() -> dict[str, Any]:
+    spec = obj(
+        "One VM under protection: the guide's 'Enable backup' for one VM.",
+        {
+            "vaultRef": local_ref("BackupVault", "the vault that protects the VM; same region as the VM"),
+            "policyRef": local_ref("BackupPolicy", "omit to use the vault's built-in DefaultPolicy"),
+            "vm": string(
+                "Azure resource id of the VM: /subscriptions/<guid>/resourceGroups/<rg>/providers/"
+                "Microsoft.Compute/virtualMachines/<name>.", pattern=VM_ID_PATTERN,
+                rules=[immutable("vm", "a ProtectedVM protects one VM for life; create another "
+                                 "ProtectedVM for a different VM")]),
+            **protected_vm_options(),
+        },
+        required=["vaultRef", "vm"],
+        rules=[rule("self.vaultRef == oldSelf.vaultRef",
+                    "vaultRef is immutable: a protected VM cannot move vaults in place; delete this "
+                    "ProtectedVM (onDelete decides what happens to its backups) and create another",
+                    field_path=".vaultRef", reason="FieldValueForbidden")],
+    )
+    status = common_status(
+        {
+            "vmName": string("Name of the VM."),
+            "vaultId": string("Azure resource id of the vault protecting the VM."),
+            "protectedItemId": string("Azure resource id of the protected item."),
+            "policyName": string("Name of the policy Azure reports for the item."),
+            "protectionState": string("protectionState Azure reports (IRPending, Protected, "
+                                      "ProtectionStopped, BackupsSuspended, ProtectionError, ...)."),
+            "healthStatus": string("healthStatus Azure reports (Passed, ActionRequired, ...)."),
+            "lastBackupStatus": string("lastBackupStatus Azure reports."),
+            "lastBackupTime": date_time("When the last backup completed."),
+            "lastRecoveryPoint": date_time("Time of the newest recovery point."),
+            "softDeleted": boolean("True while the item is soft-deleted in Azure."),
+            "checks": array(
+                "Every prerequisite of the guide, evaluated against the VM's current facts.",
+                obj("One prerequisite check.",
+                    {"name": string("Check name.", enum=CHECK_NAMES),
+                     "result": string("Outcome.", enum=["Passed", "Failed", "Warning", "Unknown"]),
+                     "reason": string("Stable reason (see the README's reason table)."),
+                     "message": string("What the check found and what to do.")},
+                    required=["name", "result"]),
+                max_items=32, list_type="map"),
+            "operation": operation_schema(),
+        },
+        "protected VM",
+    )
+    status["properties"]["checks"]["x-kubernetes-list-map-keys"] = ["name"]
+    return crd(
+        "ProtectedVM", "protectedvms", ["pvm"],
+        "An Azure VM protected by a BackupVault, with every prerequisite of the guide as a condition.",
+        spec, status,
+        [
+            printer("Vault", ".spec.vaultRef.name", "BackupVault protecting the VM."),
+            printer("Policy", ".status.policyName", "Backup policy in effect."),
+            printer("Last Backup", ".status.lastBackupTime", "When the last backup completed.", "date"),
+            printer("VM", ".status.vmName", "VM name.", priority=1),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# VMBackupSelector
+
+
+def vm_backup_selector() -> dict[str, Any]:
+    expression = obj(
+        "A tag requirement, like a Kubernetes label selector expression.",
+        {
+            "key": string("Tag name (compared case-insensitively, as Azure does).", min_length=1, max_length=512),
+            "operator": string("In, NotIn, Exists or DoesNotExist.", enum=["In", "NotIn", "Exists", "DoesNotExist"]),
+            "values": array("Tag values for In and NotIn.", string("A tag value.", max_length=256),
+                            max_items=64, unique=True),
+        },
+        required=["key", "operator"],
+        rules=[rule("(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
+                    "In and NotIn need values; Exists and DoesNotExist take none")],
+    )
+    spec = obj(
+        "Auto-protection: every VM in the vault's subscription and region that matches gets a "
+        "ProtectedVM child, and keeps getting one as VMs appear, change tags or disappear.",
+        {
+            "vaultRef": local_ref("BackupVault", "the vault that protects matching VMs"),
+            "policyRef": local_ref("BackupPolicy", "omit to use the vault's DefaultPolicy; changing "
+                                   "it re-policies every child"),
+            "matchTags": string_map("Tags a VM must have with exactly these values.", max_properties=32,
+                                    value=string("Required tag value.", max_length=256)),
+            "matchExpressions": array("Tag requirements; all must hold.", expression, max_items=32),
+            "resourceGroups": array("Only VMs in these resource groups (any, when empty).",
+                                    string("Resource group name.", pattern=RESOURCE_GROUP_PATTERN),
+                                    max_items=100, unique=True),
+            "osTypes": array("Only VMs with these OS types (any, when empty).",
+                             string("OS type.", enum=["Windows", "Linux"]), max_items=2, unique=True),
+            "exclude": array("VMs never selected: names or resource ids.",
+                             string("VM name or resource id.", max_length=1024), max_items=1000, unique=True),
+            "template": obj("Settings copied to every ProtectedVM child.", protected_vm_options()),
+        },
+        required=["vaultRef"],
+        rules=[rule("self.vaultRef == oldSelf.vaultRef",
+                    "vaultRef is immutable: create a new VMBackupSelector for another vault",
+                    field_path=".vaultRef", reason="FieldValueForbidden")],
+    )
+    status = common_status(
+        {
+            "matched": integer("VMs that match the selector in the vault's region."),
+            "protected": integer("Matched VMs whose ProtectedVM is Ready."),
+            "blocked": integer("Matched VMs that cannot be protected (see blockedByReason)."),
+            "excluded": integer("VMs left out by exclude."),
+            "blockedByReason": string_map("Blocked VMs counted by reason.", value=integer("Count.")),
+            "protectedElsewhere": array("Matched VMs another vault protects; never taken over.",
+                                        string("VM resource id."), max_items=100),
+        },
+        "selector",
+    )
+    return crd(
+        "VMBackupSelector", "vmbackupselectors", ["vmsel", "vbs"],
+        "Protects every VM that matches tags, resource groups and OS type, as they come and go.",
+        spec, status,
+        [
+            printer("Vault", ".spec.vaultRef.name", "BackupVault protecting matched VMs."),
+            printer("Matched", ".status.matched", "VMs matched.", "integer"),
+            printer("Protected", ".status.protected", "Matched VMs protected.", "integer"),
+            printer("Blocked", ".status.blocked", "Matched VMs blocked by a prerequisite.", "integer"),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# OnDemandBackup
+
+
+def on_demand_backup() -> dict[str, Any]:
+    spec = obj(
+        "One backup now, like a Kubernetes Job: the guide's 'Back up now'. The spec cannot change "
+        "after creation; create another object for another backup.",
+        {
+            "protectedVMRef": local_ref("ProtectedVM", "the VM to back up; it must be protected"),
+            "retainUntil": date_time("Keep the recovery point until this time (RFC 3339)."),
+            "retentionDays": integer("Keep the recovery point this many days (default 30).",
+                                     minimum=1, maximum=36135),
+            "ttlSecondsAfterFinished": integer(
+                "Delete this object this many seconds after it finished (the recovery point stays).",
+                minimum=0),
+        },
+        required=["protectedVMRef"],
+        rules=[
+            rule("self == oldSelf", "an OnDemandBackup is one backup: its spec cannot change; create a "
+                 "new OnDemandBackup", reason="FieldValueForbidden"),
+            rule("!(has(self.retainUntil) && has(self.retentionDays))", "set retainUntil or retentionDays, not both"),
+        ],
+    )
+    status = common_status(
+        {
+            "phase": string("Pending, Triggered, Running, Succeeded or Failed.",
+                            enum=["Pending", "Triggered", "Running", "Succeeded", "Failed"]),
+            "jobId": string("Azure backup job id."),
+            "triggeredAt": date_time("When the trigger was sent."),
+            "startTime": date_time("When the Azure job started."),
+            "completionTime": date_time("When the Azure job ended."),
+            "duration": string("Job duration Azure reports (ISO 8601)."),
+            "errorCode": string("Azure's error code when the job failed."),
+            "errorMessage": string("Azure's error message when the job failed."),
+            "retainUntil": date_time("Expiry of the recovery point."),
+            "recoveryPoint": string("Name of the recovery point the job created."),
+        },
+        "on-demand backup",
+    )
+    return crd(
+        "OnDemandBackup", "ondemandbackups", ["odb"],
+        "One on-demand backup of a ProtectedVM, followed to Succeeded or Failed.",
+        spec, status,
+        [
+            printer("Target", ".spec.protectedVMRef.name", "ProtectedVM backed up."),
+            printer("Phase", ".status.phase", "Where the backup is."),
+            printer("Recovery Point", ".status.recoveryPoint", "Recovery point created."),
+        ],
+    )
+
+
+def all_crds() -> list[dict[str, Any]]:
+    return [backup_vault(), backup_policy(), protected_vm(), vm_backup_selector(), on_demand_backup()]

@@ -1,0 +1,82 @@
+"""The `azbackup` command: run the operator, the demo, the emulator, preflight, and maintenance tasks."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _crds(args: argparse.Namespace) -> int:
+    from azbackup.api import render
+
+    if args.check:
+        stale = render.stale_files(args.dir)
+        for name in stale:
+            print(f"{args.dir / name}: differs from operator/azbackup/api/crds.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path in render.write(args.dir):
+        print(path)
+    return 0
+
+
+def _reasons(args: argparse.Namespace) -> int:
+    from azbackup import reasons
+
+    table = reasons.markdown_table()
+    if args.update_readme:
+        text = args.update_readme.read_text()
+        begin, end = "<!-- reasons:begin -->\n", "\n<!-- reasons:end -->"
+        head, rest = text.split(begin, 1)
+        args.update_readme.write_text(head + begin + table + end + rest.split(end, 1)[1])
+        return 0
+    print(table)
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    # The emulator is a separate package the operator never imports; hand over the process to it.
+    os.execv(sys.executable, [sys.executable, "-m", "azure_emulator", *args.rest])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from azbackup.devtools import demo
+
+    return demo.main(keep=args.keep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="azbackup", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole story on a local control plane and the Azure emulator")
+    demo.add_argument("--keep", action="store_true", help="keep the work directory (logs, kubeconfig)")
+    demo.set_defaults(func=_demo)
+
+    emu = sub.add_parser("emulator", help="run the Azure Resource Manager emulator alone "
+                         "(arguments are those of `python -m azure_emulator --help`)", add_help=False)
+    emu.add_argument("rest", nargs=argparse.REMAINDER)
+    emu.set_defaults(func=_emulator)
+
+    crds = sub.add_parser("crds", help="write (or --check) the CRD YAML generated from the package")
+    crds.add_argument("--dir", type=Path, default=Path("crds"))
+    crds.add_argument("--check", action="store_true", help="exit 1 when the files differ from the code")
+    crds.set_defaults(func=_crds)
+
+    reasons = sub.add_parser("reasons", help="print the reason table (Markdown) that the README carries")
+    reasons.add_argument("--update-readme", type=Path, metavar="README",
+                         help="replace the table between the reasons markers of README instead")
+    reasons.set_defaults(func=_reasons)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

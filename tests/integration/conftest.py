@@ -1,0 +1,53 @@
+"""Fixtures for tests against a real kube-apiserver + etcd (+ kube-controller-manager) from hack/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azbackup.devtools import control_plane
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def control_plane_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.ControlPlane]:
+    """One control plane per test session with the CRDs of crds/ installed (the files the chart ships)."""
+    with control_plane.running(tmp_path_factory.mktemp("control-plane")) as plane:
+        plane.kubectl("apply", "-f", str(REPO / "crds"))
+        plane.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        yield plane
+
+
+@pytest.fixture
+def namespace(control_plane_instance: control_plane.ControlPlane) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (the namespace controller finalizes it)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    control_plane_instance.kubectl("create", "namespace", name)
+    yield name
+    control_plane_instance.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+class Kubectl:
+    """kubectl bound to the session's control plane and one namespace."""
+
+    def __init__(self, plane: control_plane.ControlPlane, namespace: str) -> None:
+        self.plane, self.namespace = plane, namespace
+
+    def __call__(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.plane.kubectl("-n", self.namespace, *args, input=input, check=check)
+
+    def apply(self, manifest: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self("apply", "-f", "-", input=manifest, check=check)
+
+    def get(self, kind: str, name: str) -> dict[str, object]:
+        return json.loads(self("get", kind, name, "-o", "json").stdout)
+
+
+@pytest.fixture
+def kubectl(control_plane_instance: control_plane.ControlPlane, namespace: str) -> Kubectl:
+    return Kubectl(control_plane_instance, namespace)
