@@ -147,7 +147,7 @@ class Reason(enum.StrEnum):
     VM_AGENT_NOT_READY = "VMAgentNotReady"
     """The VM agent does not report Ready."""
     VM_AGENT_TOO_OLD = "VMAgentTooOld"
-    """The Windows VM agent is older than 2.6.1198.718."""
+    """The VM agent is older than the guide's minimum (Windows 2.6.1198.718) or Azure's Linux minimum (2.2.53.1)."""
     VM_STOPPED = "VMStopped"
     """The VM is not running; backups will be crash-consistent only (warning)."""
     NO_NETWORK_PATH = "NoNetworkPath"

@@ -1,0 +1,172 @@
+"""The managed-resource contract between the generic loop and each kind's external client.
+
+Modelled on crossplane-runtime's managed reconciler: an external client per kind observes Azure and
+creates, updates or deletes; the one loop in `azbackup.reconcile.loop` decides which to call and owns
+conditions, events, requeues and the journal. It lives at the bottom of the package because both
+layers use it: `azure/` implements clients, `reconcile/` drives them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from azbackup.api.specs import RECONCILE_POLICY_ANNOTATION
+from azbackup.reasons import Reason
+
+
+class ReconcilePolicy(enum.StrEnum):
+    MANAGE = "manage"  # the default: make Azure match the spec
+    OBSERVE = "observe"  # read Azure, report drift in status, write nothing
+    SKIP = "skip"  # read and write nothing
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The parts of a Kubernetes object the loop and the clients read. Immutable: a snapshot."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    generation: int = 0
+    resource_version: str = ""
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    status: Mapping[str, Any] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owner_references: Sequence[Mapping[str, Any]] = ()
+    deleting: bool = False
+    api_version: str = "azbackup.dev/v1alpha1"
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Resource:
+        meta = body.get("metadata") or {}
+        return cls(
+            kind=str(body.get("kind", "")), namespace=str(meta.get("namespace", "")),
+            name=str(meta.get("name", "")), uid=str(meta.get("uid", "")),
+            generation=int(meta.get("generation") or 0), resource_version=str(meta.get("resourceVersion", "")),
+            spec=dict(body.get("spec") or {}), status=dict(body.get("status") or {}),
+            annotations=dict(meta.get("annotations") or {}), labels=dict(meta.get("labels") or {}),
+            owner_references=list(meta.get("ownerReferences") or ()),
+            deleting=bool(meta.get("deletionTimestamp")),
+            api_version=str(body.get("apiVersion", "azbackup.dev/v1alpha1")),
+        )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    @property
+    def policy(self) -> ReconcilePolicy:
+        raw = self.annotations.get(RECONCILE_POLICY_ANNOTATION, "manage").strip().lower()
+        try:
+            return ReconcilePolicy(raw)
+        except ValueError:
+            # An unknown value must not silently start writing to Azure: treat it as observe.
+            return ReconcilePolicy.OBSERVE
+
+    def reference(self) -> dict[str, Any]:
+        """An object reference for Kubernetes Events."""
+        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
+                "namespace": self.namespace, "uid": self.uid}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A long-running Azure operation the loop follows by URL instead of repeating the write."""
+
+    kind: str  # e.g. ConfigureProtection, StopProtection, DeleteData, DeleteVault
+    url: str
+    started_at: str
+    generation: int = 0
+
+    def to_status(self) -> dict[str, Any]:
+        return {"kind": self.kind, "url": self.url, "startedAt": self.started_at, "generation": self.generation}
+
+    @classmethod
+    def from_status(cls, raw: Mapping[str, Any] | None) -> Operation | None:
+        if not raw or not raw.get("url"):
+            return None
+        return cls(str(raw.get("kind", "")), str(raw["url"]), str(raw.get("startedAt", "")),
+                   int(raw.get("generation") or 0))
+
+
+class OperationState(enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    state: OperationState
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why the loop must not (or cannot fully) make Azure match the spec."""
+
+    reason: Reason
+    message: str
+    stalls: bool = True  # True: needs a human (Stalled); False: waiting on something (Reconciling)
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class ExtraCondition:
+    """A kind's own condition (PrerequisitesMet, Protected, BackupHealthy, ...)."""
+
+    type: str
+    status: str
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What Azure looks like for one object, and how it compares with the spec."""
+
+    exists: bool
+    up_to_date: bool = True
+    usable: bool = True
+    diff: tuple[str, ...] = ()
+    # Fields Azure filled in, copied to status (None deletes a status field).
+    status: Mapping[str, Any] = field(default_factory=dict)
+    conditions: Sequence[ExtraCondition] = ()
+    # No write at all: prerequisites failed, owned by another object, a dependency not ready.
+    blocked: Hold | None = None
+    # Writes for the rest of the spec go ahead, but this part cannot be done (a one-way Azure rule).
+    limitation: Hold | None = None
+    # Why it exists but is not usable yet (default Provisioning), and why it is Ready (default Available).
+    pending: tuple[Reason, str] | None = None
+    ready: tuple[Reason, str] | None = None
+
+
+class ExternalClient(Protocol):
+    """One kind's Azure side. observe never writes; create and delete are idempotent."""
+
+    # True when the Azure name is derived from the spec, so repeating a create cannot duplicate anything.
+    deterministic_names: bool
+
+    async def observe(self, obj: Resource) -> Observation: ...
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None: ...
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None: ...
+
+    async def delete(self, obj: Resource, seen: Observation) -> Operation | None: ...
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult: ...
+
+    def keeps_azure_on_delete(self, obj: Resource) -> bool:
+        """True when deleting the object leaves Azure as it is (Retain / Orphan)."""
+        ...
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        """How a failed long-running operation is reported."""
+        ...

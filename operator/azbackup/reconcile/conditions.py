@@ -1,0 +1,94 @@
+"""Condition math (pure): the kstatus summary conditions and merging with what is stored.
+
+Ready is the summary; Reconciling says the operator is still working; Stalled says it needs a human.
+`lastTransitionTime` moves only when a condition's status flips (cert-manager's rule), and every
+condition carries the generation it was computed for (crossplane's rule), so `kubectl wait` and
+GitOps tools never read a stale True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from azbackup.reasons import Reason
+from azbackup.reconcile.verdict import Phase, Verdict
+
+READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
+TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str
+    last_transition_time: str = ""
+    observed_generation: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message,
+                "lastTransitionTime": self.last_transition_time, "observedGeneration": self.observed_generation}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
+        return cls(type=str(raw.get("type", "")), status=str(raw.get("status", UNKNOWN)),
+                   reason=str(raw.get("reason", "")), message=str(raw.get("message", "")),
+                   last_transition_time=str(raw.get("lastTransitionTime", "")),
+                   observed_generation=int(raw.get("observedGeneration") or 0))
+
+
+def summary(verdict: Verdict) -> list[tuple[str, str, Reason, str]]:
+    """(type, status, reason, message) of Ready, Reconciling and Stalled for a verdict (STYLE §4 table)."""
+    r, m = verdict.reason, verdict.message
+    match verdict.phase:
+        case Phase.READY:
+            return [(READY, TRUE, r, m), (RECONCILING, FALSE, r, m), (STALLED, FALSE, r, m)]
+        case Phase.PROGRESSING:
+            return [(READY, FALSE, r, m), (RECONCILING, TRUE, r, m), (STALLED, FALSE, r, m)]
+        case Phase.STALLED:
+            return [(READY, FALSE, r, m), (RECONCILING, FALSE, r, m), (STALLED, TRUE, r, m)]
+        case Phase.PAUSED:
+            return [(READY, UNKNOWN, r, m), (RECONCILING, FALSE, r, m), (STALLED, FALSE, r, m)]
+    raise AssertionError(verdict.phase)
+
+
+def merge(previous: Sequence[Condition], wanted: Sequence[tuple[str, str, str, str]], generation: int,
+          now: str) -> list[Condition]:
+    """The wanted conditions, keeping each one's lastTransitionTime unless its status flipped.
+
+    Conditions of other types already stored are kept as they are, after the wanted ones.
+    """
+    before = {c.type: c for c in previous}
+    out: list[Condition] = []
+    for type_, status, reason, message in wanted:
+        old = before.pop(type_, None)
+        changed = old is None or old.status != status
+        out.append(Condition(type_, status, str(reason), message,
+                             now if changed or old is None else old.last_transition_time, generation))
+    out.extend(before.values())
+    return out
+
+
+def summarize(verdict: Verdict, generation: int, previous: Sequence[Condition], now: str) -> list[Condition]:
+    """All conditions for a verdict: the summary three, then the kind's own (e.g. PrerequisitesMet)."""
+    wanted = [(t, s, str(r), m) for t, s, r, m in summary(verdict)]
+    wanted += [(c.type, c.status, str(c.reason), c.message) for c in verdict.conditions]
+    return merge(previous, wanted, generation, now)
+
+
+def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> list[Condition]:
+    """Conditions whose status or reason changed: each deserves one Kubernetes Event."""
+    before = {c.type: c for c in previous}
+    return [c for c in current
+            if (old := before.get(c.type)) is None or (old.status, old.reason) != (c.status, c.reason)]
+
+
+def find(conditions: Sequence[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+def with_generation(condition: Condition, generation: int) -> Condition:
+    return replace(condition, observed_generation=generation)

@@ -1,0 +1,174 @@
+"""The one generic reconcile loop: observe -> decide -> act, for every kind.
+
+A kind plugs in an external client (`azbackup.managed.ExternalClient`); this module decides whether to
+create, update, delete, wait or report, and turns the outcome into a `Verdict`. It never writes
+status itself (see `status.py`) and never sleeps: waiting is a `retry_in` on the verdict, which the
+caller turns into a requeue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azbackup.azure import errors
+from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationState, ReconcilePolicy, Resource
+from azbackup.reasons import Reason
+from azbackup.reconcile.journal import Journal
+from azbackup.reconcile.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """Timing of the loop. Defaults suit real Azure; tests and benchmarks shorten them."""
+
+    poll_interval: float = 15.0
+    """Seconds between polls of a running Azure operation."""
+    fast_retry: float = 10.0
+    """First delay after a transient error (5xx, connection); doubles per attempt."""
+    slow_retry: float = 120.0
+    """First delay after an error a human must fix (credential, permission); doubles per attempt."""
+    max_retry: float = 1800.0
+    """Cap of the doubling delays."""
+    create_grace: float = 30.0
+    """After a create Azure reported done, how long an absent resource is read as eventual consistency."""
+
+
+def backoff(first: float, attempts: int, cap: float) -> float:
+    return float(min(cap, first * (2 ** min(attempts, 16))))
+
+
+def verdict_for_error(err: errors.AzbackupError, attempts: int, settings: LoopSettings,
+                      status: dict[str, object] | None = None) -> Verdict:
+    """An Azure failure as a verdict: Stalled or Reconciling, and when to try again (never a storm)."""
+    if isinstance(err, errors.Throttled) and err.retry_after:
+        retry_in: float | None = max(err.retry_after, 1.0)  # the server said when; obey it exactly
+    elif err.retry is errors.Retry.FAST:
+        retry_in = backoff(settings.fast_retry, attempts, settings.max_retry)
+    elif err.retry is errors.Retry.SLOW:
+        retry_in = backoff(settings.slow_retry, attempts, settings.max_retry)
+    else:
+        retry_in = None  # only a spec change helps; the periodic sync still re-reads Azure
+    make = Verdict.stalled if err.stalls else Verdict.progressing
+    return make(err.reason, err.message, retry_in, status=status or {})
+
+
+def _hold(hold: Hold, seen: Observation) -> Verdict:
+    make = Verdict.stalled if hold.stalls else Verdict.progressing
+    return make(hold.reason, hold.message, hold.retry_in, status=seen.status, conditions=seen.conditions)
+
+
+def _drift_message(seen: Observation) -> str:
+    shown = "; ".join(seen.diff[:5]) + (f"; and {len(seen.diff) - 5} more" if len(seen.diff) > 5 else "")
+    return f"Azure differs from the spec: {shown}" if shown else "Azure differs from the spec"
+
+
+async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now: str,
+                    settings: LoopSettings) -> Verdict:
+    """One pass for an object that is not being deleted. Raises `errors.AzbackupError` on Azure failures."""
+    if obj.policy is ReconcilePolicy.SKIP:
+        return Verdict.paused()
+
+    cleared: dict[str, object] = {}
+    if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
+        result = await client.poll(obj, operation)
+        if result.state is OperationState.RUNNING:
+            return Verdict.progressing(Reason.WAITING_FOR_OPERATION,
+                                       f"{operation.kind} is running in Azure (started {operation.started_at})",
+                                       settings.poll_interval)
+        cleared = {"operation": None}
+        if result.state is OperationState.FAILED:
+            hold = client.failed_operation(obj, operation, result)
+            make = Verdict.stalled if hold.stalls else Verdict.progressing
+            return make(hold.reason, hold.message, hold.retry_in, status=cleared)
+
+    if journal.create_incomplete(obj) and not client.deterministic_names:
+        return Verdict.stalled(
+            Reason.CREATE_OUTCOME_UNKNOWN,
+            "a create was sent to Azure but its outcome was never recorded (the operator stopped mid-call); "
+            "check Azure, then remove the annotation azbackup.dev/external-create-pending to continue")
+
+    seen = await client.observe(obj)
+    status = {**cleared, **seen.status}
+    if seen.blocked is not None:
+        return _hold(seen.blocked, seen).with_status(**status)
+
+    if not seen.exists:
+        if obj.policy is ReconcilePolicy.OBSERVE:
+            return Verdict.stalled(Reason.NOT_FOUND_IN_AZURE,
+                                   "the Azure resource does not exist; reconcile-policy observe creates nothing",
+                                   status=status, conditions=seen.conditions)
+        if not client.deterministic_names:
+            obj = await journal.mark_pending(obj, now)
+        try:
+            operation = await client.create(obj, seen)
+        except errors.AzbackupError:
+            if not client.deterministic_names:
+                await journal.mark_failed(obj, now)
+            raise
+        if not client.deterministic_names:
+            await journal.mark_succeeded(obj, now)
+        return _after_write(obj, operation, Reason.CREATING, "creating in Azure", status, seen, settings, now)
+
+    if not seen.up_to_date:
+        if obj.policy is ReconcilePolicy.OBSERVE:
+            return Verdict.stalled(Reason.DRIFT_DETECTED, _drift_message(seen),
+                                   status={**status, "drift": list(seen.diff)}, conditions=seen.conditions)
+        operation = await client.update(obj, seen)
+        return _after_write(obj, operation, Reason.UPDATING, _drift_message(seen) + "; updating",
+                            status, seen, settings, now)
+
+    status.setdefault("drift", None)
+    if seen.limitation is not None:
+        return _hold(seen.limitation, seen).with_status(**status)
+    if not seen.usable:
+        reason, message = seen.pending or (Reason.PROVISIONING, "Azure is still provisioning the resource")
+        return Verdict.progressing(reason, message, settings.poll_interval, status=status,
+                                   conditions=seen.conditions)
+    reason, message = seen.ready or (Reason.AVAILABLE, "Azure matches the spec")
+    return Verdict.ready(reason, message, status=status, conditions=seen.conditions)
+
+
+def _after_write(obj: Resource, operation: Operation | None, reason: Reason, message: str,
+                 status: dict[str, object], seen: Observation, settings: LoopSettings, now: str) -> Verdict:
+    if operation is not None:
+        # Saved in status before anyone waits on it: a restarted operator polls this URL instead of
+        # sending the write again.
+        status = {**status, "operation": operation.to_status()}
+        return Verdict.progressing(Reason.WAITING_FOR_OPERATION, f"{operation.kind} started in Azure",
+                                   settings.poll_interval, status=status, conditions=seen.conditions)
+    # A synchronous write: look again right away, so a finished create or update reports Ready now.
+    return Verdict.progressing(reason, message, 0.0, status=status, conditions=seen.conditions)
+
+
+@dataclass(frozen=True)
+class Finalization:
+    done: bool
+    verdict: Verdict | None = None
+
+
+async def finalize(obj: Resource, client: ExternalClient, now: str, settings: LoopSettings) -> Finalization:
+    """One pass of deletion. done=True means the finalizer may go. Raises `errors.AzbackupError`."""
+    if obj.policy is not ReconcilePolicy.MANAGE or client.keeps_azure_on_delete(obj):
+        return Finalization(True)
+    if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
+        result = await client.poll(obj, operation)
+        if result.state is OperationState.RUNNING:
+            return Finalization(False, Verdict.progressing(
+                Reason.DELETING, f"{operation.kind} is running in Azure", settings.poll_interval))
+        if result.state is OperationState.FAILED:
+            hold = client.failed_operation(obj, operation, result)
+            return Finalization(False, Verdict.stalled(hold.reason, hold.message,
+                                                       hold.retry_in or settings.slow_retry,
+                                                       status={"operation": None}))
+    seen = await client.observe(obj)
+    if not seen.exists:
+        return Finalization(True)
+    operation = await client.delete(obj, seen)
+    if operation is None:
+        seen = await client.observe(obj)
+        if not seen.exists:
+            return Finalization(True)
+        return Finalization(False, Verdict.progressing(Reason.DELETING, "deleting in Azure", settings.poll_interval))
+    return Finalization(False, Verdict.progressing(
+        Reason.DELETING, f"{operation.kind} started in Azure", settings.poll_interval,
+        status={"operation": operation.to_status()}))

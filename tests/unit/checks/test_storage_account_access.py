@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+from azbackup.checks import storage_account_access
+from azbackup.checks.facts import StorageAccount, VMFacts
+from azbackup.checks.result import CheckResult, Result
+from azbackup.reasons import Reason
+
+from .builders import CTX, disk, outcome, storage_account, vm
+
+UNMANAGED = disk(managed=False, storage_account="stvhds")
+DEPRECATED = (Result.WARNING, Reason.UNMANAGED_DISKS_DEPRECATED)
+FIREWALL = (Result.FAILED, Reason.STORAGE_ACCOUNT_FIREWALL)
+UNKNOWN = (Result.UNKNOWN, Reason.FACT_UNAVAILABLE)
+
+
+def unmanaged_vm(*accounts: StorageAccount) -> VMFacts:
+    return vm(os_disk=UNMANAGED, data_disks=(), storage_accounts=accounts)
+
+
+@pytest.mark.parametrize(
+    ("subject", "want"),
+    [
+        pytest.param(vm(), (Result.PASSED, Reason.CHECK_PASSED), id="managed-disks-only-pass"),
+        pytest.param(unmanaged_vm(storage_account()), DEPRECATED, id="open-account-warns-unmanaged-deprecated"),
+        pytest.param(
+            unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=True)),
+            DEPRECATED,
+            id="deny-with-trusted-services-lets-backup-in",
+        ),
+        pytest.param(
+            unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=False)),
+            FIREWALL,
+            id="deny-without-trusted-services-fails-StorageAccountFirewall",
+        ),
+        pytest.param(
+            unmanaged_vm(storage_account(name="STVHDS", default_action="deny", bypass_azure_services=False)),
+            FIREWALL,
+            id="names-and-actions-ignore-case",
+        ),
+        pytest.param(
+            unmanaged_vm(storage_account(default_action="Allow", bypass_azure_services=None)),
+            DEPRECATED,
+            id="bypass-does-not-matter-when-allowing",
+        ),
+        pytest.param(
+            unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=None)),
+            UNKNOWN,
+            id="unknown-bypass-is-unknown",
+        ),
+        pytest.param(
+            unmanaged_vm(storage_account(default_action=None)), UNKNOWN, id="unknown-default-action-is-unknown"
+        ),
+        pytest.param(unmanaged_vm(storage_account(name="other")), UNKNOWN, id="account-not-read-is-unknown"),
+        pytest.param(vm(os_disk=UNMANAGED, storage_accounts=None), UNKNOWN, id="unread-accounts-are-unknown"),
+        pytest.param(vm(os_disk=disk(managed=None)), UNKNOWN, id="unknown-disk-kind-is-unknown"),
+        pytest.param(
+            vm(os_disk=disk(managed=False, storage_account=None), storage_accounts=()),
+            UNKNOWN,
+            id="unknown-account-name-is-unknown",
+        ),
+    ],
+)
+def test_storage_account_access(subject: VMFacts, want: tuple[Result, Reason]) -> None:
+    assert outcome(storage_account_access.storage_account_access(subject, CTX)) == want
+
+
+def test_firewall_message_says_what_to_tick() -> None:
+    got = storage_account_access.storage_account_access(
+        unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=False)), CTX
+    )
+    assert got == CheckResult(
+        "StorageAccountAccess",
+        Result.FAILED,
+        Reason.STORAGE_ACCOUNT_FIREWALL,
+        "Storage account stvhds of VM vm-app denies access by default and does not allow trusted Microsoft "
+        "services, so Azure Backup cannot read its unmanaged disks. In its Firewalls and virtual networks settings "
+        "select 'Allow trusted Microsoft services to access this storage account' (networkAcls bypass "
+        "AzureServices); today's support matrix asks for access from all networks. Azure has since deprecated "
+        "backup of VMs with unmanaged disks (support matrix): convert the VM to managed disks.",
+    )

@@ -1,0 +1,70 @@
+"""Condition math: kstatus summary, lastTransitionTime only on a flip, events only on transitions."""
+
+from __future__ import annotations
+
+import pytest
+from azbackup.managed import ExtraCondition
+from azbackup.reasons import Reason
+from azbackup.reconcile import conditions as cond
+from azbackup.reconcile import status as st
+from azbackup.reconcile.verdict import Verdict
+
+T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
+
+
+def by_type(conditions: list[cond.Condition]) -> dict[str, tuple[str, str]]:
+    return {c.type: (c.status, c.reason) for c in conditions}
+
+
+@pytest.mark.parametrize(("verdict", "want"), [
+    pytest.param(Verdict.ready(Reason.AVAILABLE, "ok"),
+                 {"Ready": ("True", "Available"), "Reconciling": ("False", "Available"),
+                  "Stalled": ("False", "Available")}, id="ready"),
+    pytest.param(Verdict.progressing(Reason.CREATING, "creating"),
+                 {"Ready": ("False", "Creating"), "Reconciling": ("True", "Creating"),
+                  "Stalled": ("False", "Creating")}, id="progressing-is-reconciling"),
+    pytest.param(Verdict.stalled(Reason.AUTHORIZATION_FAILED, "no role"),
+                 {"Ready": ("False", "AuthorizationFailed"), "Reconciling": ("False", "AuthorizationFailed"),
+                  "Stalled": ("True", "AuthorizationFailed")}, id="stalled-needs-a-human"),
+    pytest.param(Verdict.paused(),
+                 {"Ready": ("Unknown", "ReconcilePaused"), "Reconciling": ("False", "ReconcilePaused"),
+                  "Stalled": ("False", "ReconcilePaused")}, id="skip-is-paused"),
+])
+def test_summary_follows_kstatus(verdict: Verdict, want: dict[str, tuple[str, str]]) -> None:
+    assert by_type(cond.summarize(verdict, 3, [], T0)) == want
+
+
+def test_last_transition_time_moves_only_when_status_flips() -> None:
+    first = cond.summarize(Verdict.progressing(Reason.CREATING, "a"), 1, [], T0)
+    second = cond.summarize(Verdict.progressing(Reason.WAITING_FOR_OPERATION, "b"), 1, first, T1)
+    third = cond.summarize(Verdict.ready(Reason.AVAILABLE, "c"), 1, second, T1)
+    times = {c.type: c.last_transition_time for c in second}
+    assert times == {"Ready": T0, "Reconciling": T0, "Stalled": T0}
+    assert {c.type: c.last_transition_time for c in third} == {"Ready": T1, "Reconciling": T1, "Stalled": T0}
+
+
+def test_every_condition_carries_the_generation() -> None:
+    assert {c.observed_generation for c in cond.summarize(Verdict.ready(Reason.AVAILABLE, ""), 7, [], T0)} == {7}
+
+
+def test_unchanged_verdict_gives_an_empty_patch() -> None:
+    verdict = Verdict.ready(Reason.AVAILABLE, "ok", status={"vaultId": "/x"})
+    first = st.compute({}, verdict, 2, T0)
+    again = st.compute(first.status, verdict, 2, T1)
+    assert (again.patch, again.events) == ({}, [])
+
+
+def test_status_fields_set_and_deleted_by_the_verdict() -> None:
+    previous = {"operation": {"url": "u"}, "vaultId": "/x"}
+    change = st.compute(previous, Verdict.ready(Reason.AVAILABLE, "ok", status={"operation": None}), 1, T0)
+    assert change.patch["operation"] is None
+    assert "operation" not in change.status
+    assert change.status["vaultId"] == "/x"
+
+
+def test_events_only_for_ready_and_kind_conditions_that_transition() -> None:
+    extra = ExtraCondition("PrerequisitesMet", "False", Reason.PREREQUISITES_NOT_MET, "agent")
+    first = st.compute({}, Verdict.stalled(Reason.PREREQUISITES_NOT_MET, "x", conditions=[extra]), 1, T0)
+    assert sorted(c.type for c in first.events) == ["PrerequisitesMet", "Ready"]
+    same = st.compute(first.status, Verdict.stalled(Reason.PREREQUISITES_NOT_MET, "y", conditions=[extra]), 1, T1)
+    assert same.events == []
