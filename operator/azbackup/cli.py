@@ -41,6 +41,25 @@ def _emulator(args: argparse.Namespace) -> int:
     os.execv(sys.executable, [sys.executable, "-m", "azure_emulator", *args.rest])
 
 
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    import kopf
+
+    from azbackup import config as cfg
+    from azbackup import logs
+
+    config = cfg.from_arguments(args)
+    logs.setup(config.log_format, verbose=config.verbose)
+    import azbackup.controllers  # noqa: F401  (registers the handlers)
+
+    kopf.run(clusterwide=not config.namespaces, namespaces=config.namespaces, standalone=config.standalone,
+             priority=config.priority, peering_name=config.peering_name,
+             liveness_endpoint=config.liveness_endpoint, memo=kopf.Memo(config=config))
+    logging.getLogger("azbackup").info("operator stopped")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from azbackup.devtools import demo
 
@@ -50,6 +69,12 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="azbackup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the operator (kopf underneath); the container's entrypoint")
+    from azbackup import config as cfg
+
+    cfg.add_arguments(run)
+    run.set_defaults(func=_run)
 
     demo = sub.add_parser("demo", help="run the whole story on a local control plane and the Azure emulator")
     demo.add_argument("--keep", action="store_true", help="keep the work directory (logs, kubeconfig)")

@@ -8,9 +8,10 @@ change can help), or exactly the server's Retry-After for throttling.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import ClassVar, Final
 
 from azure.core import exceptions as az
@@ -201,3 +202,14 @@ def translate(exc: BaseException) -> AzbackupError:
                 cls = AzbackupError
         return cls(text, code=code, status=status, retry_after=retry_after_of(exc))
     return AzbackupError(_scrub(f"{type(exc).__name__}: {exc}"))
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Translate any Azure SDK or azure-identity exception raised inside the block."""
+    try:
+        yield
+    except AzbackupError:
+        raise
+    except az.AzureError as exc:
+        raise translate(exc) from exc

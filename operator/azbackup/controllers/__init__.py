@@ -1,1 +1,5 @@
-"""controllers."""
+"""kopf registration, one thin module per kind; importing this package registers every handler."""
+
+from azbackup.controllers import backuppolicy, backupvault, operator
+
+__all__ = ["backuppolicy", "backupvault", "operator"]

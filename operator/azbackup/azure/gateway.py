@@ -1,0 +1,223 @@
+"""The Azure gateway: one HTTP transport, credentials and management clients, shared by the process.
+
+Everything that talks to Azure goes through here. Clients are cached per (subscription, identity) and
+closed on shutdown; every client of a subscription shares that subscription's token buckets, so ARM's
+per-subscription limits are respected across kinds. Pointing the operator at the emulator (or at a
+sovereign cloud) is a matter of `AzureSettings.arm_endpoint` and `authority_host`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.identity.aio import (
+    CertificateCredential,
+    ClientSecretCredential,
+    DefaultAzureCredential,
+    WorkloadIdentityCredential,
+)
+from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.network.aio import NetworkManagementClient
+from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
+from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
+from azure.mgmt.storage.aio import StorageManagementClient
+
+from azbackup.azure.credentials import CredentialSource
+from azbackup.azure.pipeline import ArmBudgetPolicy, ArmRetryPolicy, CallObserver, NoObserver
+from azbackup.azure.ratelimit import Budget, Kind, TokenBucket
+
+PUBLIC_AUTHORITIES = ("login.microsoftonline.com", "login.chinacloudapi.cn", "login.microsoftonline.us")
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    """How to reach Azure. Every field has an environment variable (see `from_env`)."""
+
+    arm_endpoint: str = "https://management.azure.com"
+    """Azure Resource Manager endpoint (AZBACKUP_ARM_ENDPOINT)."""
+    authority_host: str = "https://login.microsoftonline.com"
+    """Entra ID authority host (AZURE_AUTHORITY_HOST, as azure-identity reads it)."""
+    ca_bundle: str | None = None
+    """Extra CA certificates to trust, PEM (AZBACKUP_CA_BUNDLE); the emulator prints its bundle."""
+    budget: Budget = field(default_factory=Budget)
+    """Token buckets per subscription, ARM's documented per-principal limits by default."""
+    retry_total: int = 3
+    """In-SDK retries of transient failures (5xx, connection resets) before the loop takes over."""
+    max_inline_retry_wait: float = 2.0
+    """Longest Retry-After the SDK may sleep through; longer ones become a requeue."""
+    polling_interval: float = 5.0
+    """Seconds between polls when the SDK itself follows a long-running operation."""
+    connection_limit: int = 100
+    """Connections in the shared pool."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> AzureSettings:
+        values: dict[str, Any] = {}
+        if env.get("AZBACKUP_ARM_ENDPOINT"):
+            values["arm_endpoint"] = env["AZBACKUP_ARM_ENDPOINT"].rstrip("/")
+        if env.get("AZURE_AUTHORITY_HOST"):
+            values["authority_host"] = env["AZURE_AUTHORITY_HOST"].rstrip("/")
+        if env.get("AZBACKUP_CA_BUNDLE"):
+            values["ca_bundle"] = env["AZBACKUP_CA_BUNDLE"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def scope(self) -> str:
+        return f"{self.arm_endpoint.rstrip('/')}/.default"
+
+    @property
+    def public_authority(self) -> bool:
+        return any(self.authority_host.rstrip("/").endswith(host) for host in PUBLIC_AUTHORITIES)
+
+
+class Clients:
+    """The management clients of one (subscription, identity), created on first use."""
+
+    def __init__(self, subscription_id: str, credential: Any, options: Mapping[str, Any]) -> None:
+        self.subscription_id = subscription_id
+        self._credential, self._options = credential, dict(options)
+        self._made: dict[type[Any], Any] = {}
+
+    def _get(self, cls: type[Any]) -> Any:
+        if cls not in self._made:
+            self._made[cls] = cls(self._credential, self.subscription_id, **self._options)
+        return self._made[cls]
+
+    @property
+    def vaults(self) -> RecoveryServicesClient:
+        client: RecoveryServicesClient = self._get(RecoveryServicesClient)
+        return client
+
+    @property
+    def backup(self) -> RecoveryServicesBackupClient:
+        client: RecoveryServicesBackupClient = self._get(RecoveryServicesBackupClient)
+        return client
+
+    @property
+    def compute(self) -> ComputeManagementClient:
+        client: ComputeManagementClient = self._get(ComputeManagementClient)
+        return client
+
+    @property
+    def network(self) -> NetworkManagementClient:
+        client: NetworkManagementClient = self._get(NetworkManagementClient)
+        return client
+
+    @property
+    def storage(self) -> StorageManagementClient:
+        client: StorageManagementClient = self._get(StorageManagementClient)
+        return client
+
+    async def close(self) -> None:
+        for client in self._made.values():
+            with contextlib.suppress(Exception):
+                await client.close()
+        self._made.clear()
+
+
+class Gateway:
+    """Owns the shared transport, credentials, buckets and clients. `start` before use, `close` at exit."""
+
+    def __init__(self, settings: AzureSettings, observer: CallObserver | None = None) -> None:
+        self.settings = settings
+        self.observer: CallObserver = observer or NoObserver()
+        self._session: aiohttp.ClientSession | None = None
+        self._transport: AioHttpTransport | None = None
+        self._credentials: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Clients] = {}
+        self._buckets: dict[str, dict[Kind, TokenBucket]] = {}
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.settings.ca_bundle:
+            context.load_verify_locations(cafile=self.settings.ca_bundle)
+        return context
+
+    async def start(self) -> None:
+        # One connection pool for the whole process: a new client per call would mean a new TCP+TLS
+        # handshake per call (azure-sdk-for-python #13797, #46577).
+        connector = aiohttp.TCPConnector(limit=self.settings.connection_limit, ssl=self.ssl_context())
+        self._session = aiohttp.ClientSession(connector=connector)
+        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+
+    @property
+    def transport(self) -> AioHttpTransport:
+        if self._transport is None:
+            raise RuntimeError("Gateway.start() was not awaited")
+        return self._transport
+
+    def buckets(self, subscription_id: str) -> dict[Kind, TokenBucket]:
+        key = subscription_id.lower()
+        if key not in self._buckets:
+            self._buckets[key] = {kind: self.settings.budget.bucket(kind) for kind in Kind}
+        return self._buckets[key]
+
+    def credential(self, source: CredentialSource) -> Any:
+        if source.key not in self._credentials:
+            self._credentials[source.key] = self._make_credential(source)
+        return self._credentials[source.key]
+
+    def _make_credential(self, source: CredentialSource) -> Any:
+        common: dict[str, Any] = {"authority": self.settings.authority_host, "transport": self.transport}
+        if not self.settings.public_authority:
+            # Instance discovery asks login.microsoftonline.com about the authority; a private
+            # authority (the emulator, Azure Stack) is not in its list.
+            common["disable_instance_discovery"] = True
+        if source.kind == "secret":
+            return ClientSecretCredential(source.tenant_id, source.client_id, source.secret, **common)
+        if source.kind == "certificate":
+            return CertificateCredential(source.tenant_id, source.client_id, certificate_data=source.certificate,
+                                         password=source.certificate_password or None, **common)
+        if source.kind == "workload":
+            return WorkloadIdentityCredential(tenant_id=source.tenant_id, client_id=source.client_id,
+                                              token_file_path=source.token_file, **common)
+        # In a cluster: workload identity (AZURE_FEDERATED_TOKEN_FILE) or environment variables; the
+        # developer-machine credentials would only add slow failing probes to every token refresh.
+        return DefaultAzureCredential(exclude_cli_credential=True, exclude_powershell_credential=True,
+                                      exclude_visual_studio_code_credential=True,
+                                      exclude_shared_token_cache_credential=True,
+                                      exclude_developer_cli_credential=True, **common)
+
+    def clients(self, subscription_id: str, source: CredentialSource | None = None) -> Clients:
+        source = source or CredentialSource.default()
+        key = (subscription_id.lower(), source.key)
+        if key not in self._clients:
+            options = {
+                "base_url": self.settings.arm_endpoint,
+                "credential_scopes": [self.settings.scope],
+                "transport": self.transport,
+                "retry_policy": ArmRetryPolicy(self.settings.max_inline_retry_wait,
+                                               retry_total=self.settings.retry_total),
+                "per_retry_policies": [ArmBudgetPolicy(self.buckets(subscription_id), self.observer)],
+                "polling_interval": self.settings.polling_interval,
+            }
+            self._clients[key] = Clients(subscription_id, self.credential(source), options)
+        return self._clients[key]
+
+    async def forget(self, source: CredentialSource) -> None:
+        """Drop the clients and credential of a rotated or deleted Secret."""
+        for key in [k for k in self._clients if k[1] == source.key]:
+            await self._clients.pop(key).close()
+        if (cred := self._credentials.pop(source.key, None)) is not None:
+            with contextlib.suppress(Exception):
+                await cred.close()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self._clients.values()), return_exceptions=True)
+        self._clients.clear()
+        for cred in self._credentials.values():
+            with contextlib.suppress(Exception):
+                await cred.close()
+        self._credentials.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,72 @@
+"""Long-running ARM operations, followed by their saved URL rather than by an in-memory poller.
+
+A write that Azure answers with 202 is sent with `polling=False`; its `Azure-AsyncOperation` (or
+`Location`) URL is captured from the response headers through azure-core's `raw_response_hook` and
+saved in the object's status. Each later pass polls that URL once through the same client pipeline
+(authentication, retries, token buckets), so a restarted operator resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest
+
+from azbackup.azure import errors
+from azbackup.managed import Operation, OperationResult, OperationState
+
+
+def now_rfc3339() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class HeaderCapture:
+    """A `raw_response_hook` that keeps the headers and status of the first response it sees."""
+
+    def __init__(self) -> None:
+        self.headers: Mapping[str, str] = {}
+        self.status: int | None = None
+
+    def __call__(self, response: Any) -> None:
+        if self.status is None:
+            self.status = response.http_response.status_code
+            self.headers = dict(response.http_response.headers)
+
+    def operation(self, kind: str, generation: int) -> Operation | None:
+        """The operation to follow, or None when Azure finished synchronously."""
+        if self.status != 202:
+            return None
+        url = self.headers.get("Azure-AsyncOperation") or self.headers.get("azure-asyncoperation") \
+            or self.headers.get("Location") or self.headers.get("location")
+        return Operation(kind, url, now_rfc3339(), generation) if url else None
+
+
+async def poll(send_request: Callable[..., Any], operation: Operation) -> OperationResult:
+    """One poll of a saved operation URL: 202 or a non-terminal status is running."""
+    try:
+        response = await send_request(HttpRequest("GET", operation.url))
+        if response.status_code >= 400:
+            response.raise_for_status()
+    except HttpResponseError as exc:
+        if exc.status_code == 404:
+            # The operation record expired (ARM keeps them for hours); the next observe reads the result.
+            return OperationResult(OperationState.SUCCEEDED)
+        raise errors.translate(exc) from exc
+    except Exception as exc:
+        raise errors.translate(exc) from exc
+    if response.status_code == 202:
+        return OperationResult(OperationState.RUNNING)
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    status = str((body or {}).get("status", "Succeeded")).lower()
+    if status in ("succeeded", "completed"):
+        return OperationResult(OperationState.SUCCEEDED)
+    if status in ("failed", "canceled", "cancelled"):
+        error = (body or {}).get("error") or {}
+        return OperationResult(OperationState.FAILED, str(error.get("code", "")), str(error.get("message", "")))
+    return OperationResult(OperationState.RUNNING)

@@ -1,0 +1,111 @@
+"""External client for BackupVault: a Recovery Services vault, found by GET and diff, never a blind PUT."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from azbackup.api.specs import VaultSpec
+from azbackup.azure import errors, operations, vault_body
+from azbackup.azure.gateway import Clients
+from azbackup.azure.rest import rest
+from azbackup.managed import Hold, Observation, Operation, OperationResult, Resource
+from azbackup.reasons import Reason
+
+
+def owner_of(obj: Resource, cluster: str = "") -> str:
+    """The owner tag value naming a Kubernetes object (and the cluster, when one is configured)."""
+    return f"{cluster + ':' if cluster else ''}{obj.namespace}/{obj.name}"
+
+
+class VaultClient:
+    deterministic_names = True  # the vault name comes from the spec: a repeated PUT is an update
+
+    def __init__(self, clients: Clients, spec: VaultSpec, owner: str) -> None:
+        self.clients, self.spec, self.owner = clients, spec, owner
+
+    async def _get(self) -> dict[str, Any] | None:
+        try:
+            with errors.guard():
+                return rest(await self.clients.vaults.vaults.get(self.spec.resource_group, self.spec.vault_name))
+        except errors.NotFound as exc:
+            if exc.code == "ResourceGroupNotFound":
+                raise errors.ResourceGroupMissing(exc.message, code=exc.code, status=exc.status) from exc
+            return None
+        except ResourceNotFoundError:  # pragma: no cover - guard translates it; kept for clarity
+            return None
+
+    async def _redundancy_locked(self) -> bool:
+        with errors.guard():
+            config = rest(await self.clients.backup.backup_resource_storage_configs_non_crr.get(
+                self.spec.vault_name, self.spec.resource_group))
+        return (config.get("properties") or {}).get("storageTypeState") == "Locked"
+
+    async def observe(self, obj: Resource) -> Observation:
+        actual = await self._get()
+        if actual is None:
+            return Observation(exists=False)
+        have = ((actual.get("properties") or {}).get("redundancySettings") or {}).get("standardTierStorageRedundancy")
+        # Only ask whether redundancy is locked when it would matter: one read per real difference.
+        locked = await self._redundancy_locked() if have != self.spec.storage_redundancy else None
+        diff = vault_body.compare(self.spec, self.owner, actual, locked)
+        props = actual.get("properties") or {}
+        status: dict[str, Any] = {
+            "vaultId": actual.get("id"), "vaultName": actual.get("name"), "location": actual.get("location"),
+            "provisioningState": props.get("provisioningState"), "storageRedundancy": have,
+            "identityPrincipalId": (actual.get("identity") or {}).get("principalId"),
+        }
+        if locked is not None:
+            status["storageRedundancyLocked"] = locked
+        if diff.owner_conflict:
+            return Observation(exists=True, status=status, blocked=Hold(
+                Reason.OWNED_BY_ANOTHER_OBJECT,
+                f"vault {self.spec.vault_name} is tagged as owned by {diff.owner_conflict}; it is left alone. "
+                "Point this object at another vault, or remove the azbackup.dev-owner tag in Azure to hand it over"))
+        if obj.deleting:
+            return Observation(exists=True, status=status)
+        return Observation(
+            exists=True, up_to_date=not diff.diffs, usable=props.get("provisioningState") == "Succeeded",
+            diff=diff.diffs, status=status, limitation=diff.limitation,
+            pending=(Reason.PROVISIONING, f"vault provisioningState is {props.get('provisioningState')}"))
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        capture = operations.HeaderCapture()
+        body = cast(Any, vault_body.desired_body(self.spec, self.owner))
+        with errors.guard():
+            await self.clients.vaults.vaults.begin_create_or_update(
+                self.spec.resource_group, self.spec.vault_name, body, polling=False, raw_response_hook=capture)
+        return capture.operation("CreateVault", obj.generation)
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        actual = await self._get()
+        if actual is None:
+            return await self.create(obj, seen)
+        locked = bool(seen.status.get("storageRedundancyLocked"))
+        patch = vault_body.compare(self.spec, self.owner, actual, locked).patch
+        if not patch:
+            return None
+        capture = operations.HeaderCapture()
+        with errors.guard():
+            await self.clients.vaults.vaults.begin_update(
+                self.spec.resource_group, self.spec.vault_name, cast(Any, patch), polling=False,
+                raw_response_hook=capture)
+        return capture.operation("UpdateVault", obj.generation)
+
+    async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
+        capture = operations.HeaderCapture()
+        with errors.guard():
+            await self.clients.vaults.vaults.begin_delete(
+                self.spec.resource_group, self.spec.vault_name, polling=False, raw_response_hook=capture)
+        return capture.operation("DeleteVault", obj.generation)
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
+        return await operations.poll(self.clients.vaults.send_request, operation)
+
+    def keeps_azure_on_delete(self, obj: Resource) -> bool:
+        return self.spec.deletion_policy != "Delete"
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        reason = Reason.DELETE_BLOCKED if operation.kind == "DeleteVault" else Reason.AZURE_ERROR
+        return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")

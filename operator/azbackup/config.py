@@ -1,0 +1,108 @@
+"""The operator's settings: one tree of dataclasses, filled from flags and environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from azbackup.azure.gateway import AzureSettings
+from azbackup.azure.ratelimit import Budget
+from azbackup.reconcile.loop import LoopSettings
+from azbackup.reconcile.runtime import RuntimeSettings
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Everything `azbackup run` can be told."""
+
+    azure: AzureSettings = field(default_factory=AzureSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    namespaces: tuple[str, ...] = ()
+    """Namespaces (globs) to watch; empty: the whole cluster. One Deployment per set is sharding."""
+    standalone: bool = True
+    """No peering: the only replica. With replicas > 1 use peering and distinct priorities."""
+    priority: int = 0
+    """Peering priority: the highest-priority replica runs, the others stand by."""
+    peering_name: str = "azbackup"
+    kubeconfig: str | None = None
+    worker_limit: int = 64
+    """kopf workers per resource kind (objects handled at the same time)."""
+    liveness_endpoint: str | None = None
+    """e.g. http://0.0.0.0:8080/healthz"""
+    metrics_port: int | None = None
+    log_format: str = "text"
+    verbose: bool = False
+
+
+def _env_float(env: Mapping[str, str], name: str) -> float | None:
+    value = env.get(name)
+    return float(value) if value else None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ
+    parser.add_argument("-n", "--namespace", action="append", default=[], dest="namespaces",
+                        help="namespace (glob) to watch; repeat for several; default: all namespaces")
+    parser.add_argument("--arm-endpoint", default=env.get("AZBACKUP_ARM_ENDPOINT"),
+                        help="Azure Resource Manager endpoint (AZBACKUP_ARM_ENDPOINT)")
+    parser.add_argument("--authority-host", default=env.get("AZURE_AUTHORITY_HOST"),
+                        help="Entra ID authority host (AZURE_AUTHORITY_HOST)")
+    parser.add_argument("--ca-bundle", default=env.get("AZBACKUP_CA_BUNDLE"),
+                        help="extra CA certificates to trust, PEM (AZBACKUP_CA_BUNDLE)")
+    parser.add_argument("--sync-period", type=float, default=_env_float(env, "AZBACKUP_SYNC_PERIOD"),
+                        help="seconds between full passes of a vault (default 3600)")
+    parser.add_argument("--poll-interval", type=float, default=_env_float(env, "AZBACKUP_POLL_INTERVAL"),
+                        help="seconds between polls of a running Azure operation (default 15)")
+    parser.add_argument("--retry-scale", type=float, default=_env_float(env, "AZBACKUP_RETRY_SCALE"),
+                        help="multiply every retry delay by this (tests use a small value)")
+    parser.add_argument("--concurrency", type=int, default=None, help="objects of one vault at once (16)")
+    parser.add_argument("--worker-limit", type=int, default=None, help="kopf workers per kind (64)")
+    parser.add_argument("--write-rate", type=float, default=None,
+                        help="ARM writes per second per subscription (10, ARM's refill rate)")
+    parser.add_argument("--write-burst", type=int, default=None, help="ARM write burst per subscription (200)")
+    parser.add_argument("--cluster-name", default=env.get("AZBACKUP_CLUSTER_NAME", ""),
+                        help="cluster name in the owner tag of Azure resources")
+    parser.add_argument("--peering", default=None, metavar="NAME",
+                        help="enable kopf peering under NAME (active/standby replicas)")
+    parser.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    parser.add_argument("--liveness", default=None, metavar="URL", help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    parser.add_argument("--kubeconfig", default=env.get("KUBECONFIG"))
+    parser.add_argument("--log-format", choices=["text", "json"], default=env.get("AZBACKUP_LOG_FORMAT", "text"))
+    parser.add_argument("-v", "--verbose", action="store_true")
+
+
+def from_arguments(args: argparse.Namespace) -> OperatorConfig:
+    azure = AzureSettings.from_env(arm_endpoint=args.arm_endpoint, authority_host=args.authority_host,
+                                   ca_bundle=args.ca_bundle)
+    if args.write_rate or args.write_burst:
+        budget = Budget()
+        azure = replace(azure, budget=replace(
+            budget, write_rate=args.write_rate or budget.write_rate, delete_rate=args.write_rate or budget.delete_rate,
+            write_capacity=args.write_burst or budget.write_capacity,
+            delete_capacity=args.write_burst or budget.delete_capacity))
+    loop = LoopSettings()
+    if args.poll_interval:
+        loop = replace(loop, poll_interval=args.poll_interval)
+    if args.retry_scale:
+        loop = replace(loop, fast_retry=loop.fast_retry * args.retry_scale,
+                       slow_retry=loop.slow_retry * args.retry_scale, max_retry=loop.max_retry * args.retry_scale,
+                       create_grace=loop.create_grace * args.retry_scale)
+    runtime = RuntimeSettings(loop=loop, cluster_name=args.cluster_name)
+    if args.sync_period:
+        runtime = replace(runtime, sync_period=args.sync_period)
+    if args.concurrency:
+        runtime = replace(runtime, concurrency=args.concurrency)
+    return OperatorConfig(
+        azure=azure, runtime=runtime, namespaces=tuple(args.namespaces), standalone=args.peering is None,
+        priority=args.priority, peering_name=args.peering or "azbackup", kubeconfig=args.kubeconfig,
+        worker_limit=args.worker_limit or 64, liveness_endpoint=args.liveness, metrics_port=args.metrics_port,
+        log_format=args.log_format, verbose=args.verbose)
+
+
+def parse(argv: Sequence[str]) -> OperatorConfig:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return from_arguments(parser.parse_args(list(argv)))

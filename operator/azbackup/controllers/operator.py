@@ -1,0 +1,73 @@
+"""Operator start-up and shut-down: kopf settings, the Azure gateway, the Kubernetes writer, the runtime."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import kopf
+
+from azbackup.api.specs import ANNOTATION_PREFIX
+from azbackup.azure.gateway import Gateway
+from azbackup.config import OperatorConfig
+from azbackup.managed import Resource
+from azbackup.reconcile import journal, kinds
+from azbackup.reconcile.kube import Kube, load_api_client
+from azbackup.reconcile.registry import Registry
+from azbackup.reconcile.runtime import Binding, Runtime
+
+log = logging.getLogger("azbackup")
+
+BINDINGS: dict[str, Binding] = {
+    "BackupVault": kinds.VaultBinding(),
+    "BackupPolicy": kinds.PolicyBinding(),
+}
+
+
+def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    """kopf settings that keep its own bookkeeping quiet and bounded (DESIGN §7)."""
+    settings.persistence.finalizer = f"{ANNOTATION_PREFIX}/finalizer"
+    # Handler progress in annotations only (kopf >= 1.44 no longer writes status.kopf), under our
+    # own prefix; the journal's annotations are not part of the essence, so writing them does not
+    # make kopf re-run handlers or rewrite its diff-base.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=f"kopf.{ANNOTATION_PREFIX}")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=f"kopf.{ANNOTATION_PREFIX}", key="last-handled-configuration",
+        ignored_fields=[("metadata", "annotations", key)
+                        for key in (journal.PENDING, journal.SUCCEEDED, journal.FAILED)])
+    settings.posting.reporting_component = "azbackup-operator"
+    settings.posting.loggers = False  # Events are posted explicitly, one per condition transition
+    settings.queueing.worker_limit = config.worker_limit
+    settings.execution.max_workers = 4
+    settings.peering.standalone = config.standalone
+    settings.peering.priority = config.priority
+    settings.peering.name = config.peering_name
+    settings.peering.mandatory = not config.standalone
+    settings.watching.inactivity_timeout = 300.0
+    settings.networking.error_backoffs = (1, 2, 5, 10, 20, 30)
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    config: OperatorConfig = memo.config
+    apply_settings(settings, config)
+    gateway = Gateway(config.azure, observer=memo.get("observer"))
+    await gateway.start()
+    kube = Kube(load_api_client(config.kubeconfig))
+
+    async def post_event(obj: Resource, type_: str, reason: str, message: str) -> None:
+        body = {"apiVersion": obj.api_version, "kind": obj.kind,
+                "metadata": {"name": obj.name, "namespace": obj.namespace, "uid": obj.uid}}
+        kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=message[:1000])
+
+    memo.runtime = Runtime(kube, gateway, config.runtime, dict(BINDINGS), Registry(kinds.vault_of), events=post_event)
+    log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
+             config.runtime.sync_period)
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: Any, **_: Any) -> None:
+    runtime: Runtime | None = memo.get("runtime")
+    if runtime is not None:
+        await runtime.gateway.close()
+        runtime.kube.close()

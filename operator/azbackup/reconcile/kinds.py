@@ -1,0 +1,96 @@
+"""Per-kind wiring: which external client reconciles an object, and which vault's worker runs it.
+
+References resolve in the object's own namespace only, so a tenant cannot attach anything to another
+namespace's vault. A reference that is missing or not Ready yet is a waiting reason (`Waiting`),
+never an error storm: the vault's next pass (or its creation) picks the object up again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from azbackup.api.specs import PolicySpec, VaultSpec
+from azbackup.azure import errors
+from azbackup.azure.credentials import CredentialSource
+from azbackup.azure.gateway import Clients
+from azbackup.azure.policy import PolicyClient
+from azbackup.azure.vault import VaultClient, owner_of
+from azbackup.managed import ExternalClient, Hold, Resource
+from azbackup.reasons import Reason
+from azbackup.reconcile.registry import Registry, VaultKey
+
+if TYPE_CHECKING:
+    from azbackup.reconcile.runtime import Runtime
+
+
+def _ref(obj: Resource, field: str) -> str | None:
+    ref = obj.spec.get(field)
+    return str(ref["name"]) if isinstance(ref, dict) and ref.get("name") else None
+
+
+def vault_of(obj: Resource, registry: Registry) -> VaultKey | None:
+    """The vault whose worker runs this object's requeues and periodic passes."""
+    if obj.kind == "BackupVault":
+        return None
+    if obj.kind == "OnDemandBackup":
+        target = _ref(obj, "protectedVMRef")
+        pvm = registry.get(("ProtectedVM", obj.namespace, target)) if target else None
+        vault = _ref(pvm, "vaultRef") if pvm else None
+    else:
+        vault = _ref(obj, "vaultRef")
+    return (obj.namespace, vault) if vault else None
+
+
+def is_ready(obj: Resource) -> bool:
+    if obj.deleting:
+        return False
+    for condition in obj.status.get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True" and condition.get("observedGeneration") == obj.generation)
+    return False
+
+
+async def clients_for_vault(vault: Resource, runtime: Runtime) -> Clients:
+    """The management clients of a vault's subscription, with its credentialRef identity (or the default)."""
+    spec = VaultSpec.parse(vault.name, vault.spec)
+    source = CredentialSource.default()
+    if spec.credential_secret:
+        data = await runtime.secret(vault.namespace, spec.credential_secret)
+        if data is None:
+            raise errors.SecretNotFound(
+                f"Secret {vault.namespace}/{spec.credential_secret} named by credentialRef does not exist")
+        source = CredentialSource.from_secret(vault.namespace, spec.credential_secret, data)
+    clients: Clients = runtime.gateway.clients(spec.subscription_id, source)
+    return clients
+
+
+def resolve_vault(obj: Resource, runtime: Runtime, *, need_ready: bool = True) -> Resource:
+    """The referenced BackupVault, or `Waiting` with the reason it cannot be used yet."""
+    from azbackup.reconcile.runtime import Waiting
+
+    name = _ref(obj, "vaultRef")
+    vault = runtime.registry.get(("BackupVault", obj.namespace, name)) if name else None
+    if vault is None:
+        raise Waiting(Hold(Reason.VAULT_NOT_FOUND,
+                           f"no BackupVault {name} in namespace {obj.namespace}; waiting for it to be created",
+                           stalls=False))
+    if need_ready and not is_ready(vault):
+        raise Waiting(Hold(Reason.VAULT_NOT_READY, f"BackupVault {name} is not Ready yet; waiting", stalls=False))
+    return vault
+
+
+class VaultBinding:
+    kind = "BackupVault"
+
+    async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient:
+        spec = VaultSpec.parse(obj.name, obj.spec)
+        return VaultClient(await clients_for_vault(obj, runtime), spec, owner_of(obj, runtime.settings.cluster_name))
+
+
+class PolicyBinding:
+    kind = "BackupPolicy"
+
+    async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient:
+        vault = resolve_vault(obj, runtime, need_ready=not obj.deleting)
+        return PolicyClient(await clients_for_vault(vault, runtime), VaultSpec.parse(vault.name, vault.spec),
+                            PolicySpec.parse(obj.name, obj.spec))

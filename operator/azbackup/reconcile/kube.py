@@ -1,0 +1,137 @@
+"""The few Kubernetes calls kopf does not make for us: status of other objects, Secrets, children.
+
+It uses the official `kubernetes` client on a small thread pool, so a slow apiserver never blocks the
+event loop (DESIGN §7), and the pool bounds how many calls run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from azbackup import API_GROUP, API_VERSION
+from azbackup.managed import Resource
+
+PLURALS = {
+    "BackupVault": "backupvaults", "BackupPolicy": "backuppolicies", "ProtectedVM": "protectedvms",
+    "VMBackupSelector": "vmbackupselectors", "OnDemandBackup": "ondemandbackups",
+}
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class Conflict(Exception):
+    """A guarded write met a newer resourceVersion: someone else changed the object first."""
+
+
+def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
+    try:
+        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return k8s.ApiClient()
+    except k8s_config.ConfigException:
+        configuration = k8s.Configuration()
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, client_configuration=configuration)
+        return k8s.ApiClient(configuration)
+
+
+class Kube:
+    def __init__(self, api_client: k8s.ApiClient, threads: int = 8) -> None:
+        self.api_client = api_client
+        self.custom = k8s.CustomObjectsApi(api_client)
+        self.core = k8s.CoreV1Api(api_client)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kube")
+        self.writes = 0  # counted for benchmarks: every PATCH / POST / DELETE this module sends
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+
+    async def patch_status(self, obj: Resource, patch: Mapping[str, Any]) -> str | None:
+        """Merge-patch .status; returns the new resourceVersion, or None if the object is gone."""
+        self.writes += 1
+        try:
+            result = await self._run(self.custom.patch_namespaced_custom_object_status, API_GROUP, API_VERSION,
+                                     obj.namespace, PLURALS[obj.kind], obj.name, {"status": dict(patch)},
+                                     _content_type=MERGE_PATCH)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return str(((result or {}).get("metadata") or {}).get("resourceVersion", "")) or None
+
+    async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:
+        """Merge-patch annotations; guarded: only if the object is still at obj.resource_version."""
+        metadata: dict[str, Any] = {"annotations": dict(values)}
+        if guarded:
+            metadata["resourceVersion"] = obj.resource_version
+        self.writes += 1
+        try:
+            result = await self._run(self.custom.patch_namespaced_custom_object, API_GROUP, API_VERSION,
+                                     obj.namespace, PLURALS[obj.kind], obj.name, {"metadata": metadata},
+                                     _content_type=MERGE_PATCH)
+        except ApiException as exc:
+            if exc.status == 409:
+                raise Conflict(f"{obj.kind} {obj.namespace}/{obj.name} changed meanwhile") from exc
+            raise
+        return Resource.from_body(result)
+
+    async def secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """Decoded data of a Secret, or None when it does not exist. Values never leave this process."""
+        try:
+            secret = await self._run(self.core.read_namespaced_secret, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        out: dict[str, str] = {}
+        for key, value in (secret.data or {}).items():
+            with contextlib.suppress(ValueError):
+                out[key] = base64.b64decode(value).decode()
+        for key, value in (secret.string_data or {}).items():
+            out[key] = value
+        return out
+
+    async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            result = await self._run(self.custom.get_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
+                                     PLURALS[kind], name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(result)
+
+    async def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        meta = body["metadata"]
+        self.writes += 1
+        result = await self._run(self.custom.create_namespaced_custom_object, API_GROUP, API_VERSION,
+                                 meta["namespace"], PLURALS[body["kind"]], dict(body))
+        return dict(result)
+
+    async def patch(self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        self.writes += 1
+        await self._run(self.custom.patch_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
+                        PLURALS[kind], name, dict(patch), _content_type=MERGE_PATCH)
+
+    async def delete(self, kind: str, namespace: str, name: str) -> None:
+        self.writes += 1
+        try:
+            await self._run(self.custom.delete_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
+                            PLURALS[kind], name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            self.api_client.close()  # type: ignore[no-untyped-call]

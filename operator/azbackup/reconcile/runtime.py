@@ -1,0 +1,304 @@
+"""Running the loop for real: one object at a time, status written only on change, requeues per vault.
+
+Every object's work belongs to one vault (a BackupPolicy, ProtectedVM, VMBackupSelector or
+OnDemandBackup through its references; a BackupVault to itself). Each vault has one worker task
+(a kopf daemon) that
+- makes a full pass over the vault and all its objects once per sync period, from batched reads, and
+- runs the requeues of its objects when they are due (an operation to poll, a backoff to wait out).
+Handlers for spec changes call `reconcile` directly, so a change is acted on at once; both paths take
+the same per-object lock, so an object is never reconciled twice at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import heapq
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from azbackup.azure import errors
+from azbackup.managed import ExternalClient, Hold, Resource
+from azbackup.reconcile import loop, status
+from azbackup.reconcile.journal import Journal
+from azbackup.reconcile.kube import Conflict, Kube
+from azbackup.reconcile.registry import Key, Registry, VaultKey
+from azbackup.reconcile.verdict import Verdict
+
+log = logging.getLogger("azbackup.runtime")
+
+
+class Waiting(Exception):
+    """Raised by a binding when the object cannot be reconciled yet (a reference not ready)."""
+
+    def __init__(self, hold: Hold) -> None:
+        super().__init__(hold.message)
+        self.hold = hold
+
+
+class Binding(Protocol):
+    """How one kind plugs into the runtime."""
+
+    kind: str
+
+    async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient: ...
+
+
+EventSink = Callable[[Resource, str, str, str], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Timing and limits of the runtime (flags of `azbackup run`, values of the Helm chart)."""
+
+    sync_period: float = 3600.0
+    """Seconds between full passes of a vault (drift detection); ASO's default is 1 h too."""
+    concurrency: int = 16
+    """Objects of one vault reconciled at the same time."""
+    first_pass_jitter: float = 2.0
+    """Random delay before a vault's first pass, so a restart does not stampede ARM."""
+    loop: loop.LoopSettings = field(default_factory=loop.LoopSettings)
+    cluster_name: str = ""
+    """Added to the owner tag of Azure resources, for several clusters sharing a subscription."""
+    secret_ttl: float = 60.0
+    """How long a credentialRef Secret read is reused."""
+
+
+def rfc3339(now: float) -> str:
+    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_micro(now: float) -> str:
+    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Runtime:
+    def __init__(self, kube: Kube, gateway: Any, settings: RuntimeSettings, bindings: dict[str, Binding],
+                 registry: Registry, events: EventSink | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.kube, self.gateway, self.settings = kube, gateway, settings
+        self.bindings, self.registry, self.events, self.clock = bindings, registry, events, clock
+        self.journal = Journal(self)
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self._attempts: dict[Key, int] = {}
+        self.workers: dict[VaultKey, VaultWorker] = {}
+        self.pending: dict[VaultKey, dict[Key, float]] = {}  # requeues for vaults with no worker yet
+        self._secrets: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
+        self.full_pass_hooks: list[Callable[[VaultKey], None]] = []
+
+    # -- the journal's annotation writer ------------------------------------------------------------
+    async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:
+        updated = await self.kube.set_annotations(obj, values, guarded=guarded)
+        self.registry.apply_annotations(obj.key, updated.annotations, updated.resource_version)
+        return updated
+
+    # -- Secrets, cached briefly so a vault pass does not read one Secret per object -----------------
+    async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        cached = self._secrets.get((namespace, name))
+        if cached and self.clock() - cached[0] < self.settings.secret_ttl:
+            return cached[1]
+        data = await self.kube.secret_data(namespace, name)
+        self._secrets[(namespace, name)] = (self.clock(), data)
+        return data
+
+    def lock(self, key: Key) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    # -- one object ---------------------------------------------------------------------------------
+    async def reconcile(self, key: Key) -> Verdict | None:
+        """Reconcile one object now and write its status if it changed; schedules its next pass."""
+        async with self.lock(key):
+            verdict: Verdict | None = None
+            for _ in range(3):  # a synchronous write asks to look again at once (retry_in == 0)
+                obj = self.registry.get(key)
+                if obj is None or obj.deleting:
+                    return None
+                verdict = await self._once(obj)
+                if verdict is None or verdict.retry_in != 0:
+                    break
+            if verdict is not None and verdict.retry_in:
+                self.requeue(key, verdict.retry_in)
+            return verdict
+
+    async def _once(self, obj: Resource) -> Verdict | None:
+        binding = self.bindings[obj.kind]
+        now = self.clock()
+        try:
+            client = await binding.client(obj, self)
+            verdict = await loop.reconcile(obj, client, self.journal, rfc3339_micro(now), self.settings.loop)
+            self._attempts.pop(obj.key, None)
+        except Waiting as waiting:
+            hold = waiting.hold
+            make = Verdict.stalled if hold.stalls else Verdict.progressing
+            verdict = make(hold.reason, hold.message, hold.retry_in)
+        except errors.AzbackupError as err:
+            attempts = self._attempts.get(obj.key, 0)
+            self._attempts[obj.key] = attempts + 1
+            verdict = loop.verdict_for_error(err, attempts, self.settings.loop)
+            log.info("%s %s/%s: %s (retry in %ss)", obj.kind, obj.namespace, obj.name, err.message,
+                     verdict.retry_in)
+        except Conflict:
+            self.requeue(obj.key, 1.0)
+            return None
+        await self.write(obj, verdict)
+        return verdict
+
+    async def write(self, obj: Resource, verdict: Verdict) -> None:
+        """Patch status only if it changed, and post one Event per condition transition."""
+        latest = self.registry.get(obj.key) or obj
+        change = status.compute(latest.status, verdict, latest.generation, rfc3339(self.clock()))
+        if not change.patch:
+            return
+        version = await self.kube.patch_status(latest, change.patch)
+        self.registry.apply_status(obj.key, change.status, version)
+        if obj.kind in ("BackupVault", "BackupPolicy") and any(
+                c.type == "Ready" and c.status == "True" for c in change.events):
+            # Objects waiting for this vault or policy to be Ready go now, not at the next full pass.
+            vault = (obj.namespace, obj.name) if obj.kind == "BackupVault" else self.registry.vault_of(obj.key)
+            if vault is not None:
+                for member in self.registry.members(vault):
+                    if member != obj.key:
+                        self.requeue(member, 0.0)
+        if self.events is not None:
+            for condition in change.events:
+                kind = "Normal" if condition.status == "True" or condition.reason in ("Available",) else "Warning"
+                result = self.events(latest, kind, condition.reason, f"{condition.type}={condition.status}: "
+                                                                      f"{condition.message}")
+                if asyncio.iscoroutine(result):
+                    await result
+
+    # -- deletion -----------------------------------------------------------------------------------
+    async def finalize(self, obj: Resource) -> tuple[bool, float | None]:
+        """One deletion pass: (done, retry_in). Status says why deletion waits."""
+        async with self.lock(obj.key):
+            obj = self.registry.get(obj.key) or obj
+            now = self.clock()
+            try:
+                client = await self.bindings[obj.kind].client(obj, self)
+                result = await loop.finalize(obj, client, rfc3339_micro(now), self.settings.loop)
+                self._attempts.pop(obj.key, None)
+            except Waiting as waiting:
+                # A reference is gone (e.g. the vault object was deleted first): nothing left to do.
+                log.info("%s %s/%s deleted without Azure clean-up: %s", obj.kind, obj.namespace, obj.name,
+                         waiting.hold.message)
+                return True, None
+            except errors.AzbackupError as err:
+                attempts = self._attempts.get(obj.key, 0)
+                self._attempts[obj.key] = attempts + 1
+                verdict = loop.verdict_for_error(err, attempts, self.settings.loop)
+                await self.write(obj, verdict)
+                return False, verdict.retry_in or self.settings.loop.slow_retry
+            if result.done:
+                self._attempts.pop(obj.key, None)
+                return True, None
+            assert result.verdict is not None
+            await self.write(obj, result.verdict)
+            return False, result.verdict.retry_in or self.settings.loop.poll_interval
+
+    # -- scheduling ---------------------------------------------------------------------------------
+    def requeue(self, key: Key, delay: float) -> None:
+        vault = self.registry.vault_of(key)
+        if vault is None:
+            return  # no vault yet: the vault's first pass picks the object up
+        worker = self.workers.get(vault)
+        if worker is None:
+            due = self.clock() + delay
+            bucket = self.pending.setdefault(vault, {})
+            bucket[key] = min(bucket.get(key, due), due)
+            return
+        worker.schedule(key, delay)
+
+    def wake(self, vault: VaultKey) -> None:
+        if (worker := self.workers.get(vault)) is not None:
+            worker.wake_now()
+
+    async def vault_pass(self, vault: VaultKey) -> None:
+        """The vault itself first (its readiness gates the others), then all its objects."""
+        for hook in self.full_pass_hooks:
+            hook(vault)
+        await self.reconcile(("BackupVault", *vault))
+        members = self.registry.members(vault)
+        semaphore = asyncio.Semaphore(self.settings.concurrency)
+
+        async def one(key: Key) -> None:
+            async with semaphore:
+                await self.reconcile(key)
+
+        await asyncio.gather(*(one(key) for key in members))
+
+    async def run_worker(self, vault: VaultKey, stopped: Any) -> None:
+        worker = VaultWorker(self, vault)
+        self.workers[vault] = worker
+        for key, due in self.pending.pop(vault, {}).items():
+            worker.schedule(key, max(0.0, due - self.clock()))
+        try:
+            await worker.run(stopped)
+        finally:
+            if self.workers.get(vault) is worker:
+                del self.workers[vault]
+
+
+class VaultWorker:
+    """Full passes every sync period, plus due requeues, for one vault."""
+
+    def __init__(self, runtime: Runtime, vault: VaultKey) -> None:
+        self.runtime, self.vault = runtime, vault
+        self._heap: list[tuple[float, Key]] = []
+        self._due: dict[Key, float] = {}
+        self._wake = asyncio.Event()
+        self.passes = 0
+
+    def schedule(self, key: Key, delay: float) -> None:
+        due = self.runtime.clock() + delay
+        if key in self._due and self._due[key] <= due:
+            return
+        self._due[key] = due
+        heapq.heappush(self._heap, (due, key))
+        self._wake.set()
+
+    def wake_now(self) -> None:
+        self._wake.set()
+
+    def _pop_due(self, now: float) -> list[Key]:
+        keys: list[Key] = []
+        while self._heap and self._heap[0][0] <= now:
+            due, key = heapq.heappop(self._heap)
+            if self._due.get(key) == due:
+                del self._due[key]
+                keys.append(key)
+        return keys
+
+    async def run(self, stopped: Any) -> None:
+        clock = self.runtime.clock
+        settings = self.runtime.settings
+        next_full = clock() + random.uniform(0, settings.first_pass_jitter)
+        while not stopped.is_set():
+            now = clock()
+            if now >= next_full:
+                self._heap.clear()
+                self._due.clear()
+                await self.runtime.vault_pass(self.vault)
+                self.passes += 1
+                next_full = clock() + settings.sync_period
+            else:
+                due = self._pop_due(now)
+                if due:
+                    await asyncio.gather(*(self.runtime.reconcile(key) for key in due))
+            wait = next_full - clock()
+            if self._heap:
+                wait = min(wait, self._heap[0][0] - clock())
+            if wait > 0:
+                self._wake.clear()
+                await _wait_any(self._wake, stopped, min(wait, 1.0))
+
+
+async def _wait_any(event: asyncio.Event, stopped: Any, seconds: float) -> None:
+    """Sleep until `event` is set or `seconds` pass; short sleeps let `stopped` be noticed promptly."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

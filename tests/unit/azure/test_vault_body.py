@@ -1,0 +1,106 @@
+"""BackupVault spec vs the vault Azure returns: diffs, the PATCH, one-way rules and ownership."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from azbackup.api.specs import OWNER_TAG, VaultSpec
+from azbackup.azure import vault_body
+from azbackup.reasons import Reason
+
+OWNER = "team-a/vault-a"
+SPEC = VaultSpec.parse("vault-a", {"subscriptionId": "00000000-0000-0000-0000-000000000001",
+                                   "resourceGroup": "rg", "location": "westeurope",
+                                   "storageRedundancy": "LocallyRedundant", "tags": {"team": "a"}})
+
+
+def azure(change: Callable[[dict[str, Any]], None] | None = None, spec: VaultSpec = SPEC) -> dict[str, Any]:
+    """What Azure returns for a vault created from `spec`, then changed."""
+    body = copy.deepcopy(vault_body.desired_body(spec, OWNER))
+    body["properties"]["provisioningState"] = "Succeeded"
+    if change:
+        change(body)
+    return body
+
+
+def props(**kw: Any) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        for path, value in kw.items():
+            node = body["properties"]
+            keys = path.split("__")
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = value
+    return change
+
+
+def test_vault_created_from_the_spec_has_no_diff() -> None:
+    diff = vault_body.compare(SPEC, OWNER, azure(), redundancy_locked=False)
+    assert (diff.diffs, diff.patch, diff.limitation, diff.owner_conflict) == ((), {}, None, None)
+
+
+def test_rs0_and_standard_are_the_same_sku() -> None:
+    assert vault_body.compare(SPEC, OWNER, azure(lambda b: b.update(sku={"name": "RS0", "tier": "Standard"})),
+                              False).diffs == ()
+
+
+@pytest.mark.parametrize(("change", "field", "patch"), [
+    pytest.param(props(publicNetworkAccess="Disabled"), "publicNetworkAccess",
+                 {"properties": {"publicNetworkAccess": "Enabled"}}, id="public-network-access"),
+    pytest.param(props(redundancySettings__standardTierStorageRedundancy="GeoRedundant"), "storageRedundancy",
+                 {"properties": {"redundancySettings": {"standardTierStorageRedundancy": "LocallyRedundant"}}},
+                 id="redundancy-before-lock"),
+    pytest.param(props(securitySettings__softDeleteSettings__softDeleteRetentionPeriodInDays=30),
+                 "softDelete.retentionDays",
+                 {"properties": {"securitySettings": {"softDeleteSettings": {"softDeleteRetentionPeriodInDays": 14}}}},
+                 id="soft-delete-days"),
+    pytest.param(props(monitoringSettings__azureMonitorAlertSettings__alertsForAllJobFailures="Disabled"),
+                 "jobFailureAlerts",
+                 {"properties": {"monitoringSettings": {"azureMonitorAlertSettings": {"alertsForAllJobFailures":
+                                                                                      "Enabled"}}}},
+                 id="alerts"),
+])
+def test_drift_is_found_and_patched(change: Callable[[dict[str, Any]], None], field: str,
+                                    patch: dict[str, Any]) -> None:
+    diff = vault_body.compare(SPEC, OWNER, azure(change), redundancy_locked=False)
+    assert len(diff.diffs) == 1
+    assert field in diff.diffs[0]
+    assert diff.patch == patch
+
+
+def test_untagged_vault_is_adopted_keeping_foreign_tags() -> None:
+    diff = vault_body.compare(SPEC, OWNER, azure(lambda b: b.update(tags={"cost-center": "42"})), False)
+    assert diff.patch == {"tags": {"cost-center": "42", "team": "a", OWNER_TAG: OWNER}}
+    assert "adopting" in diff.diffs[0]
+
+
+def test_vault_of_another_object_is_never_touched() -> None:
+    diff = vault_body.compare(SPEC, OWNER, azure(lambda b: b["tags"].update({OWNER_TAG: "team-b/x"})), False)
+    assert (diff.owner_conflict, diff.patch) == ("team-b/x", {})
+
+
+@pytest.mark.parametrize(("change", "spec_change", "reason"), [
+    pytest.param(props(redundancySettings__standardTierStorageRedundancy="GeoRedundant"), {}, 
+                 Reason.STORAGE_REDUNDANCY_LOCKED, id="redundancy-after-lock"),
+    pytest.param(props(securitySettings__immutabilitySettings__state="Locked"), {"immutability": "Unlocked"},
+                 Reason.IMMUTABILITY_LOCKED, id="locked-immutability"),
+    pytest.param(props(securitySettings__softDeleteSettings__softDeleteState="AlwaysON"), {},
+                 Reason.SOFT_DELETE_ALWAYS_ON, id="always-on-soft-delete"),
+    pytest.param(props(redundancySettings__crossRegionRestore="Enabled"), {},
+                 Reason.CROSS_REGION_RESTORE_IRREVERSIBLE, id="crr-cannot-be-turned-off"),
+    pytest.param(props(encryption={"keyVaultProperties": {"keyUri": "https://kv.vault.azure.net/keys/k"}}), {},
+                 Reason.ENCRYPTION_IRREVERSIBLE, id="cmk-cannot-be-turned-off"),
+])
+def test_one_way_rules_are_limitations_not_writes(change: Callable[[dict[str, Any]], None],
+                                                  spec_change: dict[str, Any], reason: Reason) -> None:
+    spec = VaultSpec.parse("vault-a", {**{"subscriptionId": SPEC.subscription_id, "resourceGroup": "rg",
+                                          "location": "westeurope", "storageRedundancy": "LocallyRedundant",
+                                          "tags": {"team": "a"}}, **spec_change})
+    diff = vault_body.compare(spec, OWNER, azure(change), redundancy_locked=True)
+    assert diff.limitation is not None
+    assert diff.limitation.reason is reason
+    assert diff.patch.get("properties", {}) == {} or reason is Reason.IMMUTABILITY_LOCKED
