@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from azbackup.api.specs import PolicySpec
 from azbackup.azure import policy_body
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from azbackup.api.specs import OWNER_TAG, VaultSpec
 from azbackup.azure import vault_body
 from azbackup.reasons import Reason
@@ -84,7 +83,7 @@ def test_vault_of_another_object_is_never_touched() -> None:
 
 
 @pytest.mark.parametrize(("change", "spec_change", "reason"), [
-    pytest.param(props(redundancySettings__standardTierStorageRedundancy="GeoRedundant"), {}, 
+    pytest.param(props(redundancySettings__standardTierStorageRedundancy="GeoRedundant"), {},
                  Reason.STORAGE_REDUNDANCY_LOCKED, id="redundancy-after-lock"),
     pytest.param(props(securitySettings__immutabilitySettings__state="Locked"), {"immutability": "Unlocked"},
                  Reason.IMMUTABILITY_LOCKED, id="locked-immutability"),
