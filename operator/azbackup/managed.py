@@ -40,6 +40,7 @@ class Resource:
     owner_references: Sequence[Mapping[str, Any]] = ()
     deleting: bool = False
     api_version: str = "azbackup.dev/v1alpha1"
+    created: str = ""  # metadata.creationTimestamp (RFC 3339, so it sorts as a string)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Resource:
@@ -53,6 +54,7 @@ class Resource:
             owner_references=list(meta.get("ownerReferences") or ()),
             deleting=bool(meta.get("deletionTimestamp")),
             api_version=str(body.get("apiVersion", "azbackup.dev/v1alpha1")),
+            created=str(meta.get("creationTimestamp", "")),
         )
 
     @property

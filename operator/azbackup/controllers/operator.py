@@ -21,6 +21,7 @@ log = logging.getLogger("azbackup")
 BINDINGS: dict[str, Binding] = {
     "BackupVault": kinds.VaultBinding(),
     "BackupPolicy": kinds.PolicyBinding(),
+    "ProtectedVM": kinds.ProtectedVMBinding(),
 }
 
 

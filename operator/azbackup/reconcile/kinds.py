@@ -7,14 +7,17 @@ never an error storm: the vault's next pass (or its creation) picks the object u
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
-from azbackup.api.specs import PolicySpec, VaultSpec
+from azbackup.api.specs import PolicySpec, ProtectedVMSpec, VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.credentials import CredentialSource
 from azbackup.azure.gateway import Clients
 from azbackup.azure.policy import PolicyClient
+from azbackup.azure.protection import Freshness, PolicyRef, ProtectedVMClient
 from azbackup.azure.vault import VaultClient, owner_of
+from azbackup.checks.facts import PolicyType
 from azbackup.managed import ExternalClient, Hold, Resource
 from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry, VaultKey
@@ -94,3 +97,51 @@ class PolicyBinding:
         vault = resolve_vault(obj, runtime, need_ready=not obj.deleting)
         return PolicyClient(await clients_for_vault(vault, runtime), VaultSpec.parse(vault.name, vault.spec),
                             PolicySpec.parse(obj.name, obj.spec))
+
+
+DEFAULT_POLICY = PolicyRef("DefaultPolicy", PolicyType.STANDARD, "Daily", 24)
+
+
+def resolve_policy(obj: Resource, vault: Resource, runtime: Runtime) -> PolicyRef:
+    """The referenced BackupPolicy (Ready, in the same vault), or the vault's built-in DefaultPolicy."""
+    from azbackup.reconcile.runtime import Waiting
+
+    name = _ref(obj, "policyRef")
+    if name is None:
+        return DEFAULT_POLICY
+    policy = runtime.registry.get(("BackupPolicy", obj.namespace, name))
+    if policy is None:
+        raise Waiting(Hold(Reason.POLICY_NOT_FOUND, f"no BackupPolicy {name} in namespace {obj.namespace}; "
+                           "waiting for it to be created", stalls=False))
+    spec = PolicySpec.parse(policy.name, policy.spec)
+    if spec.vault != vault.name:
+        raise Waiting(Hold(Reason.POLICY_VAULT_MISMATCH,
+                           f"BackupPolicy {name} belongs to vault {spec.vault}, not {vault.name}: a VM is "
+                           "protected with a policy of its own vault"))
+    if not is_ready(policy):
+        raise Waiting(Hold(Reason.POLICY_NOT_READY, f"BackupPolicy {name} is not Ready yet; waiting", stalls=False))
+    sched = spec.schedule
+    hours = sched.hourly.interval_hours if sched.hourly else (168 if sched.frequency == "Weekly" else 24)
+    return PolicyRef(spec.policy_name, PolicyType(spec.policy_type), sched.frequency, hours)
+
+
+class ProtectedVMBinding:
+    kind = "ProtectedVM"
+
+    async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient:
+        from azbackup.reconcile.runtime import Waiting
+
+        spec = ProtectedVMSpec.parse(obj.spec)
+        first = runtime.registry.first_claim(spec.vm_id)
+        if first is not None and first.key != obj.key:
+            raise Waiting(Hold(Reason.DUPLICATE_PROTECTED_VM,
+                               f"ProtectedVM {first.namespace}/{first.name} already manages this VM; this object "
+                               "writes nothing to Azure. Delete one of the two"))
+        vault = resolve_vault(obj, runtime, need_ready=not obj.deleting)
+        policy = resolve_policy(obj, vault, runtime) if not obj.deleting else DEFAULT_POLICY
+        loop = runtime.settings.loop
+        freshness = Freshness(items=max(1.0, loop.poll_interval), fleet=runtime.settings.recheck_interval,
+                              protection=runtime.settings.sync_period)
+        return ProtectedVMClient(await clients_for_vault(vault, runtime), runtime.inventory,
+                                 VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
+                                 dt.datetime.fromtimestamp(runtime.clock(), dt.UTC))

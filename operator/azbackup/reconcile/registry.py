@@ -25,6 +25,7 @@ class Registry:
         self._vault_of = vault_of
         self._members: dict[VaultKey, set[Key]] = defaultdict(set)
         self._member_of: dict[Key, VaultKey] = {}
+        self._claims: dict[str, set[Key]] = defaultdict(set)  # lower-cased VM id -> ProtectedVMs naming it
 
     def upsert(self, body: Mapping[str, Any]) -> Resource:
         obj = Resource.from_body(body)
@@ -38,6 +39,8 @@ class Registry:
         return obj
 
     def _index(self, obj: Resource) -> None:
+        if obj.kind == "ProtectedVM" and obj.spec.get("vm"):
+            self._claims[str(obj.spec["vm"]).lower()].add(obj.key)
         vault = self._vault_of(obj, self)
         previous = self._member_of.pop(obj.key, None)
         if previous is not None:
@@ -47,7 +50,9 @@ class Registry:
             self._member_of[obj.key] = vault
 
     def remove(self, key: Key) -> None:
-        self._objects.pop(key, None)
+        obj = self._objects.pop(key, None)
+        if obj is not None and obj.spec.get("vm"):
+            self._claims[str(obj.spec["vm"]).lower()].discard(key)
         vault = self._member_of.pop(key, None)
         if vault is not None:
             self._members[vault].discard(key)
@@ -61,6 +66,11 @@ class Registry:
     def members(self, vault: VaultKey) -> list[Key]:
         """Keys of the objects whose work runs in this vault's worker (not the vault itself)."""
         return sorted(self._members.get(vault, ()))
+
+    def first_claim(self, vm_id: str) -> Resource | None:
+        """The ProtectedVM that claimed a VM first (oldest, then by namespace/name): the one that acts."""
+        claimants = [o for k in self._claims.get(vm_id.lower(), ()) if (o := self._objects.get(k))]
+        return min(claimants, key=lambda o: (o.created, o.namespace, o.name), default=None)
 
     def vault_of(self, key: Key) -> VaultKey | None:
         if key[0] == "BackupVault":

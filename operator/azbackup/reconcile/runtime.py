@@ -22,7 +22,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
+from azbackup.azure.inventory import Inventory
 from azbackup.managed import ExternalClient, Hold, Resource
 from azbackup.reconcile import loop, status
 from azbackup.reconcile.journal import Journal
@@ -67,6 +69,8 @@ class RuntimeSettings:
     """Added to the owner tag of Azure resources, for several clusters sharing a subscription."""
     secret_ttl: float = 60.0
     """How long a credentialRef Secret read is reused."""
+    recheck_interval: float = 300.0
+    """How soon a VM that fails a prerequisite is looked at again (the fleet is re-read at most this often)."""
 
 
 def rfc3339(now: float) -> str:
@@ -89,7 +93,8 @@ class Runtime:
         self.workers: dict[VaultKey, VaultWorker] = {}
         self.pending: dict[VaultKey, dict[Key, float]] = {}  # requeues for vaults with no worker yet
         self._secrets: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
-        self.full_pass_hooks: list[Callable[[VaultKey], None]] = []
+        self.full_pass_hooks: list[Callable[[VaultKey], None]] = [self._refresh_snapshots]
+        self.inventory = Inventory()
 
     # -- the journal's annotation writer ------------------------------------------------------------
     async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:
@@ -105,6 +110,16 @@ class Runtime:
         data = await self.kube.secret_data(namespace, name)
         self._secrets[(namespace, name)] = (self.clock(), data)
         return data
+
+    def _refresh_snapshots(self, vault: VaultKey) -> None:
+        """A full pass reads Azure afresh: the vault's items and its subscription's fleet."""
+        obj = self.registry.get(("BackupVault", *vault))
+        if obj is None:
+            return
+        spec = VaultSpec.parse(obj.name, obj.spec)
+        self.inventory.invalidate_vault(str(obj.status.get("vaultId") or spec.vault_id))
+        # Vaults of one subscription share its fleet: the first pass of a period re-reads it for all.
+        self.inventory.invalidate_subscription(spec.subscription_id, older_than=self.settings.sync_period / 2)
 
     def lock(self, key: Key) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())

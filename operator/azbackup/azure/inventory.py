@@ -1,0 +1,181 @@
+"""Batched reads shared by every object: the VM fleet of a subscription, and a vault's protected items.
+
+Reads grow with subscriptions and vaults, not with VMs: one paged list per collection per refresh.
+Callers that arrive while a refresh is running await the same refresh (single flight), and a
+snapshot younger than `max_age` is served from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from azbackup.azure import errors
+from azbackup.azure.gateway import Clients
+from azbackup.azure.rest import rest
+from azbackup.azure.vm_facts import Network, lower_id, vm_facts
+from azbackup.checks import facts as f
+
+T = TypeVar("T")
+
+
+async def collect(pages: Any) -> list[dict[str, Any]]:
+    """All items of an SDK pager, as REST JSON."""
+    with errors.guard():
+        return [rest(item) async for item in pages]
+
+
+class SingleFlight(Generic[T]):
+    """A value refreshed at most once at a time, and served from memory while fresh."""
+
+    def __init__(self, load: Callable[[], Awaitable[T]], clock: Callable[[], float] = time.monotonic) -> None:
+        self._load, self._clock = load, clock
+        self._value: T | None = None
+        self._at = float("-inf")
+        self._task: asyncio.Task[T] | None = None
+
+    @property
+    def age(self) -> float:
+        return self._clock() - self._at
+
+    def invalidate(self) -> None:
+        self._at = float("-inf")
+
+    async def get(self, max_age: float) -> T:
+        if self._value is not None and self.age <= max_age:
+            return self._value
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._refresh())
+        task = self._task
+        return await asyncio.shield(task)
+
+    async def _refresh(self) -> T:
+        try:
+            value = await self._load()
+            self._value, self._at = value, self._clock()
+            return value
+        finally:
+            self._task = None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Facts of every VM of a subscription at one moment."""
+
+    vms: Mapping[str, f.VMFacts]  # by lower-cased resource id
+    raw: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def get(self, vm_id: str) -> f.VMFacts | None:
+        return self.vms.get(vm_id.lower())
+
+
+async def load_fleet(clients: Clients) -> Fleet:
+    """One list call per collection (VMs with instance view, disks, NICs, NSGs, VNets, storage accounts)."""
+    vms, disks, nics, nsgs, vnets = await asyncio.gather(
+        collect(clients.compute.virtual_machines.list_all(expand="instanceView")),
+        collect(clients.compute.disks.list()),
+        collect(clients.network.network_interfaces.list_all()),
+        collect(clients.network.network_security_groups.list_all()),
+        collect(clients.network.virtual_networks.list_all()))
+    unmanaged = any(d.get("vhd") for vm in vms for d in (
+        _os_disk(vm), *((vm.get("properties") or {}).get("storageProfile") or {}).get("dataDisks", ())) if d)
+    accounts: dict[str, dict[str, Any]] | None = {}
+    if unmanaged:  # the storage firewall matters only for unmanaged disks: skip the call otherwise
+        accounts = {str(a.get("name", "")).lower(): a for a in await collect(clients.storage.storage_accounts.list())}
+    by_disk = {lower_id(d.get("id")): d for d in disks}
+    network = Network(nics, nsgs, vnets)
+    built = {lower_id(vm.get("id")): vm_facts(vm, by_disk, network, accounts) for vm in vms}
+    return Fleet(built, {lower_id(vm.get("id")): vm for vm in vms})
+
+
+def _os_disk(vm: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    disk = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk")
+    return disk if isinstance(disk, Mapping) else None
+
+
+@dataclass(frozen=True)
+class VaultItems:
+    """The protected items of one vault, by lower-cased source VM id."""
+
+    items: Mapping[str, Mapping[str, Any]]
+
+    def for_vm(self, vm_id: str) -> Mapping[str, Any] | None:
+        return self.items.get(vm_id.lower())
+
+
+async def load_vault_items(clients: Clients, vault_name: str, resource_group: str) -> VaultItems:
+    pages = clients.backup.backup_protected_items.list(
+        vault_name, resource_group, filter="backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'")
+    items = await collect(pages)
+    by_vm: dict[str, Mapping[str, Any]] = {}
+    for item in items:
+        props = item.get("properties") or {}
+        source = props.get("sourceResourceId") or props.get("virtualMachineId")
+        if source:
+            by_vm[lower_id(source)] = item
+    return VaultItems(by_vm)
+
+
+class Inventory:
+    """The shared caches of the process: fleets per subscription, items per vault, service tags."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._fleets: dict[str, SingleFlight[Fleet]] = {}
+        self._items: dict[str, SingleFlight[VaultItems]] = {}
+        self._tags: dict[tuple[str, str], SingleFlight[tuple[str, ...] | None]] = {}
+        self._status: dict[str, tuple[float, f.Protection]] = {}
+
+    def fleet(self, clients: Clients) -> SingleFlight[Fleet]:
+        key = clients.subscription_id.lower()
+        if key not in self._fleets:
+            self._fleets[key] = SingleFlight(lambda: load_fleet(clients), self.clock)
+        return self._fleets[key]
+
+    def vault_items(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str
+                    ) -> SingleFlight[VaultItems]:
+        key = vault_id.lower()
+        if key not in self._items:
+            self._items[key] = SingleFlight(lambda: load_vault_items(clients, vault_name, resource_group), self.clock)
+        return self._items[key]
+
+    def storage_prefixes(self, clients: Clients, region: str) -> SingleFlight[tuple[str, ...] | None]:
+        key = (clients.subscription_id.lower(), region.replace(" ", "").lower())
+        if key not in self._tags:
+            async def load() -> tuple[str, ...] | None:
+                with errors.guard():
+                    result = rest(await clients.network.service_tags.list(key[1]))
+                wanted = f"storage.{key[1]}"
+                for value in result.get("values") or ():
+                    if str(value.get("name", "")).lower() == wanted:
+                        return tuple((value.get("properties") or {}).get("addressPrefixes") or ())
+                return None
+            self._tags[key] = SingleFlight(load, self.clock)
+        return self._tags[key]
+
+    async def protection(self, clients: Clients, vm_id: str, region: str, max_age: float) -> f.Protection:
+        """Which vault protects a VM (backupStatus), cached per VM: asked only for VMs not yet ours."""
+        cached = self._status.get(vm_id.lower())
+        if cached and self.clock() - cached[0] <= max_age:
+            return cached[1]
+        with errors.guard():
+            answer = rest(await clients.backup.backup_status.get(
+                region.replace(" ", "").lower(), {"resourceType": "VM", "resourceId": vm_id}))
+        protection = f.Protection(str(answer.get("protectionStatus") or "NotProtected"), answer.get("vaultId"))
+        self._status[vm_id.lower()] = (self.clock(), protection)
+        return protection
+
+    def forget_protection(self, vm_id: str) -> None:
+        self._status.pop(vm_id.lower(), None)
+
+    def invalidate_vault(self, vault_id: str) -> None:
+        if (flight := self._items.get(vault_id.lower())) is not None:
+            flight.invalidate()
+
+    def invalidate_subscription(self, subscription_id: str, older_than: float = 0.0) -> None:
+        """Re-read the fleet next time, unless another vault's pass read it less than `older_than` ago."""
+        if (flight := self._fleets.get(subscription_id.lower())) is not None and flight.age >= older_than:
+            flight.invalidate()

@@ -1,0 +1,301 @@
+"""External client for ProtectedVM: the guide's checks first, then protection of one VM in a vault.
+
+Observe reads only from the shared snapshots (the subscription's fleet, the vault's protected items),
+so a vault pass over a thousand ProtectedVMs costs a handful of list calls. A failing blocking check
+means no write at all; the next pass re-reads the facts, so a fixed VM is protected without any action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from azbackup import checks
+from azbackup.api.specs import ProtectedVMSpec, VaultSpec
+from azbackup.azure import errors, operations
+from azbackup.azure import protection_body as pb
+from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import Inventory, collect
+from azbackup.checks import facts as f
+from azbackup.managed import (
+    ExtraCondition,
+    Hold,
+    Observation,
+    Operation,
+    OperationResult,
+    OperationState,
+    Resource,
+)
+from azbackup.reasons import Reason
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    name: str  # the Azure policy name (DefaultPolicy when the spec names none)
+    policy_type: f.PolicyType | None
+    frequency: str = "Daily"  # Hourly | Daily | Weekly
+    interval_hours: int = 24
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old a shared snapshot may be for each purpose (seconds)."""
+
+    items: float = 15.0  # protected items: progress of operations shows here
+    fleet: float = 300.0  # VM facts: a fixed VM is noticed within this
+    protection: float = 3600.0  # backupStatus of VMs not protected by this vault
+    tags: float = 86400.0  # service-tag prefixes change rarely
+
+
+class ProtectedVMClient:
+    deterministic_names = True  # container and item names derive from the VM id
+
+    def __init__(self, clients: Clients, inventory: Inventory, vault: VaultSpec, vault_status: Mapping[str, Any],
+                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime) -> None:
+        self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
+        self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
+        self.ref = pb.VmRef.parse(spec.vm_id)
+        self.vault_id = str(vault_status.get("vaultId") or vault.vault_id)
+
+    @property
+    def policy_id(self) -> str:
+        return f"{self.vault.vault_id}/backupPolicies/{self.policy.name}"
+
+    async def _item(self, max_age: float | None = None) -> Mapping[str, Any] | None:
+        flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
+                                            self.vault.resource_group)
+        items = await flight.get(self.freshness.items if max_age is None else max_age)
+        return items.for_vm(self.spec.vm_id)
+
+    # -- observe ------------------------------------------------------------------------------------
+    async def observe(self, obj: Resource) -> Observation:
+        item = await self._item()
+        state = pb.ItemState.of(item)
+        if obj.deleting:
+            return self._observe_deleting(state)
+        status = item_status(item, self.vault_id)
+        if self.ref.subscription_id != self.vault.subscription_id.lower():
+            return Observation(exists=state.exists, status=status, blocked=Hold(
+                Reason.SUBSCRIPTION_MISMATCH,
+                f"the VM is in subscription {self.ref.subscription_id} and the vault in "
+                f"{self.vault.subscription_id}; Azure VM Backup protects VMs of the vault's own subscription only"))
+        fleet = await self.inventory.fleet(self.clients).get(self.freshness.fleet)
+        vm = fleet.get(self.spec.vm_id)
+        if vm is None:
+            return Observation(exists=state.exists, status=status, blocked=Hold(
+                Reason.VM_NOT_FOUND, f"VM {self.spec.vm_id} does not exist (or the identity cannot read it)",
+                retry_in=self.freshness.fleet))
+        status["vmName"] = vm.name
+        protection = await self._protection(vm, item)
+        vm = _with_protection(vm, protection)
+        results = checks.evaluate(vm, self._context(vm, await self._prefixes(vm)))
+        status["checks"] = [{"name": r.name, "result": str(r.result), "reason": str(r.reason), "message": r.message}
+                            for r in results]
+        prereq = prerequisites_condition(results)
+        conditions = [prereq, protected_condition(item, self.spec), backup_healthy(item, self.policy, self.now)]
+        if prereq.status != "True":
+            failures = checks.blocking_failures(results) or checks.blocking_unknowns(results)
+            return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
+                prereq.reason, prereq.message, stalls=prereq.status == "False", retry_in=self.freshness.fleet
+                if failures else None))
+        limitation = None
+        if self.spec.state == "BackupsSuspended" and self.vault.immutability == "Disabled":
+            return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
+                Reason.SUSPEND_NEEDS_IMMUTABLE_VAULT,
+                f"state BackupsSuspended needs an immutable vault; BackupVault {self.vault.vault_name} has "
+                "immutability Disabled. Set its immutability to Unlocked, or use state ProtectionStopped"))
+        if not state.exists:
+            return Observation(exists=False, status=status, conditions=conditions)
+        diffs = pb.differences(self.spec, self.policy.name, item or {})
+        protected = state.state in pb.PROTECTED_STATES
+        ready = {"protected": (Reason.PROTECTED, "Azure reports the VM protected"),
+                 "protectionstopped": (Reason.PROTECTION_STOPPED, "protection is stopped; recovery points are kept"),
+                 "backupssuspended": (Reason.BACKUPS_SUSPENDED, "backups are suspended; points kept per policy")}
+        return Observation(
+            exists=True, up_to_date=not diffs, diff=diffs, status=status, conditions=conditions,
+            usable=protected or self.spec.state != "Protected",
+            pending=(Reason.PROTECTION_PENDING, f"Azure reports protectionState {state.state or 'none'}"),
+            ready=ready[self.spec.state.lower()], limitation=limitation)
+
+    def _observe_deleting(self, state: pb.ItemState) -> Observation:
+        if not state.exists or state.soft_deleted:
+            return Observation(exists=False)
+        if self.spec.on_delete == "RetainData" and state.state == "protectionstopped":
+            return Observation(exists=False)
+        return Observation(exists=True)
+
+    async def _protection(self, vm: f.VMFacts, item: Mapping[str, Any] | None) -> f.Protection:
+        if item is not None and not pb.ItemState.of(item).soft_deleted:
+            return f.Protection("Protected", self.vault_id)
+        return await self.inventory.protection(self.clients, vm.id, vm.region or self.vault.location,
+                                               self.freshness.protection)
+
+    async def _prefixes(self, vm: f.VMFacts) -> tuple[str, ...] | None:
+        if vm.region is None or not _nsgs_name_cidrs(vm):
+            return None  # only rules that name CIDRs need the Storage prefixes: skip the call otherwise
+        return await self.inventory.storage_prefixes(self.clients, vm.region).get(self.freshness.tags)
+
+    def _context(self, vm: f.VMFacts, prefixes: tuple[str, ...] | None) -> checks.CheckContext:
+        d = self.spec.disks
+        return checks.CheckContext(
+            vault_id=self.vault_id, vault_region=self.vault.location, policy_type=self.policy.policy_type,
+            disk_selection=f.DiskSelection(d.include_luns, d.exclude_luns, d.os_disk_only),
+            http_proxy=self.spec.http_proxy, storage_prefixes=prefixes)
+
+    # -- writes -------------------------------------------------------------------------------------
+    async def _put(self, body: Mapping[str, Any], kind: str, obj: Resource) -> Operation | None:
+        capture = operations.HeaderCapture()
+        with errors.guard():
+            await self.clients.backup.protected_items.begin_create_or_update(
+                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
+                cast(Any, body), polling=False, raw_response_hook=capture)
+        self.inventory.invalidate_vault(self.vault_id)
+        self.inventory.forget_protection(self.spec.vm_id)
+        return capture.operation(kind, obj.generation)
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        await self._discover()
+        if self.spec.state == "ProtectionStopped":
+            return None  # nothing to protect, and nothing to stop
+        return await self._put(pb.protect_body(self.spec, self.policy_id), "ConfigureProtection", obj)
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        item = await self._item(max_age=0)
+        state = pb.ItemState.of(item)
+        if state.soft_deleted:
+            return await self._put(pb.protect_body(self.spec, self.policy_id, rehydrate=True), "Rehydrate", obj)
+        if self.spec.state == "ProtectionStopped":
+            return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
+        return await self._put(pb.protect_body(self.spec, self.policy_id), "ConfigureProtection", obj)
+
+    async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
+        if self.spec.on_delete == "DeleteData":
+            capture = operations.HeaderCapture()
+            with errors.guard():
+                await self.clients.backup.protected_items.delete(
+                    self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
+                    raw_response_hook=capture)
+            self.inventory.invalidate_vault(self.vault_id)
+            return capture.operation("DeleteBackupData", obj.generation)
+        return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
+
+    async def _discover(self) -> None:
+        """Make the VM discoverable in the vault: list protectable VMs, refresh containers if it is absent."""
+        if await self._protectable():
+            return
+        capture = operations.HeaderCapture()
+        with errors.guard():
+            await self.clients.backup.protection_containers.refresh(
+                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, raw_response_hook=capture)
+        url = capture.headers.get("Location") or capture.headers.get("location")
+        if url:
+            # Discovery takes seconds; one shared wait per vault, bounded, with Azure's own Retry-After.
+            for _ in range(30):
+                result = await operations.poll(self.clients.backup.send_request, Operation("Refresh", url, ""))
+                if result.state is not OperationState.RUNNING:
+                    break
+                await asyncio.sleep(float(capture.headers.get("Retry-After") or 2))
+        if not await self._protectable():
+            raise errors.AzbackupError(f"{Reason.VM_NOT_DISCOVERABLE}: discovery does not list VM "
+                                       f"{self.ref.name} for vault {self.vault.vault_name} yet")
+
+    async def _protectable(self) -> bool:
+        items = await collect(self.clients.backup.backup_protectable_items.list(
+            self.vault.vault_name, self.vault.resource_group, filter="backupManagementType eq 'AzureIaasVM'"))
+        wanted = self.spec.vm_id.lower()
+        return any(str((i.get("properties") or {}).get("virtualMachineId", "")).lower() == wanted for i in items)
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
+        return await operations.poll(self.clients.backup.send_request, operation)
+
+    def keeps_azure_on_delete(self, obj: Resource) -> bool:
+        return self.spec.on_delete == "Orphan"
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        return Hold(Reason.CONFIGURE_PROTECTION_FAILED,
+                    f"{operation.kind} failed in Azure with {result.code}: {result.message}",
+                    retry_in=self.freshness.fleet)
+
+
+def _nsgs_name_cidrs(vm: f.VMFacts) -> bool:
+    for nic in vm.nics or ():
+        for group in nic.security_groups or ():
+            for rule in group.rules:
+                if any(p[:1].isdigit() and p != "0.0.0.0/0" for p in rule.destination_prefixes):
+                    return True
+    return False
+
+
+def _with_protection(vm: f.VMFacts, protection: f.Protection) -> f.VMFacts:
+    from dataclasses import replace
+
+    return replace(vm, protection=protection)
+
+
+def item_status(item: Mapping[str, Any] | None, vault_id: str) -> dict[str, Any]:
+    props = (item or {}).get("properties") or {}
+    last = pb.parse_time(props.get("lastBackupTime"))
+    point = pb.parse_time(props.get("lastRecoveryPoint"))
+    return {
+        "vaultId": vault_id,
+        "protectedItemId": (item or {}).get("id"),
+        "policyName": props.get("policyName") or None,
+        "protectionState": props.get("protectionState") or None,
+        "healthStatus": props.get("healthStatus") or None,
+        "lastBackupStatus": props.get("lastBackupStatus") or None,
+        "lastBackupTime": last.strftime("%Y-%m-%dT%H:%M:%SZ") if last else None,
+        "lastRecoveryPoint": point.strftime("%Y-%m-%dT%H:%M:%SZ") if point else None,
+        "softDeleted": bool(props.get("isScheduledForDeferredDelete")) or None,
+    }
+
+
+def prerequisites_condition(results: list[checks.CheckResult]) -> ExtraCondition:
+    failures = checks.blocking_failures(results)
+    if failures:
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more failed checks)" if len(failures) > 1 else ""
+        return ExtraCondition("PrerequisitesMet", "False", first.reason, f"{first.name}: {first.message}{more}")
+    unknowns = checks.blocking_unknowns(results)
+    if unknowns:
+        return ExtraCondition("PrerequisitesMet", "Unknown", Reason.PREREQUISITES_UNKNOWN,
+                              f"{unknowns[0].name}: {unknowns[0].message}")
+    warnings = [r for r in results if r.result is checks.Result.WARNING]
+    note = f"; warnings: {', '.join(r.name for r in warnings)}" if warnings else ""
+    return ExtraCondition("PrerequisitesMet", "True", Reason.PREREQUISITES_MET, f"every blocking check passed{note}")
+
+
+def protected_condition(item: Mapping[str, Any] | None, spec: ProtectedVMSpec) -> ExtraCondition:
+    state = pb.ItemState.of(item)
+    if not state.exists:
+        return ExtraCondition("Protected", "False", Reason.PROTECTION_PENDING, "the vault holds no item for this VM")
+    if state.soft_deleted:
+        return ExtraCondition("Protected", "False", Reason.SOFT_DELETED, "the item is soft-deleted in Azure")
+    if state.state in pb.PROTECTED_STATES:
+        return ExtraCondition("Protected", "True", Reason.PROTECTED, f"protectionState {state.state}")
+    if state.state == "protectionstopped":
+        return ExtraCondition("Protected", "False", Reason.PROTECTION_STOPPED, "protection is stopped")
+    if state.state == "backupssuspended":
+        return ExtraCondition("Protected", "False", Reason.BACKUPS_SUSPENDED, "backups are suspended")
+    return ExtraCondition("Protected", "False", Reason.PROTECTION_ERROR, f"protectionState {state.state}")
+
+
+def backup_healthy(item: Mapping[str, Any] | None, policy: PolicyRef, now: dt.datetime) -> ExtraCondition:
+    """The last backup against the schedule: Unknown until the first one, False when failed or overdue."""
+    props = (item or {}).get("properties") or {}
+    last = pb.parse_time(props.get("lastBackupTime"))
+    status = str(props.get("lastBackupStatus") or "")
+    if status.lower() in ("failed", "unhealthy"):
+        return ExtraCondition("BackupHealthy", "False", Reason.LAST_BACKUP_FAILED, f"last backup status {status}")
+    if last is None:
+        return ExtraCondition("BackupHealthy", "Unknown", Reason.NO_BACKUP_YET,
+                              "no backup has run yet; the first runs on the policy schedule or on demand")
+    # Overdue after one and a half schedule periods plus an hour of slack for the backup window.
+    allowed = dt.timedelta(hours=policy.interval_hours * 1.5 + 1)
+    if now - last > allowed:
+        return ExtraCondition("BackupHealthy", "False", Reason.BACKUP_OVERDUE,
+                              f"last backup {last:%Y-%m-%dT%H:%MZ}, more than {allowed} ago for a "
+                              f"{policy.frequency} policy")
+    return ExtraCondition("BackupHealthy", "True", Reason.BACKUP_HEALTHY, f"last backup {last:%Y-%m-%dT%H:%MZ}")

@@ -1,0 +1,129 @@
+"""ProtectedVM spec <-> protected item JSON (pure): names, request bodies, and what differs.
+
+Names and bodies follow ConfigureProtection.json / StopProtection.json (api-version 2026-10-01) and
+the CLI's enable/disable requests: container `IaasVMContainer;iaasvmcontainerv2;<rg>;<vm>`, item
+`VM;iaasvmcontainerv2;<rg>;<vm>`, compared case-insensitively as the service does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azbackup.api.specs import DiskSelection, ProtectedVMSpec
+
+FABRIC = "Azure"
+VM_ITEM_TYPE = "Microsoft.Compute/virtualMachines"
+PROTECTED_STATES = frozenset({"protected", "irpending"})  # Azure reports the VM protected (IRPending: first point due)
+NEVER = "2001-01-01T00:00:00Z"  # what Azure reports as lastBackupTime before the first backup
+
+
+@dataclass(frozen=True)
+class VmRef:
+    subscription_id: str
+    resource_group: str
+    name: str
+
+    @classmethod
+    def parse(cls, vm_id: str) -> VmRef:
+        parts = vm_id.strip("/").split("/")
+        lower = [p.lower() for p in parts]
+        return cls(parts[lower.index("subscriptions") + 1].lower(), parts[lower.index("resourcegroups") + 1],
+                   parts[lower.index("virtualmachines") + 1])
+
+    @property
+    def container(self) -> str:
+        return f"IaasVMContainer;iaasvmcontainerv2;{self.resource_group};{self.name}"
+
+    @property
+    def item(self) -> str:
+        return f"VM;iaasvmcontainerv2;{self.resource_group};{self.name}"
+
+
+def disk_exclusion(disks: DiskSelection) -> dict[str, Any] | None:
+    if disks.os_disk_only:
+        return {"diskLunList": [], "isInclusionList": True}
+    if disks.include_luns is not None:
+        return {"diskLunList": list(disks.include_luns), "isInclusionList": True}
+    if disks.exclude_luns is not None:
+        return {"diskLunList": list(disks.exclude_luns), "isInclusionList": False}
+    return None
+
+
+def protect_body(spec: ProtectedVMSpec, policy_id: str, *, rehydrate: bool = False) -> dict[str, Any]:
+    """Enable (or resume, or re-policy) protection; with rehydrate, undelete a soft-deleted item first."""
+    props: dict[str, Any] = {"protectedItemType": VM_ITEM_TYPE, "sourceResourceId": spec.vm_id, "policyId": policy_id}
+    exclusion = disk_exclusion(spec.disks)
+    # An empty exclusion resets an earlier disk selection (the CLI's --disk-list-setting resetexclusionsettings).
+    props["extendedProperties"] = {"diskExclusionProperties": exclusion or {"diskLunList": [],
+                                                                            "isInclusionList": False}}
+    if spec.state == "BackupsSuspended":
+        props["protectionState"] = "BackupsSuspended"
+    if rehydrate:
+        props["isRehydrate"] = True
+        props["protectionState"] = "ProtectionStopped"
+    return {"properties": props}
+
+
+def stop_body(spec: ProtectedVMSpec) -> dict[str, Any]:
+    """Stop protection and retain data: the spec's StopProtection.json plus the CLI's empty policyId."""
+    return {"properties": {"protectedItemType": VM_ITEM_TYPE, "sourceResourceId": spec.vm_id,
+                           "protectionState": "ProtectionStopped", "policyId": ""}}
+
+
+def _exclusion_of(item: Mapping[str, Any]) -> tuple[tuple[int, ...], bool] | None:
+    raw = ((item.get("properties") or {}).get("extendedProperties") or {}).get("diskExclusionProperties")
+    if not raw or (not raw.get("diskLunList") and not raw.get("isInclusionList")):
+        return None
+    return tuple(sorted(raw.get("diskLunList") or ())), bool(raw.get("isInclusionList"))
+
+
+@dataclass(frozen=True)
+class ItemState:
+    exists: bool
+    soft_deleted: bool = False
+    state: str = ""  # protectionState, lower-cased
+    policy_name: str = ""
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any] | None) -> ItemState:
+        if not item:
+            return cls(False)
+        props = item.get("properties") or {}
+        return cls(True, bool(props.get("isScheduledForDeferredDelete")),
+                   str(props.get("protectionState", "")).lower(), str(props.get("policyName") or "").lower()
+                   or str(props.get("policyId") or "").rsplit("/", 1)[-1].lower())
+
+
+def differences(spec: ProtectedVMSpec, policy_name: str, item: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the protected item lacks against the spec (state, policy, disks); empty when converged."""
+    have = ItemState.of(item)
+    out: list[str] = []
+    if have.soft_deleted:
+        if spec.state != "ProtectionStopped":
+            out.append("the item is soft-deleted in Azure; re-protecting it (isRehydrate)")
+        return tuple(out)
+    want_state = spec.state.lower()
+    if want_state == "protected":
+        if have.state not in PROTECTED_STATES:
+            out.append(f"protectionState: Azure {have.state or 'none'}, spec Protected")
+    elif have.state != want_state:
+        out.append(f"protectionState: Azure {have.state or 'none'}, spec {spec.state}")
+    if want_state != "protectionstopped" and have.policy_name and have.policy_name != policy_name.lower():
+        out.append(f"policy: Azure {have.policy_name}, spec {policy_name}")
+    want_disks = disk_exclusion(spec.disks)
+    want = (tuple(sorted(want_disks["diskLunList"])), bool(want_disks["isInclusionList"])) if want_disks else None
+    if want_state != "protectionstopped" and _exclusion_of(item) != want:
+        out.append(f"disk selection: Azure {_exclusion_of(item)}, spec {want}")
+    return tuple(out)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    if not value or str(value).startswith("2001-01-01") or str(value).startswith("0001-01-01"):
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None

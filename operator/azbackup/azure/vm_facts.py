@@ -1,0 +1,212 @@
+"""ARM JSON of a subscription's VMs, disks, NICs, NSGs, VNets and storage accounts -> VMFacts (pure).
+
+The inventory reads each collection once per subscription (one list call each, paged) and this module
+joins them in memory, so facts for a thousand VMs cost a handful of calls instead of thousands of GETs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from azbackup.checks import facts as f
+
+Json = Mapping[str, Any]
+
+
+def lower_id(resource_id: str | None) -> str:
+    return (resource_id or "").lower()
+
+
+def _get(obj: Json | None, *path: str) -> Any:
+    node: Any = obj
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _rule(raw: Json) -> f.SecurityRule | None:
+    props = raw.get("properties") or {}
+    try:
+        return f.SecurityRule(
+            name=str(raw.get("name", "")), priority=int(props["priority"]),
+            direction=f.Direction(props.get("direction", "Outbound")), access=f.Access(props.get("access", "Allow")),
+            protocol=str(props.get("protocol", "*")),
+            destination_prefixes=tuple(x for x in (props.get("destinationAddressPrefix"),
+                                                   *(props.get("destinationAddressPrefixes") or ())) if x),
+            destination_ports=tuple(x for x in (props.get("destinationPortRange"),
+                                                *(props.get("destinationPortRanges") or ())) if x),
+            source_prefixes=tuple(x for x in (props.get("sourceAddressPrefix"),
+                                              *(props.get("sourceAddressPrefixes") or ())) if x) or ("*",),
+            source_asgs=tuple(a.get("id", "") for a in props.get("sourceApplicationSecurityGroups") or ()),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def nsg_facts(raw: Json, level: f.NsgLevel) -> f.NetworkSecurityGroup:
+    props = raw.get("properties") or {}
+    rules = [_rule(r) for r in (*(props.get("securityRules") or ()), *(props.get("defaultSecurityRules") or ()))]
+    return f.NetworkSecurityGroup(id=str(raw.get("id", "")), name=str(raw.get("name", "")), level=level,
+                                  rules=tuple(r for r in rules if r is not None))
+
+
+def _storage_account_of(uri: str | None) -> str | None:
+    host = urlsplit(uri or "").hostname or ""
+    return host.split(".", 1)[0] or None
+
+
+def _disk(raw: Json, lun: int | None, disk_resources: Mapping[str, Json],
+          encrypted_names: Mapping[str, bool]) -> f.Disk:
+    managed = raw.get("managedDisk")
+    resource = disk_resources.get(lower_id(_get(managed, "id"))) if managed else None
+    rprops = (resource or {}).get("properties") or {}
+    collection = rprops.get("encryptionSettingsCollection") or {}
+    name = str(raw.get("name", ""))
+    ade = bool(_get(raw, "encryptionSettings", "enabled")) or bool(collection.get("enabled")) \
+        or encrypted_names.get(name.lower(), False)
+    version = collection.get("encryptionSettingsVersion")
+    flavour = None
+    if ade and version in ("1.0", "1.1"):
+        flavour = f.AdeFlavour.WITH_AAD_APP if version == "1.0" else f.AdeFlavour.WITHOUT_AAD_APP
+    max_shares = rprops.get("maxShares") if resource is not None else (1 if not managed else None)
+    return f.Disk(
+        name=name, lun=lun, size_gb=raw.get("diskSizeGB") or rprops.get("diskSizeGB"),
+        managed=bool(managed) if (managed or raw.get("vhd")) else None,
+        storage_account=_storage_account_of(_get(raw, "vhd", "uri")) if raw.get("vhd") else None,
+        write_accelerator=bool(raw.get("writeAcceleratorEnabled", False)),
+        max_shares=int(max_shares) if max_shares is not None else None,
+        ade_encrypted=ade, ade_flavour=flavour)
+
+
+def _power_state(statuses: Iterable[Json]) -> f.PowerState | None:
+    for status in statuses:
+        code = str(status.get("code", ""))
+        if code.startswith("PowerState/"):
+            try:
+                return f.PowerState(code.split("/", 1)[1].lower())
+            except ValueError:
+                return None
+    return None
+
+
+def _agent(props: Json, view: Json | None) -> f.AgentInfo:
+    os_profile = props.get("osProfile") or {}
+    config = os_profile.get("windowsConfiguration") or os_profile.get("linuxConfiguration") or {}
+    provision = config.get("provisionVMAgent")
+    allow = os_profile.get("allowExtensionOperations")
+    if view is None:
+        return f.AgentInfo(provision, allow, None, None, None)
+    agent = view.get("vmAgent")
+    if not agent:
+        return f.AgentInfo(provision, allow, False, None, None)
+    statuses = agent.get("statuses") or ()
+    ready = (statuses[0].get("displayStatus") == "Ready") if statuses else None
+    return f.AgentInfo(provision, allow, True, agent.get("vmAgentVersion"), ready)
+
+
+def _os(props: Json, view: Json | None) -> f.OSInfo:
+    storage = props.get("storageProfile") or {}
+    image = storage.get("imageReference")
+    os_type = _get(storage, "osDisk", "osType")
+    return f.OSInfo(
+        type=f.OSType(os_type) if os_type in ("Windows", "Linux") else None,
+        image=f.ImageReference(image.get("publisher"), image.get("offer"), image.get("sku"))
+        if image and (image.get("publisher") or image.get("offer")) else None,
+        name=(view or {}).get("osName"), version=(view or {}).get("osVersion"))
+
+
+def _extensions(view: Json | None, vm: Json) -> tuple[f.Extension, ...] | None:
+    found: list[f.Extension] = []
+    for res in vm.get("resources") or ():
+        props = res.get("properties") or {}
+        if props.get("publisher") and props.get("type"):
+            found.append(f.Extension(props["publisher"], props["type"], props.get("typeHandlerVersion")))
+    if view is not None:
+        for ext in view.get("extensions") or ():
+            full = str(ext.get("type", ""))
+            if "." in full:
+                publisher, _, type_ = full.rpartition(".")
+                found.append(f.Extension(publisher, type_, ext.get("typeHandlerVersion")))
+    if not found and view is None and not vm.get("resources"):
+        return None
+    return tuple(dict.fromkeys(found))
+
+
+class Network:
+    """NICs, NSGs and subnets of a subscription, indexed by id (lower-cased, as ARM ids compare)."""
+
+    def __init__(self, nics: Iterable[Json], nsgs: Iterable[Json], vnets: Iterable[Json]) -> None:
+        self.nics = {lower_id(n.get("id")): n for n in nics}
+        self.nsgs = {lower_id(n.get("id")): n for n in nsgs}
+        self.subnets: dict[str, Json] = {}
+        for vnet in vnets:
+            for subnet in _get(vnet, "properties", "subnets") or ():
+                self.subnets[lower_id(subnet.get("id"))] = subnet
+
+    def nic(self, nic_id: str, primary: bool | None) -> f.NetworkInterface | None:
+        raw = self.nics.get(lower_id(nic_id))
+        if raw is None:
+            return None
+        props = raw.get("properties") or {}
+        configs = [c.get("properties") or {} for c in props.get("ipConfigurations") or ()]
+        groups: list[f.NetworkSecurityGroup] = []
+        nsg_id = _get(props, "networkSecurityGroup", "id")
+        if nsg_id and (nsg := self.nsgs.get(lower_id(nsg_id))):
+            groups.append(nsg_facts(nsg, f.NsgLevel.NIC))
+        unreadable = False
+        for subnet_id in dict.fromkeys(lower_id(_get(c, "subnet", "id")) for c in configs if _get(c, "subnet", "id")):
+            subnet = self.subnets.get(subnet_id)
+            if subnet is None:
+                unreadable = True
+                continue
+            sub_nsg = _get(subnet, "properties", "networkSecurityGroup", "id")
+            if sub_nsg:
+                if (nsg := self.nsgs.get(lower_id(sub_nsg))) is not None:
+                    groups.append(nsg_facts(nsg, f.NsgLevel.SUBNET))
+                else:
+                    unreadable = True
+        return f.NetworkInterface(
+            id=str(raw.get("id", nic_id)), name=str(raw.get("name", "")),
+            primary=primary if primary is not None else props.get("primary"),
+            private_ips=tuple(c["privateIPAddress"] for c in configs if c.get("privateIPAddress")),
+            public_ip_ids=tuple(_get(c, "publicIPAddress", "id") for c in configs if _get(c, "publicIPAddress", "id")),
+            backend_pools=tuple(p.get("id", "") for c in configs
+                                for p in c.get("loadBalancerBackendAddressPools") or ()),
+            asg_ids=tuple(a.get("id", "") for c in configs for a in c.get("applicationSecurityGroups") or ()),
+            security_groups=None if unreadable else tuple(groups))
+
+
+def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
+             accounts: Mapping[str, Json] | None) -> f.VMFacts:
+    """Facts of one VM from the joined collections. `accounts` None: storage accounts were not read."""
+    props = vm.get("properties") or {}
+    view = props.get("instanceView")
+    storage = props.get("storageProfile") or {}
+    encrypted = {str(d.get("name", "")).lower(): any(e.get("enabled") for e in d.get("encryptionSettings") or ())
+                 for d in (view or {}).get("disks") or ()}
+    os_disk = _disk(storage["osDisk"], None, disks, encrypted) if storage.get("osDisk") else None
+    data = tuple(_disk(d, d.get("lun"), disks, encrypted) for d in storage.get("dataDisks") or ())
+    nic_refs: Sequence[Json] = _get(props, "networkProfile", "networkInterfaces") or ()
+    nics = tuple(network.nic(str(r.get("id")), _get(r, "properties", "primary")) for r in nic_refs)
+    unmanaged = {d.storage_account for d in (os_disk, *data) if d and d.storage_account}
+    sa: tuple[f.StorageAccount, ...] | None = ()
+    if unmanaged:
+        sa = None if accounts is None else tuple(
+            f.StorageAccount(name, _get(accounts.get(name), "properties", "networkAcls", "defaultAction"),
+                             "azureservices" in str(_get(accounts.get(name), "properties", "networkAcls", "bypass")
+                                                    or "").lower().replace(" ", ""))
+            for name in sorted(unmanaged) if name in accounts)
+    vm_id = str(vm.get("id", ""))
+    parts = vm_id.split("/")
+    rg = parts[parts.index("resourceGroups") + 1] if "resourceGroups" in parts else ""
+    return f.VMFacts(
+        id=vm_id, name=str(vm.get("name", "")), resource_group=rg, region=vm.get("location"),
+        os=_os(props, view), agent=_agent(props, view),
+        power_state=_power_state((view or {}).get("statuses") or ()) if view is not None else None,
+        os_disk=os_disk, data_disks=data, extensions=_extensions(view, vm),
+        nics=None if any(n is None for n in nics) else tuple(n for n in nics if n is not None),
+        storage_accounts=sa, protection=None)
