@@ -91,6 +91,9 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
                        slow_retry=loop.slow_retry * args.retry_scale, max_retry=loop.max_retry * args.retry_scale,
                        create_grace=loop.create_grace * args.retry_scale)
     runtime = RuntimeSettings(loop=loop, cluster_name=args.cluster_name)
+    if args.retry_scale:
+        runtime = replace(runtime, secret_ttl=runtime.secret_ttl * args.retry_scale,
+                          recheck_interval=runtime.recheck_interval * args.retry_scale)
     if args.sync_period:
         runtime = replace(runtime, sync_period=args.sync_period)
     if args.concurrency:

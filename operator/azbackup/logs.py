@@ -42,3 +42,6 @@ def setup(fmt: str = "text", verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("azure", "urllib3", "kubernetes", "msal", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:
+        # kopf logs every handler success at INFO: at thousands of objects that drowns what matters.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)

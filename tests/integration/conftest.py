@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azbackup.devtools import control_plane
@@ -51,3 +52,35 @@ class Kubectl:
 @pytest.fixture
 def kubectl(control_plane_instance: control_plane.ControlPlane, namespace: str) -> Kubectl:
     return Kubectl(control_plane_instance, namespace)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Any]:
+    """A fresh emulator with the sample fleet, on a short time scale, in a thread of this process."""
+    from azure_emulator.server import EmulatorProcess
+
+    emu = EmulatorProcess.start_thread(time_scale=0.02, state_dir=tmp_path / "emulator")
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def cluster(control_plane_instance: control_plane.ControlPlane, namespace: str) -> Any:
+    from tests.integration.harness import Cluster
+
+    return Cluster(control_plane_instance, namespace)
+
+
+@pytest.fixture
+def operator(control_plane_instance: control_plane.ControlPlane, emulator: Any, namespace: str,
+             tmp_path: Path) -> Iterator[Any]:
+    """`azbackup run` watching this test's namespace; its log is printed when a test fails."""
+    from tests.integration.harness import OperatorProcess
+
+    proc = OperatorProcess(control_plane_instance, emulator, namespace, tmp_path).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -35,7 +35,8 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=f"kopf.{ANNOTATION_PREFIX}", key="last-handled-configuration",
         ignored_fields=[("metadata", "annotations", key)
-                        for key in (journal.PENDING, journal.SUCCEEDED, journal.FAILED)])
+                        for key in (journal.PENDING, journal.SUCCEEDED, journal.FAILED,
+                                    "kubectl.kubernetes.io/last-applied-configuration")])
     settings.posting.reporting_component = "azbackup-operator"
     settings.posting.loggers = False  # Events are posted explicitly, one per condition transition
     settings.queueing.worker_limit = config.worker_limit

@@ -30,7 +30,7 @@ from azbackup.reconcile import loop, status
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
-from azbackup.reconcile.verdict import Verdict
+from azbackup.reconcile.verdict import Phase, Verdict
 
 log = logging.getLogger("azbackup.runtime")
 
@@ -181,9 +181,11 @@ class Runtime:
                         self.requeue(member, 0.0)
         if self.events is not None:
             for condition in change.events:
-                kind = "Normal" if condition.status == "True" or condition.reason in ("Available",) else "Warning"
-                result = self.events(latest, kind, condition.reason, f"{condition.type}={condition.status}: "
-                                                                      f"{condition.message}")
+                stalled = condition.type == "Ready" and verdict.phase is Phase.STALLED
+                failing = condition.type != "Ready" and condition.status == "False"
+                kind = "Warning" if stalled or failing else "Normal"
+                result = self.events(latest, kind, condition.reason,
+                                     f"{condition.type}={condition.status}: {condition.message}")
                 if asyncio.iscoroutine(result):
                     await result
 
