@@ -48,10 +48,12 @@ class Arm:
             time.sleep(0.1)
         vault_id = f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{vault}"
         body = {"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines",
-                               "sourceResourceId": vm_id_of(vm_rg, vm), "policyId": f"{vault_id}/backupPolicies/{policy}"}}
+                               "sourceResourceId": vm_id_of(vm_rg, vm),
+                               "policyId": f"{vault_id}/backupPolicies/{policy}"}}
         self.backup.protected_items.begin_create_or_update(
             vault, rg, "Azure", container(vm_rg, vm), item(vm_rg, vm), body).result()
-        return dict(self.backup.protected_items.get(vault, rg, "Azure", container(vm_rg, vm), item(vm_rg, vm)).as_dict())
+        found = self.backup.protected_items.get(vault, rg, "Azure", container(vm_rg, vm), item(vm_rg, vm))
+        return dict(found.as_dict())
 
     def item(self, rg: str, vault: str, vm_rg: str, vm: str) -> dict[str, Any] | None:
         for found in self.backup.backup_protected_items.list(vault, rg):

@@ -21,7 +21,8 @@ SUB = "00000000-0000-0000-0000-000000000001"
 
 
 def vm_id(resource_group: str, name: str, subscription: str = SUB) -> str:
-    return f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.Compute/virtualMachines/{name}"
+    return (f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+            f"/providers/Microsoft.Compute/virtualMachines/{name}")
 
 
 def operator_env(plane: ControlPlane, emulator: EmulatorProcess) -> dict[str, str]:
@@ -116,7 +117,8 @@ class Cluster:
         return None
 
     def wait_for(self, kind: str, name: str, *, status: str = "True", reason: str | None = None,
-                 type_: str = "Ready", timeout: float = 60.0, operator: OperatorProcess | None = None) -> dict[str, Any]:
+                 type_: str = "Ready", timeout: float = 60.0,
+                 operator: OperatorProcess | None = None) -> dict[str, Any]:
         """Wait until a condition has `status` (and `reason`); return the object. Fails with what was seen."""
         last: Any = None
         deadline = time.monotonic() + timeout
