@@ -29,6 +29,8 @@ class OperatorConfig:
     kubeconfig: str | None = None
     worker_limit: int = 64
     """kopf workers per resource kind (objects handled at the same time)."""
+    label_selector: str | None = None
+    """Only objects with these labels (server-side, kopf >= 1.45): a second way to shard."""
     liveness_endpoint: str | None = None
     """e.g. http://0.0.0.0:8080/healthz"""
     metrics_port: int | None = None
@@ -67,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peering", default=None, metavar="NAME",
                         help="enable kopf peering under NAME (active/standby replicas)")
     parser.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    parser.add_argument("--label-selector", default=env.get("AZBACKUP_LABEL_SELECTOR"),
+                        help="only objects with these labels, e.g. shard=a (server-side filtering)")
     parser.add_argument("--liveness", default=None, metavar="URL", help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
     parser.add_argument("--kubeconfig", default=env.get("KUBECONFIG"))
@@ -101,7 +105,8 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
     return OperatorConfig(
         azure=azure, runtime=runtime, namespaces=tuple(args.namespaces), standalone=args.peering is None,
         priority=args.priority, peering_name=args.peering or "azbackup", kubeconfig=args.kubeconfig,
-        worker_limit=args.worker_limit or 64, liveness_endpoint=args.liveness, metrics_port=args.metrics_port,
+        worker_limit=args.worker_limit or 64, label_selector=args.label_selector,
+        liveness_endpoint=args.liveness, metrics_port=args.metrics_port,
         log_format=args.log_format, verbose=args.verbose)
 
 

@@ -72,7 +72,8 @@ def _disk(raw: Json, lun: int | None, disk_resources: Mapping[str, Json],
     flavour = None
     if ade and version in ("1.0", "1.1"):
         flavour = f.AdeFlavour.WITH_AAD_APP if version == "1.0" else f.AdeFlavour.WITHOUT_AAD_APP
-    max_shares = rprops.get("maxShares") if resource is not None else (1 if not managed else None)
+    # A disk resource without maxShares is not shareable (absent means 1); an unmanaged disk never is.
+    max_shares = rprops.get("maxShares", 1) if resource is not None else (1 if not managed else None)
     return f.Disk(
         name=name, lun=lun, size_gb=raw.get("diskSizeGB") or rprops.get("diskSizeGB"),
         managed=bool(managed) if (managed or raw.get("vhd")) else None,

@@ -7,12 +7,13 @@ from typing import Any, cast
 
 import kopf
 
+from azbackup import API_GROUP, metrics
 from azbackup.api.specs import ANNOTATION_PREFIX
 from azbackup.azure.gateway import Gateway
 from azbackup.config import OperatorConfig
 from azbackup.managed import Resource
 from azbackup.reconcile import journal, kinds
-from azbackup.reconcile.kube import Kube, load_api_client
+from azbackup.reconcile.kube import PLURALS, Kube, load_api_client
 from azbackup.reconcile.registry import Registry
 from azbackup.reconcile.runtime import Binding, Runtime
 
@@ -46,6 +47,9 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
     settings.peering.name = config.peering_name
     settings.peering.mandatory = not config.standalone
     settings.watching.inactivity_timeout = 300.0
+    if config.label_selector:
+        for plural in PLURALS.values():
+            settings.watching.label_selectors[(API_GROUP, plural)] = config.label_selector
     settings.networking.error_backoffs = (1, 2, 5, 10, 20, 30)
 
 
@@ -53,7 +57,7 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
 async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     config: OperatorConfig = memo.config
     apply_settings(settings, config)
-    gateway = Gateway(config.azure, observer=memo.get("observer"))
+    gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics())
     await gateway.start()
     kube = Kube(load_api_client(config.kubeconfig))
 
@@ -62,7 +66,12 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
                 "metadata": {"name": obj.name, "namespace": obj.namespace, "uid": obj.uid}}
         kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=message[:1000])
 
-    memo.runtime = Runtime(kube, gateway, config.runtime, dict(BINDINGS), Registry(kinds.vault_of), events=post_event)
+    registry = Registry(kinds.vault_of)
+    memo.runtime = Runtime(kube, gateway, config.runtime, dict(BINDINGS), registry, events=post_event)
+    if config.metrics_port and not memo.get("metrics_served"):
+        metrics.REGISTRY.register(metrics.ObjectsCollector(lambda: list(registry.objects())))
+        metrics.serve(config.metrics_port)
+        memo.metrics_served = True
     log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
              config.runtime.sync_period)
 

@@ -18,7 +18,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from azbackup import API_GROUP, API_VERSION
+from azbackup import API_GROUP, API_VERSION, metrics
 from azbackup.managed import Resource
 
 PLURALS = {
@@ -49,7 +49,6 @@ class Kube:
         self.custom = k8s.CustomObjectsApi(api_client)
         self.core = k8s.CoreV1Api(api_client)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kube")
-        self.writes = 0  # counted for benchmarks: every PATCH / POST / DELETE this module sends
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -57,7 +56,7 @@ class Kube:
 
     async def patch_status(self, obj: Resource, patch: Mapping[str, Any]) -> str | None:
         """Merge-patch .status; returns the new resourceVersion, or None if the object is gone."""
-        self.writes += 1
+        metrics.KUBE_WRITES.labels("patch-status").inc()
         try:
             result = await self._run(self.custom.patch_namespaced_custom_object_status, API_GROUP, API_VERSION,
                                      obj.namespace, PLURALS[obj.kind], obj.name, {"status": dict(patch)},
@@ -73,7 +72,7 @@ class Kube:
         metadata: dict[str, Any] = {"annotations": dict(values)}
         if guarded:
             metadata["resourceVersion"] = obj.resource_version
-        self.writes += 1
+        metrics.KUBE_WRITES.labels("patch-annotations").inc()
         try:
             result = await self._run(self.custom.patch_namespaced_custom_object, API_GROUP, API_VERSION,
                                      obj.namespace, PLURALS[obj.kind], obj.name, {"metadata": metadata},
@@ -112,18 +111,18 @@ class Kube:
 
     async def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         meta = body["metadata"]
-        self.writes += 1
+        metrics.KUBE_WRITES.labels("create").inc()
         result = await self._run(self.custom.create_namespaced_custom_object, API_GROUP, API_VERSION,
                                  meta["namespace"], PLURALS[body["kind"]], dict(body))
         return dict(result)
 
     async def patch(self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        self.writes += 1
+        metrics.KUBE_WRITES.labels("patch").inc()
         await self._run(self.custom.patch_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
                         PLURALS[kind], name, dict(patch), _content_type=MERGE_PATCH)
 
     async def delete(self, kind: str, namespace: str, name: str) -> None:
-        self.writes += 1
+        metrics.KUBE_WRITES.labels("delete").inc()
         try:
             await self._run(self.custom.delete_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
                             PLURALS[kind], name)

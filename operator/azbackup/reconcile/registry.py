@@ -94,5 +94,8 @@ class Registry:
         if obj is not None:
             self._objects[key] = replace(obj, annotations=dict(annotations), resource_version=resource_version)
 
+    def objects(self) -> list[Resource]:
+        return list(self._objects.values())
+
     def __len__(self) -> int:
         return len(self._objects)

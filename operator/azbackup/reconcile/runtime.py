@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from azbackup import metrics
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.inventory import Inventory
@@ -141,6 +142,13 @@ class Runtime:
             return verdict
 
     async def _once(self, obj: Resource) -> Verdict | None:
+        started = time.monotonic()
+        verdict = await self._decide(obj)
+        metrics.RECONCILE_SECONDS.labels(obj.kind).observe(time.monotonic() - started)
+        metrics.RECONCILES.labels(obj.kind, verdict.phase.value if verdict else "conflict").inc()
+        return verdict
+
+    async def _decide(self, obj: Resource) -> Verdict | None:
         binding = self.bindings[obj.kind]
         now = self.clock()
         try:
@@ -236,6 +244,7 @@ class Runtime:
 
     async def vault_pass(self, vault: VaultKey) -> None:
         """The vault itself first (its readiness gates the others), then all its objects."""
+        metrics.VAULT_PASSES.inc()
         for hook in self.full_pass_hooks:
             hook(vault)
         await self.reconcile(("BackupVault", *vault))
