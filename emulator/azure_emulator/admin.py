@@ -1,0 +1,191 @@
+"""A small synchronous client of the emulator's admin API (stdlib only), for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+class AdminError(RuntimeError):
+    """The admin API refused a request."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+def _q(*segments: str) -> str:
+    return "/".join(urllib.parse.quote(s, safe="") for s in segments)
+
+
+class AdminClient:
+    """`AdminClient("https://127.0.0.1:8443", ca_bundle)`; every method maps to one `/_admin/` route."""
+
+    def __init__(self, url: str, ca_bundle: str | Path | None = None, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        if self.url.endswith("/_admin"):
+            self.url = self.url[: -len("/_admin")]
+        self.timeout = timeout
+        self._ssl = ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else None
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self.url}/_admin/{path.lstrip('/')}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode(errors="replace")
+            with contextlib.suppress(ValueError):
+                text = json.loads(text).get("error", text)
+            raise AdminError(exc.code, text) from None
+        return json.loads(raw) if raw else None
+
+    # -- instance -----------------------------------------------------------------------------
+
+    def health(self) -> Any:
+        return self.request("GET", "health")
+
+    def info(self) -> Any:
+        return self.request("GET", "info")
+
+    def settings(self) -> Any:
+        return self.request("GET", "settings")
+
+    def set_settings(self, **changes: Any) -> Any:
+        """Change settings at run time, e.g. `set_settings(timeScale=0.01, throttling=True)`."""
+        return self.request("PATCH", "settings", changes)
+
+    def operations(self) -> list[str]:
+        return list(self.request("GET", "operations")["operations"])
+
+    def reset(self, *, counters: bool = True, faults: bool = True) -> Any:
+        return self.request("POST", "reset", {"counters": counters, "faults": faults})
+
+    def state(self) -> Any:
+        return self.request("GET", "state")
+
+    def advance_clock(self, seconds: float) -> Any:
+        return self.request("POST", "clock/advance", {"seconds": seconds})
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def add_fault(self, **fault: Any) -> Any:
+        """`add_fault(operation="Vaults_Get", status=500, count=2)`; fields as in docs/emulator.md."""
+        return self.request("POST", "faults", fault)
+
+    def faults(self) -> list[Any]:
+        return list(self.request("GET", "faults")["faults"])
+
+    def remove_fault(self, fault_id: str) -> None:
+        self.request("DELETE", f"faults/{_q(fault_id)}")
+
+    def clear_faults(self) -> None:
+        self.request("DELETE", "faults")
+
+    def add_job_fault(
+        self, vm: str, code: str, *, operation: str = "Backup", message: str | None = None, count: int | None = 1
+    ) -> Any:
+        return self.request(
+            "POST", "job-faults", {"vm": vm, "code": code, "operation": operation, "message": message, "count": count}
+        )
+
+    def clear_job_faults(self) -> None:
+        self.request("DELETE", "job-faults")
+
+    # -- inventory at run time ----------------------------------------------------------------
+
+    def vms(self) -> list[Any]:
+        return list(self.request("GET", "vms")["vms"])
+
+    def vm(self, subscription: str, resource_group: str, name: str) -> Any:
+        return self.request("GET", f"vms/{_q(subscription, resource_group, name)}")
+
+    def update_vm(self, subscription: str, resource_group: str, name: str, patch: Mapping[str, Any]) -> Any:
+        """Merge a partial inventory VM document into the VM (e.g. `{"agent": {"status": "NotReady"}}`)."""
+        return self.request("PATCH", f"vms/{_q(subscription, resource_group, name)}", dict(patch))
+
+    def add_vm(self, doc: Mapping[str, Any], subscription: str | None = None) -> Any:
+        return self.request("POST", "vms", {**doc, **({"subscription": subscription} if subscription else {})})
+
+    def remove_vm(self, subscription: str, resource_group: str, name: str) -> None:
+        self.request("DELETE", f"vms/{_q(subscription, resource_group, name)}")
+
+    def set_nsg_rules(
+        self,
+        subscription: str,
+        resource_group: str,
+        name: str,
+        rules: Sequence[Mapping[str, Any]],
+        location: str | None = None,
+    ) -> Any:
+        return self.request(
+            "PUT",
+            f"nsgs/{_q(subscription, resource_group, name)}/rules",
+            {"rules": list(rules), **({"location": location} if location else {})},
+        )
+
+    def set_storage_network_rules(
+        self,
+        subscription: str,
+        resource_group: str,
+        name: str,
+        *,
+        default_action: str | None = None,
+        bypass: str | None = None,
+    ) -> Any:
+        body = {k: v for k, v in (("defaultAction", default_action), ("bypass", bypass)) if v is not None}
+        return self.request("PATCH", f"storage-accounts/{_q(subscription, resource_group, name)}", body)
+
+    # -- identities ----------------------------------------------------------------------------
+
+    def identities(self) -> list[Any]:
+        return list(self.request("GET", "identities")["identities"])
+
+    def add_identity(self, doc: Mapping[str, Any]) -> Any:
+        return self.request("POST", "identities", dict(doc))
+
+    def remove_identity(self, client_id: str) -> None:
+        self.request("DELETE", f"identities/{_q(client_id)}")
+
+    def set_authorization(self, client_id: str, deny: Sequence[str | Mapping[str, Any]]) -> Any:
+        """Deny actions (fnmatch patterns, optionally `{"action": ..., "scope": ...}`); `[]` allows all."""
+        return self.request("PUT", f"identities/{_q(client_id)}/authorization", {"deny": list(deny)})
+
+    def token(self, client_id: str, *, lifetime: float = 3600, audience: str | None = None) -> str:
+        """A bearer token for the identity (a negative lifetime gives an expired one)."""
+        body: dict[str, Any] = {"clientId": client_id, "lifetime": lifetime}
+        if audience:
+            body["audience"] = audience
+        return str(self.request("POST", "tokens", body)["accessToken"])
+
+    # -- backups and counters ------------------------------------------------------------------
+
+    def run_scheduled_backups(self, vault_id: str | None = None) -> list[str]:
+        """Start every protected item's scheduled backup now; returns the job ids."""
+        return list(self.request("POST", "scheduled-backups/run", {"vaultId": vault_id} if vault_id else {})["jobs"])
+
+    def counters(self) -> Any:
+        return self.request("GET", "counters")
+
+    def count(self, operation: str, status: int | None = None) -> int:
+        """How many requests of one operation were answered (with one status, or any)."""
+        entry = self.counters()["operations"].get(operation)
+        if not entry:
+            return 0
+        return int(entry["total"] if status is None else entry["byStatus"].get(str(status), 0))
+
+    def reset_counters(self) -> None:
+        self.request("DELETE", "counters")

@@ -1,0 +1,403 @@
+"""Microsoft.Compute: virtual machines (with instance view), VM extensions and managed disks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure_emulator import errors, ids
+from azure_emulator.arm.base import Call, Reply, iso, page, route, same, tags_of
+from azure_emulator.arm.vaults import SUB
+from azure_emulator.errors import ArmError
+from azure_emulator.records import Disk, Extension, Vm
+from azure_emulator.state import ManagedDisk, State
+from azure_emulator.verdicts import Agent
+
+RG = SUB + "/resourceGroups/{rg}/providers/Microsoft.Compute"
+VM = RG + "/virtualMachines/{vm}"
+A = "Microsoft.Compute/virtualMachines"
+POWER_TEXT = {
+    "running": "VM running",
+    "stopped": "VM stopped",
+    "deallocated": "VM deallocated",
+    "starting": "VM starting",
+    "stopping": "VM stopping",
+    "deallocating": "VM deallocating",
+}
+SUCCEEDED = {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"}
+
+
+def _disk_ref(vm: Vm, d: Disk) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": d.name,
+        "createOption": d.create_option,
+        "caching": d.caching,
+        "diskSizeGB": d.size_gb,
+    }
+    out = {"lun": d.lun, **out, "toBeDetached": False} if d.lun is not None else {"osType": vm.os_type, **out}
+    if d.managed:
+        out["managedDisk"] = {
+            "storageAccountType": d.sku,
+            "id": ids.resource_id(vm.subscription, d.resource_group, "Microsoft.Compute", "disks", d.name),
+        }
+    else:
+        out["vhd"] = {"uri": d.vhd_uri}
+    if d.write_accelerator:
+        out["writeAcceleratorEnabled"] = True
+    enc = vm.encryption
+    if d.lun is None and enc and (enc.method == "ADE-AAD" or enc.switched_from_aad):
+        # the Entra-app flavour of ADE keeps its settings in the VM model (reference §8.6)
+        out["encryptionSettings"] = {
+            "enabled": True,
+            "diskEncryptionKey": {"secretUrl": enc.secret_url, "sourceVault": {"id": enc.key_vault_id}},
+        }
+    return out
+
+
+def instance_view(vm: Vm, now: float) -> dict[str, Any]:
+    """What `instanceView` reports; the agent reports only from a running VM."""
+    t = iso(now - 60)
+    running = vm.power_state == "running"
+    view: dict[str, Any] = {"computerName": vm.computer_name}
+    if vm.power_state != "deallocated":
+        view.update(osName=vm.os_name, osVersion=vm.os_version)
+    view["hyperVGeneration"] = "V2"
+    if running and vm.agent is Agent.READY:
+        view["vmAgent"] = {
+            "vmAgentVersion": vm.agent_version,
+            "statuses": [
+                {
+                    "code": "ProvisioningState/succeeded",
+                    "level": "Info",
+                    "displayStatus": "Ready",
+                    "message": "GuestAgent is running and accepting new configurations.",
+                    "time": t,
+                }
+            ],
+            "extensionHandlers": [
+                {
+                    "type": f"{e.publisher}.{e.type}",
+                    "typeHandlerVersion": e.version,
+                    "status": {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready"},
+                }
+                for e in vm.extensions
+            ],
+        }
+    elif running and vm.agent is Agent.NOT_READY:
+        view["vmAgent"] = {
+            "vmAgentVersion": "Unknown",
+            "statuses": [
+                {
+                    "code": "ProvisioningState/Unavailable",
+                    "level": "Warning",
+                    "displayStatus": "Not Ready",
+                    "message": "VM Agent is unresponsive.",
+                    "time": t,
+                }
+            ],
+        }
+    disks = []
+    for d in vm.disks:
+        entry: dict[str, Any] = {"name": d.name, "statuses": [{**SUCCEEDED, "time": t}]}
+        if d.encrypted and vm.encryption:
+            entry["encryptionSettings"] = [
+                {
+                    "enabled": True,
+                    "diskEncryptionKey": {
+                        "secretUrl": vm.encryption.secret_url,
+                        "sourceVault": {"id": vm.encryption.key_vault_id},
+                    },
+                }
+            ]
+        disks.append(entry)
+    view["disks"] = disks
+    if running and vm.agent is Agent.READY:
+        view["extensions"] = [
+            {
+                "name": e.name,
+                "type": f"{e.publisher}.{e.type}",
+                "typeHandlerVersion": e.version,
+                "statuses": [{**SUCCEEDED, "message": "Enable succeeded"}],
+            }
+            for e in vm.extensions
+        ]
+    provisioning = (
+        SUCCEEDED
+        if vm.provisioning_state == "Succeeded"
+        else {
+            "code": f"ProvisioningState/{vm.provisioning_state.lower()}",
+            "level": "Error",
+            "displayStatus": f"Provisioning {vm.provisioning_state.lower()}",
+        }
+    )
+    view["statuses"] = [
+        {**provisioning, "time": t},
+        {
+            "code": f"PowerState/{vm.power_state}",
+            "level": "Info",
+            "displayStatus": POWER_TEXT.get(vm.power_state, vm.power_state),
+        },
+    ]
+    return view
+
+
+def extension_json(vm: Vm, e: Extension, *, with_view: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": e.name,
+        "id": f"{vm.id}/extensions/{e.name}",
+        "type": "Microsoft.Compute/virtualMachines/extensions",
+        "location": vm.location,
+        "properties": {
+            "autoUpgradeMinorVersion": True,
+            "provisioningState": e.provisioning_state,
+            "publisher": e.publisher,
+            "type": e.type,
+            "typeHandlerVersion": e.version,
+        },
+    }
+    if with_view:
+        body["properties"]["instanceView"] = {
+            "name": e.name,
+            "type": f"{e.publisher}.{e.type}",
+            "typeHandlerVersion": e.version,
+            "statuses": [SUCCEEDED],
+        }
+    return body
+
+
+def vm_json(
+    state: State, vm: Vm, now: float, *, view: bool = False, resources: bool = False, status_only: bool = False
+) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "name": vm.name,
+        "id": vm.id,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": vm.location,
+    }
+    if status_only:
+        return {**head, "properties": {"vmId": vm.vm_id, "instanceView": instance_view(vm, now)}}
+    config_name = "windowsConfiguration" if vm.os_type == "Windows" else "linuxConfiguration"
+    config: dict[str, Any] = {"provisionVMAgent": vm.provision_vm_agent}
+    if vm.os_type == "Windows":
+        config["enableAutomaticUpdates"] = True
+    else:
+        config["disablePasswordAuthentication"] = True
+    nics = [n for n in (state.by_id("nics", i) for i in vm.nic_ids) if n is not None]
+    props: dict[str, Any] = {
+        "vmId": vm.vm_id,
+        "hardwareProfile": {"vmSize": vm.size},
+        "storageProfile": {
+            "imageReference": dict(vm.image),
+            "osDisk": _disk_ref(vm, vm.os_disk),
+            "dataDisks": [_disk_ref(vm, d) for d in vm.data_disks],
+        },
+        "osProfile": {
+            "computerName": vm.computer_name,
+            "adminUsername": vm.admin_username,
+            config_name: config,
+            "secrets": [],
+            "allowExtensionOperations": vm.allow_extension_operations,
+        },
+        "networkProfile": {"networkInterfaces": [{"id": n.id, "properties": {"primary": n.primary}} for n in nics]},
+        "provisioningState": vm.provisioning_state,
+        "timeCreated": vm.time_created,
+    }
+    if view:
+        props["instanceView"] = instance_view(vm, now)
+    body: dict[str, Any] = {**head, "tags": dict(vm.tags), "properties": props}
+    if vm.zones:
+        body["zones"] = list(vm.zones)
+    if resources and vm.extensions:
+        body["resources"] = [extension_json(vm, e) for e in vm.extensions]
+    return body
+
+
+def find_vm(call: Call) -> Vm:
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    vm = sub.vms.get(call.params["rg"], call.params["vm"])
+    if vm is None:
+        raise errors.resource_not_found(A, call.params["vm"], call.params["rg"])
+    return vm
+
+
+def _expand(call: Call) -> bool:
+    return (call.q("$expand") or "").lower() == "instanceview"
+
+
+def get_vm(call: Call) -> Reply:
+    return Reply(200, vm_json(call.state, find_vm(call), call.now, view=_expand(call), resources=True))
+
+
+def get_instance_view(call: Call) -> Reply:
+    return Reply(200, instance_view(find_vm(call), call.now))
+
+
+def update_vm(call: Call) -> Reply:
+    """PATCH/PUT of an existing VM: `allowExtensionOperations` and tags change; `provisionVMAgent` cannot."""
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    vm = sub.vms.get(call.params["rg"], call.params["vm"])
+    if vm is None:
+        if call.method == "PUT":
+            raise ArmError(
+                400,
+                "OperationNotAllowed",
+                "The emulator does not create virtual machines through ARM; add them with POST /_admin/vms.",
+            )
+        raise errors.resource_not_found(A, call.params["vm"], call.params["rg"])
+    body = call.json_body()
+    os_profile = (body.get("properties") or {}).get("osProfile") or {}
+    for config in ("windowsConfiguration", "linuxConfiguration"):
+        value = (os_profile.get(config) or {}).get("provisionVMAgent")
+        if value is not None and bool(value) != vm.provision_vm_agent:
+            path = f"{config}.provisionVMAgent"
+            raise ArmError(409, "PropertyChangeNotAllowed", f"Changing property '{path}' is not allowed.", target=path)
+    doc = dict(vm.doc)
+    if "allowExtensionOperations" in os_profile:
+        allow = bool(os_profile["allowExtensionOperations"])
+        if not allow and vm.extensions:
+            raise ArmError(
+                409,
+                "OperationNotAllowed",  # emulator choice of the code
+                "allowExtensionOperations can only be set to False when no extensions are present on "
+                "the virtual machine.",
+                target="osProfile.allowExtensionOperations",
+            )
+        doc["allowExtensionOperations"] = allow
+    if "tags" in body:
+        doc["tags"] = tags_of(body)
+    vm = call.state.replace_vm(vm, doc)
+    return Reply(200, vm_json(call.state, vm, call.now, resources=True))
+
+
+def list_vms(call: Call) -> Reply:
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    view = _expand(call)
+    return page(
+        call, iter(sub.vms.in_group(call.params["rg"])), lambda vm: vm_json(call.state, vm, call.now, view=view)
+    )
+
+
+def list_all_vms(call: Call) -> Reply:
+    sub = call.sub()
+    view = _expand(call)
+    status_only = (call.q("statusOnly") or "").lower() == "true"
+    return page(
+        call, sub.vms.values(), lambda vm: vm_json(call.state, vm, call.now, view=view, status_only=status_only)
+    )
+
+
+def list_vms_by_location(call: Call) -> Reply:
+    location = ids.norm_location(call.params["location"])
+    vms = (vm for vm in call.sub().vms.values() if vm.location == location)
+    return page(call, vms, lambda vm: vm_json(call.state, vm, call.now))
+
+
+def list_extensions(call: Call) -> Reply:
+    vm = find_vm(call)
+    return Reply(200, {"value": [extension_json(vm, e, with_view=_expand(call)) for e in vm.extensions]})
+
+
+def get_extension(call: Call) -> Reply:
+    vm = find_vm(call)
+    ext = next((e for e in vm.extensions if same(e.name, call.params["ext"])), None)
+    if ext is None:
+        raise errors.resource_not_found(f"{A}/extensions", call.params["ext"], call.params["rg"])
+    return Reply(200, extension_json(vm, ext, with_view=_expand(call)))
+
+
+def disk_json(state: State, md: ManagedDisk) -> dict[str, Any]:
+    d = md.disk
+    vm = state.vm_by_id(md.vm_ids[0]) if md.vm_ids else None
+    props: dict[str, Any] = {
+        "creationData": {"createOption": d.create_option},
+        "diskSizeGB": d.size_gb,
+        "diskSizeBytes": d.size_gb * 1024**3,
+        "uniqueId": ids.stable_uuid(md.id, "disk"),
+        "provisioningState": "Succeeded",
+        "diskState": "Attached" if md.vm_ids else "Unattached",
+        "timeCreated": vm.time_created if vm else None,
+        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+        "networkAccessPolicy": "AllowAll",
+        "publicNetworkAccess": "Enabled",
+    }
+    if md.os_type:
+        props["osType"] = md.os_type
+        props["hyperVGeneration"] = "V2"
+    if d.max_shares > 1:
+        props["maxShares"] = d.max_shares
+    if d.encrypted and vm and vm.encryption:
+        props["encryptionSettingsCollection"] = {
+            "enabled": True,
+            "encryptionSettings": [
+                {
+                    "diskEncryptionKey": {
+                        "secretUrl": vm.encryption.secret_url,
+                        "sourceVault": {"id": vm.encryption.key_vault_id},
+                    }
+                }
+            ],
+            "encryptionSettingsVersion": "1.0" if vm.encryption.method == "ADE-AAD" else "1.1",
+        }
+    tier = "Premium" if d.sku.startswith("Premium") else "Standard"
+    body: dict[str, Any] = {
+        "id": md.id,
+        "name": d.name,
+        "type": "Microsoft.Compute/disks",
+        "location": md.location,
+        "sku": {"name": d.sku, "tier": tier},
+        "properties": {k: v for k, v in props.items() if v is not None},
+    }
+    if md.vm_ids:
+        body["managedBy"] = md.vm_ids[0]
+    if len(md.vm_ids) > 1:
+        body["managedByExtended"] = list(md.vm_ids)
+    return body
+
+
+def get_disk(call: Call) -> Reply:
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    md = sub.disks.get(call.params["rg"], call.params["disk"])
+    if md is None:
+        raise errors.resource_not_found("Microsoft.Compute/disks", call.params["disk"], call.params["rg"])
+    return Reply(200, disk_json(call.state, md))
+
+
+def list_disks(call: Call) -> Reply:
+    return page(call, call.sub().disks.values(), lambda md: disk_json(call.state, md))
+
+
+def list_disks_by_group(call: Call) -> Reply:
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    return page(call, iter(sub.disks.in_group(call.params["rg"])), lambda md: disk_json(call.state, md))
+
+
+ROUTES = [
+    route("GET", VM, "VirtualMachines_Get", f"{A}/read", get_vm),
+    route("PATCH", VM, "VirtualMachines_Update", f"{A}/write", update_vm),
+    route("PUT", VM, "VirtualMachines_CreateOrUpdate", f"{A}/write", update_vm),
+    route("GET", VM + "/instanceView", "VirtualMachines_InstanceView", f"{A}/instanceView/read", get_instance_view),
+    route("GET", VM + "/extensions", "VirtualMachineExtensions_List", f"{A}/extensions/read", list_extensions),
+    route("GET", VM + "/extensions/{ext}", "VirtualMachineExtensions_Get", f"{A}/extensions/read", get_extension),
+    route("GET", RG + "/virtualMachines", "VirtualMachines_List", f"{A}/read", list_vms),
+    route(
+        "GET",
+        SUB + "/providers/Microsoft.Compute/virtualMachines",
+        "VirtualMachines_ListAll",
+        f"{A}/read",
+        list_all_vms,
+    ),
+    route(
+        "GET",
+        SUB + "/providers/Microsoft.Compute/locations/{location}/virtualMachines",
+        "VirtualMachines_ListByLocation",
+        f"{A}/read",
+        list_vms_by_location,
+    ),
+    route("GET", RG + "/disks/{disk}", "Disks_Get", "Microsoft.Compute/disks/read", get_disk),
+    route("GET", RG + "/disks", "Disks_ListByResourceGroup", "Microsoft.Compute/disks/read", list_disks_by_group),
+    route("GET", SUB + "/providers/Microsoft.Compute/disks", "Disks_List", "Microsoft.Compute/disks/read", list_disks),
+]

@@ -1,0 +1,379 @@
+"""How an inventory VM document becomes records: OS presets, disks, encryption, NICs, NSG rules."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azure_emulator import ids, netrules
+from azure_emulator.records import Disk, Encryption, Extension, IpConfig, Nic, Vm
+from azure_emulator.verdicts import Agent
+
+
+class InventoryError(ValueError):
+    """The inventory document is not valid; the message names the offending entry."""
+
+
+#: OS presets for `os:` — image reference and what the instance view reports.
+OS_PRESETS: dict[str, dict[str, Any]] = {
+    "ubuntu": {
+        "osType": "Linux",
+        "osName": "ubuntu",
+        "osVersion": "22.04",
+        "image": {
+            "publisher": "Canonical",
+            "offer": "0001-com-ubuntu-server-jammy",
+            "sku": "22_04-lts-gen2",
+            "version": "latest",
+        },
+    },
+    "rhel": {
+        "osType": "Linux",
+        "osName": "redhat",
+        "osVersion": "9.4",
+        "image": {"publisher": "RedHat", "offer": "RHEL", "sku": "9-lvm-gen2", "version": "latest"},
+    },
+    "coreos": {
+        "osType": "Linux",
+        "osName": "coreos",
+        "osVersion": "2345.3.0",
+        "image": {"publisher": "CoreOS", "offer": "CoreOS", "sku": "Stable", "version": "latest"},
+    },
+    "windows2022": {
+        "osType": "Windows",
+        "osName": "Windows Server 2022 Datacenter Azure Edition",
+        "osVersion": "10.0.20348",
+        "image": {
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2022-datacenter-azure-edition",
+            "version": "latest",
+        },
+    },
+    "windows2019": {
+        "osType": "Windows",
+        "osName": "Windows Server 2019 Datacenter",
+        "osVersion": "10.0.17763",
+        "image": {
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2019-Datacenter",
+            "version": "latest",
+        },
+    },
+    "windows2008r2": {
+        "osType": "Windows",
+        "osName": "Windows Server 2008 R2 Datacenter",
+        "osVersion": "6.1.7601",
+        "image": {
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2008-R2-SP1",
+            "version": "latest",
+        },
+    },
+    "windows2008": {
+        "osType": "Windows",
+        "osName": "Windows Server 2008 Datacenter",
+        "osVersion": "6.0.6002",
+        "image": {
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2008-SP2",
+            "version": "latest",
+        },
+    },
+}
+
+
+DEFAULT_OS = {"linux": "ubuntu", "windows": "windows2022"}
+
+
+DEFAULT_AGENT_VERSION = {"linux": "2.10.0.8", "windows": "2.7.41491.1102"}
+
+
+@dataclass
+class VmBundle:
+    """A parsed VM with the NICs it brings and the resources it refers to (created if missing)."""
+
+    vm: Vm
+    nics: list[Nic]
+    subnets: list[tuple[str, str, str, str]]  #: (rg, vnet, subnet, location)
+    nsgs: list[tuple[str, str, str]]  #: (rg, name, location)
+    storage_accounts: list[tuple[str, str, str]]  #: (rg, name, location)
+
+
+def required(doc: Mapping[str, Any], name: str, where: str) -> Any:
+    if name not in doc or doc[name] in (None, ""):
+        raise InventoryError(f"{where}: '{name}' is required")
+    return doc[name]
+
+
+def tags_of(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InventoryError(f"{where}: tags must be a mapping")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def split_ref(ref: str, default_rg: str, parts: int) -> tuple[str, ...]:
+    """`name`, `rg/name` (or `vnet/subnet`, `rg/vnet/subnet`) or a full resource id."""
+    parsed = ids.parse_resource_id(ref) if ref.startswith("/") else None
+    if parsed is not None:
+        return (parsed.resource_group, *parsed.names[-parts:])
+    bits = ref.split("/")
+    if len(bits) == parts:
+        return (default_rg, *bits)
+    if len(bits) == parts + 1:
+        return tuple(bits)
+    raise InventoryError(f"cannot read reference '{ref}'")
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("/".join(p.lower() for p in parts).encode()).digest()
+
+
+def parse_rule(doc: Mapping[str, Any], where: str) -> netrules.Rule:
+    """An NSG rule; `destination`, `port`, `source` are short for the ARM field names."""
+
+    def many(*names: str) -> tuple[str, ...]:
+        for n in names:
+            if n in doc and isinstance(doc[n], list):
+                return tuple(str(x) for x in doc[n])
+        return ()
+
+    return netrules.Rule(
+        name=str(required(doc, "name", where)),
+        priority=int(required(doc, "priority", where)),
+        direction=str(doc.get("direction", "Outbound")).capitalize(),
+        access=str(doc.get("access", "Allow")).capitalize(),
+        protocol=str(doc.get("protocol", "*")),
+        source_address_prefix=str(doc.get("sourceAddressPrefix", doc.get("source", "*"))),
+        destination_address_prefix=str(doc.get("destinationAddressPrefix", doc.get("destination", "*"))),
+        source_port_range=str(doc.get("sourcePortRange", "*")),
+        destination_port_range=str(doc.get("destinationPortRange", doc.get("port", "*"))),
+        source_address_prefixes=many("sourceAddressPrefixes", "sources"),
+        destination_address_prefixes=many("destinationAddressPrefixes", "destinations"),
+        destination_port_ranges=many("destinationPortRanges", "ports"),
+        description=str(doc.get("description", "")),
+    )
+
+
+def _disk(doc: Mapping[str, Any] | int, *, vm: str, rg: str, lun: int | None, where: str) -> Disk:
+    if isinstance(doc, int):
+        doc = {"sizeGB": doc}
+    if not isinstance(doc, Mapping):
+        raise InventoryError(f"{where}: a disk is a mapping or a size in GB")
+    lun = int(doc.get("lun", lun)) if lun is not None else None
+    name = str(doc.get("name") or (f"{vm}_OsDisk_1" if lun is None else f"{vm}_DataDisk_{lun}"))
+    vhd = doc.get("vhdUri")
+    account = doc.get("storageAccount")
+    managed = bool(doc.get("managed", not (vhd or account)))
+    account_rg = rg
+    if not managed:
+        if account:
+            account_rg, account = split_ref(str(account), rg, 1)
+        elif vhd:
+            account = str(vhd).split("//", 1)[-1].split(".", 1)[0]
+        else:
+            account = (vm.replace("-", "") + "disks")[:24].lower()
+        vhd = vhd or f"https://{account}.blob.core.windows.net/vhds/{name}.vhd"
+    return Disk(
+        name=name,
+        lun=lun,
+        size_gb=int(doc.get("sizeGB", 30 if lun is None else 128)),
+        managed=managed,
+        resource_group=str(doc.get("resourceGroup", rg)),
+        sku=str(doc.get("sku", "Premium_LRS")),
+        caching=str(doc.get("caching", "ReadWrite" if lun is None else "ReadOnly")),
+        create_option="FromImage" if lun is None else str(doc.get("createOption", "Empty")),
+        write_accelerator=bool(doc.get("writeAccelerator", False)),
+        max_shares=int(doc.get("maxShares", 1)),
+        vhd_uri=None if managed else str(vhd),
+        storage_account=None if managed else str(account),
+        storage_account_rg=None if managed else account_rg,
+    )
+
+
+def _encryption(value: Any, where: str) -> Encryption | None:
+    if value in (None, False, "none", "None"):
+        return None
+    if isinstance(value, str):
+        value = {"method": value}
+    if not isinstance(value, Mapping):
+        raise InventoryError(f"{where}: encryption is ADE, ADE-AAD or a mapping")
+    method = str(value.get("method", "ADE")).upper()
+    if method not in ("ADE", "ADE-AAD"):
+        raise InventoryError(f"{where}: encryption.method must be ADE or ADE-AAD")
+    return Encryption(
+        method=method,
+        disks=str(value.get("disks", "all")).lower(),
+        switched_from_aad=bool(value.get("switchedFromAad", False)),
+        key_vault_id=str(value.get("keyVaultId", "")),
+        secret_url=str(value.get("secretUrl", "")),
+    )
+
+
+def build_vm(
+    doc: Mapping[str, Any],
+    subscription: str,
+    *,
+    default_location: str,
+    rg_locations: Mapping[str, str] | None = None,
+    index: int = 0,
+) -> VmBundle:
+    """Parse one inventory VM document (after defaults) into its records."""
+    name = str(required(doc, "name", "vm"))
+    where = f"vm '{name}'"
+    rg = str(required(doc, "resourceGroup", where))
+    location = ids.norm_location(str(doc.get("location") or (rg_locations or {}).get(ids.key(rg)) or default_location))
+    os_type_hint = str(doc.get("osType", "Linux")).lower()
+    preset_name = str(doc.get("os") or DEFAULT_OS.get(os_type_hint, "ubuntu")).lower().replace("-", "").replace(" ", "")
+    if preset_name not in OS_PRESETS:
+        raise InventoryError(f"{where}: unknown os preset '{doc.get('os')}' (one of {', '.join(OS_PRESETS)})")
+    preset = OS_PRESETS[preset_name]
+    os_type = str(doc.get("osType", preset["osType"])).capitalize()
+    image = {**preset["image"], **{k: str(v) for k, v in (doc.get("image") or {}).items()}}
+    agent_doc = doc.get("agent") or {}
+    if isinstance(agent_doc, str):
+        agent_doc = {"status": agent_doc}
+    try:
+        agent = Agent(str(agent_doc.get("status", "Ready")))
+    except ValueError as exc:
+        raise InventoryError(f"{where}: agent.status must be Ready, NotReady or NotInstalled") from exc
+    installed = agent is not Agent.NOT_INSTALLED
+    data_doc = doc.get("dataDisks") or []
+    if isinstance(data_doc, int):
+        data_doc = [{} for _ in range(data_doc)]
+    data_disks = [_disk(d, vm=name, rg=rg, lun=i, where=where) for i, d in enumerate(data_doc)]
+    os_disk = _disk(doc.get("osDisk") or {}, vm=name, rg=rg, lun=None, where=where)
+    encryption = _encryption(doc.get("encryption"), where)
+    if encryption:
+        for disk in [os_disk] + ([] if encryption.disks == "os" else data_disks):
+            disk.encrypted = True
+        encryption.key_vault_id = encryption.key_vault_id or ids.resource_id(
+            subscription, rg, "Microsoft.KeyVault", "vaults", f"kv-{rg}"[:24]
+        )
+        encryption.secret_url = encryption.secret_url or (
+            f"https://kv-{rg}.vault.azure.net/secrets/{name}-bek/{ids.stable_uuid(name).replace('-', '')}"
+        )
+    # Freeze the flags derived from the agent at creation: installing the agent later (an admin
+    # update of `agent`) does not change provisionVMAgent, which only a new VM could.
+    doc = {
+        **doc,
+        "provisionVMAgent": bool(doc.get("provisionVMAgent", installed)),
+        "allowExtensionOperations": bool(doc.get("allowExtensionOperations", installed)),
+    }
+    vm = Vm(
+        subscription=subscription,
+        resource_group=rg,
+        name=name,
+        location=location,
+        doc=dict(doc),
+        tags=tags_of(doc.get("tags"), where),
+        size=str(doc.get("size", "Standard_D2s_v3")),
+        zones=[str(z) for z in doc.get("zones") or []],
+        os_type=os_type,
+        os_name=str(doc.get("osName", preset["osName"])),
+        os_version=str(doc.get("osVersion", preset["osVersion"])),
+        image=image,
+        agent=agent,
+        agent_version=str(agent_doc.get("version", DEFAULT_AGENT_VERSION[os_type.lower()] if installed else "Unknown")),
+        power_state=str(doc.get("powerState", "running")).lower(),
+        provisioning_state=str(doc.get("provisioningState", "Succeeded")),
+        provision_vm_agent=bool(doc.get("provisionVMAgent", installed)),
+        allow_extension_operations=bool(doc.get("allowExtensionOperations", installed)),
+        os_disk=os_disk,
+        data_disks=data_disks,
+        encryption=encryption,
+        http_proxy=doc.get("httpProxy"),
+        vm_id=ids.stable_uuid(subscription, rg, name, "vmId"),
+        computer_name=str(doc.get("computerName", name[:15])),
+        extensions=[
+            Extension(
+                str(e["name"]),
+                str(e.get("publisher", "Microsoft.Azure.Extensions")),
+                str(e.get("type", e["name"])),
+                str(e.get("version", "1.0")),
+            )
+            for e in doc.get("extensions") or []
+        ],
+    )
+    if encryption:
+        linux = os_type == "Linux"
+        version = {("ADE", True): "1.1", ("ADE", False): "2.2", ("ADE-AAD", True): "0.1", ("ADE-AAD", False): "1.1"}
+        vm.extensions.append(
+            Extension(
+                "AzureDiskEncryptionForLinux" if linux else "AzureDiskEncryption",
+                "Microsoft.Azure.Security",
+                "AzureDiskEncryptionForLinux" if linux else "AzureDiskEncryption",
+                version[(encryption.method, linux)],
+            )
+        )
+    bundle = VmBundle(vm, [], [], [], [])
+    nic_docs = doc.get("nics") or [{}]
+    for n, nic_doc in enumerate(nic_docs):
+        if isinstance(nic_doc, str):
+            nic_doc = {"name": nic_doc}
+        nic_name = str(nic_doc.get("name") or (f"{name}-nic" if n == 0 else f"{name}-nic{n}"))
+        vnet_rg, vnet, subnet = split_ref(str(nic_doc.get("subnet") or f"vnet-{location}/default"), rg, 2)
+        nsg_ref = nic_doc.get("nsg")
+        nsg_id = None
+        if nsg_ref:
+            nsg_rg, nsg_name = split_ref(str(nsg_ref), rg, 1)
+            nsg_id = ids.resource_id(subscription, nsg_rg, "Microsoft.Network", "networkSecurityGroups", nsg_name)
+            bundle.nsgs.append((nsg_rg, nsg_name, location))
+        bundle.subnets.append((vnet_rg, vnet, subnet, location))
+        digest = _digest(subscription, rg, nic_name)
+        configs: list[IpConfig] = []
+        for c in range(1 + int(nic_doc.get("extraIpConfigs", 0))):
+            public = nic_doc.get("publicIp") if c == 0 else None
+            public_id = None
+            if public:
+                pip = f"{nic_name}-pip" if public is True else str(public)
+                public_id = ids.resource_id(subscription, rg, "Microsoft.Network", "publicIPAddresses", pip)
+            pools = []
+            for pool in (nic_doc.get("loadBalancerPools") or []) if c == 0 else []:
+                lb_rg, lb, pool_name = split_ref(str(pool), rg, 2)
+                pools.append(
+                    ids.resource_id(
+                        subscription, lb_rg, "Microsoft.Network", "loadBalancers", lb, "backendAddressPools", pool_name
+                    )
+                )
+            configs.append(
+                IpConfig(
+                    name="ipconfig1" if c == 0 else f"ipconfig{c + 1}",
+                    private_ip=str(
+                        nic_doc.get("privateIp")
+                        if c == 0 and nic_doc.get("privateIp")
+                        else f"10.{digest[0] % 200}.{digest[1]}.{(digest[2] + c) % 250 + 4}"
+                    ),
+                    primary=c == 0,
+                    public_ip_id=public_id,
+                    lb_pool_ids=pools,
+                )
+            )
+        nic = Nic(
+            subscription=subscription,
+            resource_group=rg,
+            name=nic_name,
+            location=location,
+            subnet_id=ids.resource_id(
+                subscription, vnet_rg, "Microsoft.Network", "virtualNetworks", vnet, "subnets", subnet
+            ),
+            nsg_id=nsg_id,
+            ip_configs=configs,
+            primary=n == 0,
+            vm_id=vm.id,
+            mac="-".join(f"{b:02X}" for b in (0x00, 0x0D, 0x3A, digest[3], digest[4], digest[5])),
+            accelerated_networking=bool(nic_doc.get("acceleratedNetworking", False)),
+        )
+        bundle.nics.append(nic)
+        vm.nic_ids.append(nic.id)
+    for disk in vm.disks:
+        if not disk.managed and disk.storage_account:
+            bundle.storage_accounts.append((disk.storage_account_rg or rg, disk.storage_account, location))
+    return bundle
