@@ -22,7 +22,10 @@ MAX_DATA_DISKS = 32  #: DOCS-2025 backup-support-matrix-iaas: 32 data disks
 MAX_DISK_GB = 65536  #: 64 TB per disk (DOCS-2025 support matrix)
 MAX_ENCRYPTED_DISK_GB = 4096  #: encrypted disks over 4 TB are unsupported (backup-azure-vms-encryption)
 MIN_WINDOWS_AGENT = (2, 6, 1198, 718)  #: backup-azure-arm-vms-prepare: "2.6.1198.718 or higher"
-MIN_LINUX_AGENT = (2, 2, 10)  #: emulator choice: the oldest waagent the emulator accepts
+MIN_LINUX_AGENT = (2, 2, 53, 1)  #: KB 4049215: the oldest Linux agent Azure supports for extensions
+#: KB 4049215: the oldest Windows agent Azure supports for extensions. Such agents reach storage through
+#: the host; older ones need an outbound path to Azure Storage (today's snapshot-timeout doc).
+SUPPORTED_WINDOWS_AGENT = (2, 7, 41491, 1010)
 
 
 class Agent(StrEnum):
@@ -109,17 +112,22 @@ def _version(text: str) -> tuple[int, ...] | None:
 
 
 def unsupported_os(vm: VmFacts) -> bool:
-    """CoreOS, and Windows older than Windows Server 2008 R2 / Windows 7 (NT 6.1)."""
+    """CoreOS; Windows Server older than 2008 (NT 6.0); Windows client older than Windows 10.
+
+    Today's IaaS support matrix, which is wider than the 2018 guide for servers (Windows Server 2008
+    64-bit is listed) and narrower for clients (Windows 7, 8 and 8.1 are gone)."""
     text = " ".join((vm.os_name, vm.image_publisher, vm.image_offer)).lower()
     if "coreos" in text:
         return True
     if vm.os_type.lower() != "windows":
         return False
+    name = vm.os_name.lower()
+    if name and "server" not in name:
+        return not any(client in name for client in ("windows 10", "windows 11"))
     nt = re.search(r"(\d+)\.(\d+)", vm.os_version)
     if nt:
-        return (int(nt.group(1)), int(nt.group(2))) < (6, 1)
-    name = vm.os_name.lower()
-    return any(old in name for old in ("2003", "xp", "vista")) or ("2008" in name and "r2" not in name)
+        return (int(nt.group(1)), int(nt.group(2))) < (6, 0)
+    return any(old in name for old in ("2003", "2000", "nt 4"))
 
 
 def _agent_failure(vm: VmFacts) -> Failure | None:
@@ -151,6 +159,15 @@ def _agent_failure(vm: VmFacts) -> Failure | None:
             "Update the Linux VM agent (waagent).",
         )
     return None
+
+
+def needs_storage_path(vm: VmFacts) -> bool:
+    """Only agents older than Azure's supported minimum need their own path to Azure Storage."""
+    version = _version(vm.agent_version)
+    if version is None:
+        return True
+    minimum = SUPPORTED_WINDOWS_AGENT if vm.os_type.lower() == "windows" else MIN_LINUX_AGENT
+    return version < minimum
 
 
 def has_path_to(vm: VmFacts, target: netrules.Target) -> bool:
@@ -242,7 +259,7 @@ def configure_protection(vm: VmFacts, request: ProtectionRequest) -> Failure | N
     )
     if failure:
         return failure
-    if vm.running and not has_path_to(vm, netrules.Target.STORAGE):
+    if vm.running and needs_storage_path(vm) and not has_path_to(vm, netrules.Target.STORAGE):
         return _f(
             "UserErrorVMInternetConnectivityIssue",
             "VM is not able to contact Azure Backup service due to internet connectivity issues",
@@ -267,7 +284,7 @@ def backup(
     failure = _disk_count_failure(vm) or _encryption_failure(vm, excludes_disks, policy_type) or _agent_failure(vm)
     if failure:
         return failure
-    if vm.running and not has_path_to(vm, netrules.Target.STORAGE):
+    if vm.running and needs_storage_path(vm) and not has_path_to(vm, netrules.Target.STORAGE):
         return _f(
             "ExtensionSnapshotFailedNoNetwork",
             "Snapshot operation failed due to no network connectivity on the virtual machine",

@@ -74,6 +74,17 @@ OS_PRESETS: dict[str, dict[str, Any]] = {
             "version": "latest",
         },
     },
+    "windows2003": {
+        "osType": "Windows",
+        "osName": "Windows Server 2003 R2 Enterprise",
+        "osVersion": "5.2.3790",
+        "image": {
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2003-R2",
+            "version": "latest",
+        },
+    },
     "windows2008": {
         "osType": "Windows",
         "osName": "Windows Server 2008 Datacenter",

@@ -353,17 +353,21 @@ async def test_stopped_vm_backs_up_crash_consistent_with_a_warning(azure: Azure)
 async def test_backup_job_fails_with_the_azure_code(emu: EmulatorProcess, azure: Azure) -> None:
     await create_vault(azure)
     await refresh(azure)
-    await protect(azure, "rg-web", "vm-web-02")
+    await protect(azure, "rg-apps", "vm-api-01")
+    # A Windows agent older than Azure's supported 2.7.41491.1010 needs its own path to storage.
     emu.admin.update_vm(
         SUB,
-        "rg-web",
-        "vm-web-02",
-        {"nics": [{"subnet": "rg-network/vnet-weu/default", "nsg": "rg-network/nsg-deny-storage"}]},
+        "rg-apps",
+        "vm-api-01",
+        {
+            "agent": {"status": "Ready", "version": "2.7.41491.949"},
+            "nics": [{"subnet": "rg-network/vnet-weu/default", "nsg": "rg-network/nsg-deny-storage"}],
+        },
     )
-    job = await backup_now(azure, "rg-web", "vm-web-02")
+    job = await backup_now(azure, "rg-apps", "vm-api-01")
     assert job.properties.status == "Failed"
     assert job.properties.error_details[0].error_title == "ExtensionSnapshotFailedNoNetwork"
-    got = await get_item(azure, "rg-web", "vm-web-02")
+    got = await get_item(azure, "rg-apps", "vm-api-01")
     assert (got.properties["lastBackupStatus"], got.properties["healthStatus"]) == ("Failed", "ActionRequired")
 
 

@@ -100,7 +100,7 @@ SAMPLE_VERDICTS = {
     "vm-stopped": (None, None),
     "vm-locked-down": ("UserErrorVMInternetConnectivityIssue", "ExtensionSnapshotFailedNoNetwork"),
     "vm-coreos": ("UserErrorUnsupportedOperatingSystem", None),
-    "vm-win2008": ("UserErrorUnsupportedOperatingSystem", None),
+    "vm-win2003": ("UserErrorUnsupportedOperatingSystem", None),
     "vm-bigdata": ("UserErrorBCMUnsupportedDiskCount", "UserErrorBCMUnsupportedDiskCount"),
     "vm-sap-hana": ("UserErrorWAEnabledDisksNotSupported", "UserErrorWAEnabledDisksNotSupported"),
     "vm-ade-switched": ("UserErrorInvalidVMEncryptionInfo", "UserErrorInvalidVMEncryptionInfo"),

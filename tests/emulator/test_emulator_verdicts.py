@@ -52,6 +52,9 @@ def disks(n: int, **kw: Any) -> tuple[DiskFacts, ...]:
 
 
 REQ = ProtectionRequest("westeurope")
+#: A Windows VM whose agent passes the guide's minimum but not today's supported one: it needs a path.
+NEEDS_PATH = {"os_type": "Windows", "os_name": "Windows Server 2019", "os_version": "10.0.17763",
+              "agent_version": "2.7.41491.949"}
 
 
 @pytest.mark.parametrize(
@@ -84,13 +87,31 @@ REQ = ProtectionRequest("westeurope")
         pytest.param(
             vm(
                 os_type="Windows",
-                os_name="Windows Server 2008 Datacenter",
-                os_version="6.0.6002",
-                agent_version="2.7.41491.949",
+                os_name="Windows Server 2003 R2 Enterprise",
+                os_version="5.2.3790",
+                agent_version="2.7.41491.1102",
             ),
             REQ,
             "UserErrorUnsupportedOperatingSystem",
-            id="windows-2008-unsupported",
+            id="windows-2003-unsupported",
+        ),
+        pytest.param(
+            vm(
+                os_type="Windows",
+                os_name="Windows Server 2008 Datacenter",
+                os_version="6.0.6002",
+                agent_version="2.7.41491.1102",
+            ),
+            REQ,
+            None,
+            id="windows-2008-64-bit-supported-today",
+        ),
+        pytest.param(
+            vm(os_type="Windows", os_name="Windows 7 Enterprise", os_version="6.1.7601",
+               agent_version="2.7.41491.1102"),
+            REQ,
+            "UserErrorUnsupportedOperatingSystem",
+            id="windows-7-client-gone-from-todays-matrix",
         ),
         pytest.param(
             vm(
@@ -137,13 +158,19 @@ REQ = ProtectionRequest("westeurope")
         ),
         pytest.param(vm(agent_version="2.2.9"), REQ, "UserErrorGuestAgentVersionUnsupported", id="old-linux-agent"),
         pytest.param(
-            vm(outbound_layers=(DENY_STORAGE,)),
+            vm(outbound_layers=(DENY_STORAGE,), **NEEDS_PATH),
             REQ,
             "UserErrorVMInternetConnectivityIssue",
-            id="nsg-denying-storage-fails",
+            id="nsg-denying-storage-fails-for-an-agent-below-the-supported-minimum",
         ),
         pytest.param(
-            vm(outbound_layers=(None, DENY_INTERNET)),
+            vm(outbound_layers=(DENY_STORAGE,)),
+            REQ,
+            None,
+            id="supported-agent-reaches-storage-through-the-host",
+        ),
+        pytest.param(
+            vm(outbound_layers=(None, DENY_INTERNET), **NEEDS_PATH),
             REQ,
             "UserErrorVMInternetConnectivityIssue",
             id="subnet-nsg-denying-internet-fails",
@@ -218,7 +245,8 @@ def test_configure_protection(facts: VmFacts, request_: ProtectionRequest, want:
         pytest.param(vm(), False, "UserErrorBcmDatasourceNotPresent", id="stopped-protection-fails"),
         pytest.param(vm(exists=False), True, "BCMV2VMNotFound", id="deleted-vm-fails"),
         pytest.param(vm(agent=Agent.NOT_READY), True, "UserErrorGuestAgentStatusUnavailable", id="agent-not-ready"),
-        pytest.param(vm(outbound_layers=(DENY_STORAGE,)), True, "ExtensionSnapshotFailedNoNetwork", id="no-network"),
+        pytest.param(vm(outbound_layers=(DENY_STORAGE,), **NEEDS_PATH), True, "ExtensionSnapshotFailedNoNetwork",
+                     id="no-network"),
         pytest.param(vm(disks=disks(33)), True, "UserErrorBCMUnsupportedDiskCount", id="too-many-disks"),
         pytest.param(
             vm(disks=(DiskFacts(None, 30, managed=False, storage_blocks_trusted_services=True),)),

@@ -168,6 +168,8 @@ def put_item(call: Call) -> Reply:
     exclusion = (props.get("extendedProperties") or {}).get("diskExclusionProperties")
     if exclusion is not None and not isinstance(exclusion, Mapping):
         raise errors.invalid_configure_protection("diskExclusionProperties must be an object")
+    if exclusion is not None and not exclusion.get("diskLunList") and not exclusion.get("isInclusionList"):
+        exclusion = None  # "exclude no disk" resets an earlier selection (the CLI's resetexclusionsettings)
     vm = call.state.vm_by_id(source or (item.vm_id if item else ""))
     if item is None:
         if vm is None:

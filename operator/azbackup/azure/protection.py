@@ -169,7 +169,8 @@ class ProtectedVMClient:
             return await self._put(pb.protect_body(self.spec, self.policy_id, rehydrate=True), "Rehydrate", obj)
         if self.spec.state == "ProtectionStopped":
             return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
-        return await self._put(pb.protect_body(self.spec, self.policy_id), "ConfigureProtection", obj)
+        body = pb.protect_body(self.spec, self.policy_id, had_selection=pb.has_selection(item))
+        return await self._put(body, "ConfigureProtection", obj)
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         if self.spec.on_delete == "DeleteData":

@@ -52,13 +52,16 @@ def disk_exclusion(disks: DiskSelection) -> dict[str, Any] | None:
     return None
 
 
-def protect_body(spec: ProtectedVMSpec, policy_id: str, *, rehydrate: bool = False) -> dict[str, Any]:
+def protect_body(spec: ProtectedVMSpec, policy_id: str, *, rehydrate: bool = False,
+                 had_selection: bool = False) -> dict[str, Any]:
     """Enable (or resume, or re-policy) protection; with rehydrate, undelete a soft-deleted item first."""
     props: dict[str, Any] = {"protectedItemType": VM_ITEM_TYPE, "sourceResourceId": spec.vm_id, "policyId": policy_id}
     exclusion = disk_exclusion(spec.disks)
-    # An empty exclusion resets an earlier disk selection (the CLI's --disk-list-setting resetexclusionsettings).
-    props["extendedProperties"] = {"diskExclusionProperties": exclusion or {"diskLunList": [],
-                                                                            "isInclusionList": False}}
+    if exclusion is not None:
+        props["extendedProperties"] = {"diskExclusionProperties": exclusion}
+    elif had_selection:
+        # "Exclude no disk" resets an earlier selection (the CLI's --disk-list-setting resetexclusionsettings).
+        props["extendedProperties"] = {"diskExclusionProperties": {"diskLunList": [], "isInclusionList": False}}
     if spec.state == "BackupsSuspended":
         props["protectionState"] = "BackupsSuspended"
     if rehydrate:
@@ -71,6 +74,10 @@ def stop_body(spec: ProtectedVMSpec) -> dict[str, Any]:
     """Stop protection and retain data: the spec's StopProtection.json plus the CLI's empty policyId."""
     return {"properties": {"protectedItemType": VM_ITEM_TYPE, "sourceResourceId": spec.vm_id,
                            "protectionState": "ProtectionStopped", "policyId": ""}}
+
+
+def has_selection(item: Mapping[str, Any] | None) -> bool:
+    return _exclusion_of(item or {}) is not None
 
 
 def _exclusion_of(item: Mapping[str, Any]) -> tuple[tuple[int, ...], bool] | None:

@@ -70,7 +70,11 @@ def _disk(raw: Json, lun: int | None, disk_resources: Mapping[str, Json],
         or encrypted_names.get(name.lower(), False)
     version = collection.get("encryptionSettingsVersion")
     flavour = None
-    if ade and version in ("1.0", "1.1"):
+    if bool(_get(raw, "encryptionSettings", "enabled")):
+        # storageProfile.osDisk.encryptionSettings is where ADE with the Entra (AAD) app keeps its keys; a
+        # VM still carrying it was encrypted with the app, whatever the disk resource says since.
+        flavour = f.AdeFlavour.WITH_AAD_APP
+    elif ade and version in ("1.0", "1.1"):
         flavour = f.AdeFlavour.WITH_AAD_APP if version == "1.0" else f.AdeFlavour.WITHOUT_AAD_APP
     # A disk resource without maxShares is not shareable (absent means 1); an unmanaged disk never is.
     max_shares = rprops.get("maxShares", 1) if resource is not None else (1 if not managed else None)
