@@ -14,7 +14,7 @@ from tests.integration.conftest import Kubectl
 
 REPO = Path(__file__).resolve().parents[2]
 SUB = "00000000-0000-0000-0000-000000000001"
-VM = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/web-01"
+VM = f"/subscriptions/{SUB}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-01"
 
 GOOD: dict[str, dict[str, Any]] = {
     "vault": {

@@ -1,0 +1,100 @@
+"""The embedded default, as processes: the Azure emulator and the operator beside a local control plane.
+
+Used by `azbackup demo` and the benchmarks. The operator is the real `azbackup run`; only its ARM
+endpoint, authority host, CA bundle and credential point at the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+# The emulator's default identity (its sample fleet and synthetic inventories use it).
+EMULATOR_TENANT = "11111111-1111-1111-1111-111111111111"
+EMULATOR_CLIENT_ID = "22222222-2222-2222-2222-222222222222"
+EMULATOR_SECRET = "emulator-secret"
+
+
+@dataclass
+class Emulator:
+    url: str
+    ca_bundle: str
+    process: subprocess.Popen[str]
+
+    def stop(self) -> None:
+        _terminate(self.process)
+
+
+def start_emulator(workdir: Path, *, inventory: Path | None = None, time_scale: float = 0.05,
+                   throttling: bool = False, extra: Sequence[str] = ()) -> Emulator:
+    """`python -m azure_emulator` on a free port; waits for its one-line JSON greeting."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "azure_emulator", "--port", "0", "--state-dir", str(workdir),
+           "--time-scale", str(time_scale), *extra]
+    if inventory is not None:
+        cmd += ["--inventory", str(inventory)]
+    if throttling:
+        cmd.append("--throttling")
+    log = open(workdir / "emulator.log", "w")  # noqa: SIM115 (the child owns it)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    log.close()
+    greeting = _first_json_line(proc.stdout, 60.0)
+    if greeting is None:
+        _terminate(proc)
+        raise RuntimeError(f"the emulator did not start; see {workdir / 'emulator.log'}")
+    return Emulator(greeting["url"], greeting["caBundle"], proc)
+
+
+def _first_json_line(stream: IO[str] | None, timeout: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    while stream is not None and time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            return None
+        if line.startswith("{"):
+            data: dict[str, Any] = json.loads(line)
+            return data
+    return None
+
+
+def operator_env(kubeconfig: Path, emulator: Emulator, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+    env = dict(base)
+    env.update({
+        "KUBECONFIG": str(kubeconfig), "AZBACKUP_ARM_ENDPOINT": emulator.url,
+        "AZURE_AUTHORITY_HOST": emulator.url, "AZBACKUP_CA_BUNDLE": emulator.ca_bundle,
+        "AZURE_TENANT_ID": EMULATOR_TENANT, "AZURE_CLIENT_ID": EMULATOR_CLIENT_ID,
+        "AZURE_CLIENT_SECRET": EMULATOR_SECRET,
+    })
+    return env
+
+
+def start_operator(kubeconfig: Path, emulator: Emulator, log_path: Path,
+                   args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """`azbackup run` with the given flags, logging to `log_path`."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "azbackup.cli", "run", *args],
+                                env=operator_env(kubeconfig, emulator), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def _terminate(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    _terminate(proc)
