@@ -119,9 +119,7 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
             plane.kubectl("create", "namespace", NAMESPACE)
             step("starting the Azure emulator with the sample fleet (no Azure account needed)")
             emulator = stack.start_emulator(workdir / "emulator")
-            from azure_emulator.admin import AdminClient  # demo tooling only; the operator never imports it
-
-            vms = AdminClient(emulator.url, emulator.ca_bundle).vms()
+            vms = emulator.admin("GET", "vms")["vms"]
             print(f"    {emulator.url}: {len(vms)} VMs, one per limitation of Azure's guide plus healthy ones")
             step("starting the operator (azbackup run) against the emulator")
             operator = stack.start_operator(plane.kubeconfig, emulator, workdir / "operator.log", OPERATOR_FLAGS)

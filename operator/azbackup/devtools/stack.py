@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,16 @@ class Emulator:
 
     def stop(self) -> None:
         _terminate(self.process)
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the emulator's admin API (plain HTTPS: the operator package never imports the emulator)."""
+        context = ssl.create_default_context(cafile=self.ca_bundle)
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/_admin/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
 
 
 def start_emulator(workdir: Path, *, inventory: Path | None = None, time_scale: float = 0.05,
