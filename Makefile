@@ -30,6 +30,7 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/azbackup crds --check
+	$(BIN)/azbackup crds --check --dir charts/azbackup-operator/crds
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
@@ -40,6 +41,7 @@ integration: venv tools
 # Regenerate what is generated from the code: crds/ and the README's reason table.
 crds: venv
 	$(BIN)/azbackup crds --dir crds
+	$(BIN)/azbackup crds --dir charts/azbackup-operator/crds
 	$(BIN)/azbackup reasons --update-readme README.md
 
 clean:

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.env"
 
 cache=${AZBACKUP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/azbackup}
-bin="$cache/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
+bin="$cache/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION-r$TOOLS_REVISION"
 src="$cache/src"
 mkdir -p "$bin" "$src"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -100,9 +100,14 @@ fi
 if need helm; then
   start=$(date +%s)
   log "building helm $HELM_VERSION"
-  GOBIN="$bin" go install -trimpath \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  # Without the chartutil/lint versions a helm built from source assumes Kubernetes v1.20 for offline
+  # `helm template` and `helm lint`, and refuses charts that need a newer cluster.
+  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  hf="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    hf="$hf -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$minor"
+  done
+  GOBIN="$bin" go install -trimpath -ldflags "$hf" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   log "helm built in $(( $(date +%s) - start ))s"
 fi
 

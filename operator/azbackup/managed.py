@@ -13,8 +13,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from azbackup.api.specs import RECONCILE_POLICY_ANNOTATION
+from azbackup.api.specs import ANNOTATION_PREFIX, RECONCILE_POLICY_ANNOTATION
 from azbackup.reasons import Reason
+
+# The create journal (crossplane-runtime's external-create-* annotations): RFC 3339 UTC timestamps.
+JOURNAL_PENDING = f"{ANNOTATION_PREFIX}/external-create-pending"
+JOURNAL_SUCCEEDED = f"{ANNOTATION_PREFIX}/external-create-succeeded"
+JOURNAL_FAILED = f"{ANNOTATION_PREFIX}/external-create-failed"
+
+
+def create_incomplete(annotations: Mapping[str, str]) -> bool:
+    """True when a create was started and neither its success nor its failure was recorded after it.
+
+    Timestamps are RFC 3339 in UTC with the same precision, so they compare as strings.
+    """
+    pending = annotations.get(JOURNAL_PENDING, "")
+    return (bool(pending) and pending > annotations.get(JOURNAL_SUCCEEDED, "")
+            and pending > annotations.get(JOURNAL_FAILED, ""))
 
 
 class ReconcilePolicy(enum.StrEnum):
@@ -107,6 +122,8 @@ class OperationResult:
     state: OperationState
     code: str = ""
     message: str = ""
+    # Status fields the finished operation contributes (e.g. the job id a backup trigger started).
+    status: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,9 @@ async def poll(send_request: Callable[..., Any], operation: Operation) -> Operat
         body = {}
     status = str((body or {}).get("status", "Succeeded")).lower()
     if status in ("succeeded", "completed"):
-        return OperationResult(OperationState.SUCCEEDED)
+        # A backup trigger's final status names the job it started (OperationStatusJobExtendedInfo).
+        job_id = ((body or {}).get("properties") or {}).get("jobId")
+        return OperationResult(OperationState.SUCCEEDED, status={"jobId": job_id} if job_id else {})
     if status in ("failed", "canceled", "cancelled"):
         error = (body or {}).get("error") or {}
         return OperationResult(OperationState.FAILED, str(error.get("code", "")), str(error.get("message", "")))

@@ -1,5 +1,12 @@
 """kopf registration, one thin module per kind; importing this package registers every handler."""
 
-from azbackup.controllers import backuppolicy, backupvault, operator, protectedvm
+from azbackup.controllers import (
+    backuppolicy,
+    backupvault,
+    ondemandbackup,
+    operator,
+    protectedvm,
+    vmbackupselector,
+)
 
-__all__ = ["backuppolicy", "backupvault", "operator", "protectedvm"]
+__all__ = ["backuppolicy", "backupvault", "ondemandbackup", "operator", "protectedvm", "vmbackupselector"]

@@ -23,6 +23,8 @@ BINDINGS: dict[str, Binding] = {
     "BackupVault": kinds.VaultBinding(),
     "BackupPolicy": kinds.PolicyBinding(),
     "ProtectedVM": kinds.ProtectedVMBinding(),
+    "OnDemandBackup": kinds.OnDemandBinding(),
+    "VMBackupSelector": kinds.SelectorBinding(),
 }
 
 
@@ -47,6 +49,10 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
     settings.peering.name = config.peering_name
     settings.peering.mandatory = not config.standalone
     settings.watching.inactivity_timeout = 300.0
+    if config.namespaces and not any(ch in ns for ns in config.namespaces for ch in "*?["):
+        # Exact namespaces: nothing to discover, so no cluster-wide watch of namespaces and CRDs
+        # (and no cluster-scoped RBAC needed for it).
+        settings.scanning.disabled = True
     if config.label_selector:
         for plural in PLURALS.values():
             settings.watching.label_selectors[(API_GROUP, plural)] = config.label_selector

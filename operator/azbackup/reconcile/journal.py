@@ -10,21 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from azbackup.api.specs import ANNOTATION_PREFIX
-from azbackup.managed import Resource
+from azbackup.managed import JOURNAL_FAILED as FAILED
+from azbackup.managed import JOURNAL_PENDING as PENDING
+from azbackup.managed import JOURNAL_SUCCEEDED as SUCCEEDED
+from azbackup.managed import Resource, create_incomplete
 
-PENDING = f"{ANNOTATION_PREFIX}/external-create-pending"
-SUCCEEDED = f"{ANNOTATION_PREFIX}/external-create-succeeded"
-FAILED = f"{ANNOTATION_PREFIX}/external-create-failed"
-
-
-def create_incomplete(annotations: Mapping[str, str]) -> bool:
-    """True when a create was started and neither its success nor its failure was recorded after it.
-
-    Timestamps are RFC 3339 in UTC with the same precision, so they compare as strings.
-    """
-    pending = annotations.get(PENDING, "")
-    return bool(pending) and pending > annotations.get(SUCCEEDED, "") and pending > annotations.get(FAILED, "")
+__all__ = ["FAILED", "PENDING", "SUCCEEDED", "Journal", "create_incomplete"]
 
 
 def create_succeeded(annotations: Mapping[str, str]) -> bool:

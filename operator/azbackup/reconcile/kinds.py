@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from azbackup.api.specs import PolicySpec, ProtectedVMSpec, VaultSpec
+from azbackup.api.specs import OnDemandSpec, PolicySpec, ProtectedVMSpec, SelectorSpec, VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.credentials import CredentialSource
 from azbackup.azure.gateway import Clients
+from azbackup.azure.ondemand import OnDemandClient, Target
 from azbackup.azure.policy import PolicyClient
 from azbackup.azure.protection import Freshness, PolicyRef, ProtectedVMClient
 from azbackup.azure.vault import VaultClient, owner_of
 from azbackup.checks.facts import PolicyType
-from azbackup.managed import ExternalClient, Hold, Resource
+from azbackup.managed import ExternalClient, Hold, Resource, create_incomplete
 from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry, VaultKey
 
@@ -145,3 +146,59 @@ class ProtectedVMBinding:
         return ProtectedVMClient(await clients_for_vault(vault, runtime), runtime.inventory,
                                  VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
                                  dt.datetime.fromtimestamp(runtime.clock(), dt.UTC))
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+class OnDemandBinding:
+    kind = "OnDemandBackup"
+
+    async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient:
+        from azbackup.reconcile.runtime import Waiting
+
+        spec = OnDemandSpec.parse(obj.spec)
+        target = runtime.registry.get(("ProtectedVM", obj.namespace, spec.protected_vm))
+        if target is None:
+            raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
+                               f"{obj.namespace}; waiting for it", stalls=False))
+        started = bool(obj.status.get("jobId") or obj.status.get("operation") or create_incomplete(obj.annotations))
+        state = str(target.status.get("protectionState") or "").lower()
+        if not started and not (is_ready(target) and state in ("protected", "irpending")):
+            raise Waiting(Hold(Reason.TARGET_NOT_PROTECTED,
+                               f"ProtectedVM {target.name} is not protected yet (protectionState "
+                               f"{state or 'none'}); the backup starts once it is", stalls=False))
+        vault = resolve_vault(target, runtime, need_ready=False)
+        vm_id = str(target.spec["vm"])
+        name = str(target.status.get("vmName") or vm_id.rstrip("/").rsplit("/", 1)[-1])
+        return OnDemandClient(await clients_for_vault(vault, runtime), VaultSpec.parse(vault.name, vault.spec),
+                              Target(vm_id, name), spec, dt.datetime.fromtimestamp(runtime.clock(), dt.UTC))
+
+    async def after(self, obj: Resource, runtime: Runtime) -> None:
+        """ttlSecondsAfterFinished: delete the object once it has been finished long enough (like a Job)."""
+        ttl = obj.spec.get("ttlSecondsAfterFinished")
+        finished = _parse_time(obj.status.get("completionTime"))
+        if ttl is None or obj.status.get("phase") not in ("Succeeded", "Failed") or finished is None:
+            return
+        remaining = finished.timestamp() + float(ttl) - runtime.clock()
+        if remaining <= 0:
+            await runtime.kube.delete(obj.kind, obj.namespace, obj.name)
+        else:
+            runtime.requeue(obj.key, remaining)
+
+
+class SelectorBinding:
+    kind = "VMBackupSelector"
+
+    async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient:
+        from azbackup.reconcile.selector import SelectorClient
+
+        vault = resolve_vault(obj, runtime, need_ready=not obj.deleting)
+        if not obj.deleting:
+            resolve_policy(obj, vault, runtime)  # children would only wait for it: wait here, once
+        return SelectorClient(runtime, await clients_for_vault(vault, runtime), VaultSpec.parse(vault.name, vault.spec),
+                              SelectorSpec.parse(obj.spec))

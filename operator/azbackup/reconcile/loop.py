@@ -8,7 +8,7 @@ caller turns into a requeue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from azbackup.azure import errors
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationState, ReconcilePolicy, Resource
@@ -75,17 +75,13 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
             return Verdict.progressing(Reason.WAITING_FOR_OPERATION,
                                        f"{operation.kind} is running in Azure (started {operation.started_at})",
                                        settings.poll_interval)
-        cleared = {"operation": None}
+        cleared = {"operation": None, **result.status}
         if result.state is OperationState.FAILED:
             hold = client.failed_operation(obj, operation, result)
             make = Verdict.stalled if hold.stalls else Verdict.progressing
             return make(hold.reason, hold.message, hold.retry_in, status=cleared)
-
-    if journal.create_incomplete(obj) and not client.deterministic_names:
-        return Verdict.stalled(
-            Reason.CREATE_OUTCOME_UNKNOWN,
-            "a create was sent to Azure but its outcome was never recorded (the operator stopped mid-call); "
-            "check Azure, then remove the annotation azbackup.dev/external-create-pending to continue")
+        # What the finished operation reported (e.g. a job id) is part of the object from here on.
+        obj = replace(obj, status={k: v for k, v in {**obj.status, **cleared}.items() if v is not None})
 
     seen = await client.observe(obj)
     status = {**cleared, **seen.status}
@@ -93,6 +89,14 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
         return _hold(seen.blocked, seen).with_status(**status)
 
     if not seen.exists:
+        if journal.create_incomplete(obj) and not client.deterministic_names:
+            # Observe (which may recover the outcome, e.g. by finding the job) could not tell whether the
+            # earlier call reached Azure: stop rather than risk a second one.
+            return Verdict.stalled(
+                Reason.CREATE_OUTCOME_UNKNOWN,
+                "a create was sent to Azure but its outcome was never recorded (the operator stopped mid-call); "
+                "check Azure, then remove the annotation azbackup.dev/external-create-pending to continue",
+                status=status)
         if obj.policy is ReconcilePolicy.OBSERVE:
             return Verdict.stalled(Reason.NOT_FOUND_IN_AZURE,
                                    "the Azure resource does not exist; reconcile-policy observe creates nothing",

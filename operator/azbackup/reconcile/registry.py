@@ -36,6 +36,10 @@ class Registry:
             return old
         self._objects[obj.key] = obj
         self._index(obj)
+        if obj.kind == "ProtectedVM" and (old is None or old.spec.get("vaultRef") != obj.spec.get("vaultRef")):
+            # On-demand backups belong to their target's vault: index them again when it appears or moves.
+            self.reindex(o.key for o in self.of_kind("OnDemandBackup", obj.namespace)
+                         if (o.spec.get("protectedVMRef") or {}).get("name") == obj.name)
         return obj
 
     def _index(self, obj: Resource) -> None:

@@ -139,6 +139,9 @@ class Runtime:
                     break
             if verdict is not None and verdict.retry_in:
                 self.requeue(key, verdict.retry_in)
+            after = getattr(self.bindings[key[0]], "after", None)
+            if after is not None and (latest := self.registry.get(key)) is not None:
+                await after(latest, self)
             return verdict
 
     async def _once(self, obj: Resource) -> Verdict | None:
@@ -179,6 +182,11 @@ class Runtime:
             return
         version = await self.kube.patch_status(latest, change.patch)
         self.registry.apply_status(obj.key, change.status, version)
+        if obj.kind == "ProtectedVM" and any(c.type == "Ready" and c.status == "True" for c in change.events):
+            # On-demand backups waiting for this VM to be protected go now.
+            for waiting in self.registry.of_kind("OnDemandBackup", obj.namespace):
+                if (waiting.spec.get("protectedVMRef") or {}).get("name") == obj.name:
+                    self.requeue(waiting.key, 0.0)
         if obj.kind in ("BackupVault", "BackupPolicy") and any(
                 c.type == "Ready" and c.status == "True" for c in change.events):
             # Objects waiting for this vault or policy to be Ready go now, not at the next full pass.

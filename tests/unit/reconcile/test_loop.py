@@ -168,10 +168,15 @@ def test_failed_non_deterministic_create_is_journaled_and_raised() -> None:
     assert writer.calls == [{jr.PENDING: NOW}, {jr.FAILED: NOW}]
 
 
-def test_pending_create_without_result_stalls_and_sends_nothing() -> None:
+def test_pending_create_without_result_stalls_and_writes_nothing() -> None:
     client = FakeClient(seen=ABSENT, deterministic_names=False)
     verdict = run(resource(annotations={jr.PENDING: NOW}), client)
-    assert (verdict.reason, client.calls) == (Reason.CREATE_OUTCOME_UNKNOWN, [])
+    assert (verdict.reason, client.calls) == (Reason.CREATE_OUTCOME_UNKNOWN, ["observe"])
+
+
+def test_pending_create_recovered_by_observe_proceeds() -> None:
+    client = FakeClient(seen=Observation(exists=True), deterministic_names=False)
+    assert run(resource(annotations={jr.PENDING: NOW}), client).reason is Reason.AVAILABLE
 
 
 def test_pending_create_with_deterministic_name_proceeds() -> None:

@@ -1,0 +1,171 @@
+"""External client for OnDemandBackup: one backup of a protected VM, followed like a Kubernetes Job.
+
+The trigger is the one non-idempotent call of the operator. The loop journals it (intent saved before
+the POST, outcome after); if the operator dies in between, observe looks for the job the trigger
+started. Azure records the job before it answers 202, so finding none means the POST never arrived
+and a new one is safe; finding one means it is followed, never triggered twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from azbackup.api.specs import OnDemandSpec, VaultSpec
+from azbackup.azure import errors, operations
+from azbackup.azure import protection_body as pb
+from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import collect
+from azbackup.azure.rest import rest
+from azbackup.managed import (
+    JOURNAL_PENDING,
+    Hold,
+    Observation,
+    Operation,
+    OperationResult,
+    OperationState,
+    Resource,
+    create_incomplete,
+)
+from azbackup.reasons import Reason
+
+RUNNING = {"inprogress", "cancelling"}
+SUCCEEDED = {"completed", "completedwithwarnings"}
+DEFAULT_RETENTION_DAYS = 30  # Azure's default when no expiry is given (backup-azure-arm-userestapi)
+
+
+@dataclass(frozen=True)
+class Target:
+    vm_id: str
+    vm_name: str
+
+
+def _iso(value: Any) -> str | None:
+    parsed = pb.parse_time(value)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed else None
+
+
+def job_status(job: Mapping[str, Any]) -> dict[str, Any]:
+    props = job.get("properties") or {}
+    details = (props.get("errorDetails") or [{}])[0] if props.get("errorDetails") else {}
+    raw = str(props.get("status", ""))
+    phase = "Running" if raw.lower() in RUNNING else "Succeeded" if raw.lower() in SUCCEEDED else "Failed"
+    return {
+        "jobId": job.get("name"), "phase": phase, "startTime": _iso(props.get("startTime")),
+        "completionTime": _iso(props.get("endTime")) if phase != "Running" else None,
+        "duration": str(props.get("duration")) if props.get("duration") and phase != "Running" else None,
+        # The emulator and the docs pair a string code (errorTitle) with a numeric one (errorCode).
+        "errorCode": (str(details.get("errorTitle") or details.get("errorCode") or "") or None)
+        if phase == "Failed" else None,
+        "errorMessage": (str(details.get("errorString") or "") or None) if phase == "Failed" else None,
+    }
+
+
+class OnDemandClient:
+    deterministic_names = False  # every POST starts another backup: the loop journals the trigger
+
+    def __init__(self, clients: Clients, vault: VaultSpec, target: Target, spec: OnDemandSpec,
+                 now: dt.datetime) -> None:
+        self.clients, self.vault, self.target, self.spec, self.now = clients, vault, target, spec, now
+        self.ref = pb.VmRef.parse(target.vm_id)
+
+    def retain_until(self, obj: Resource) -> str:
+        """From the object's creation, so every pass (and a restarted operator) computes the same expiry."""
+        if self.spec.retain_until:
+            return self.spec.retain_until
+        days = self.spec.retention_days or DEFAULT_RETENTION_DAYS
+        start = pb.parse_time(obj.created) or self.now
+        return (start + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    async def _job(self, job_id: str) -> dict[str, Any]:
+        with errors.guard():
+            return rest(await self.clients.backup.job_details.get(self.vault.vault_name, self.vault.resource_group,
+                                                                 job_id))
+
+    async def _find_job(self, since: str) -> dict[str, Any] | None:
+        """The user-triggered backup job of this VM started at or after `since` (after a crash)."""
+        jobs = await collect(self.clients.backup.backup_jobs.list(
+            self.vault.vault_name, self.vault.resource_group,
+            filter=f"operation eq 'Backup' and backupManagementType eq 'AzureIaasVM' "
+                   f"and entityFriendlyName eq '{self.target.vm_name}'"))
+        floor = pb.parse_time(since)
+        for job in jobs:
+            props = job.get("properties") or {}
+            started = pb.parse_time(props.get("startTime"))
+            if props.get("isUserTriggered") is not False and (floor is None or started is None
+                                                             or started >= floor - dt.timedelta(minutes=1)):
+                return job
+        return None
+
+    async def _recovery_point(self, started: str | None) -> str | None:
+        points = await collect(self.clients.backup.recovery_points.list(
+            self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item))
+        floor = pb.parse_time(started)
+        best: tuple[dt.datetime, str] | None = None
+        for point in points:
+            when = pb.parse_time((point.get("properties") or {}).get("recoveryPointTime"))
+            if when is None or (floor is not None and when < floor - dt.timedelta(seconds=5)):
+                continue
+            if best is None or when > best[0]:
+                best = (when, str(point.get("name")))
+        return best[1] if best else None
+
+    async def observe(self, obj: Resource) -> Observation:
+        job_id = obj.status.get("jobId")
+        if job_id and obj.status.get("phase") in ("Succeeded", "Failed"):
+            return self._finished(obj)  # a finished job never changes: no call
+        if not job_id and create_incomplete(obj.annotations):
+            found = await self._find_job(obj.annotations[JOURNAL_PENDING])
+            job_id = found.get("name") if found else None
+        if not job_id:
+            return Observation(exists=False, status={"phase": "Pending"})
+        status = job_status(await self._job(str(job_id)))
+        if status["phase"] == "Running":
+            return Observation(exists=True, usable=False, status=status,
+                               pending=(Reason.BACKUP_TRIGGERED, f"backup job {job_id} is running in Azure"))
+        if status["phase"] == "Failed":
+            return Observation(exists=True, status=status, limitation=Hold(
+                Reason.BACKUP_FAILED, f"backup job {job_id} failed: {status['errorCode']}: {status['errorMessage']}"))
+        status["recoveryPoint"] = obj.status.get("recoveryPoint") or await self._recovery_point(status["startTime"])
+        return Observation(exists=True, status=status, ready=(
+            Reason.BACKUP_SUCCEEDED, f"backup job {job_id} completed; recovery point {status['recoveryPoint']}"))
+
+    def _finished(self, obj: Resource) -> Observation:
+        status = dict(obj.status)
+        message = f"backup job {status.get('jobId')}"
+        if status.get("phase") == "Failed":
+            return Observation(exists=True, limitation=Hold(
+                Reason.BACKUP_FAILED, f"{message} failed: {status.get('errorCode')}: {status.get('errorMessage')}"))
+        return Observation(exists=True, ready=(
+            Reason.BACKUP_SUCCEEDED, f"{message} completed; recovery point {status.get('recoveryPoint')}"))
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        capture = operations.HeaderCapture()
+        body = {"properties": {"objectType": "IaasVMBackupRequest",
+                               "recoveryPointExpiryTimeInUTC": self.retain_until(obj)}}
+        with errors.guard():
+            await self.clients.backup.backups.trigger(
+                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
+                cast(Any, body), raw_response_hook=capture)
+        return capture.operation("TriggerBackup", obj.generation)
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        return None  # a backup is never changed after the fact; the spec is immutable
+
+    async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
+        return None
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
+        result = await operations.poll(self.clients.backup.send_request, operation)
+        if result.state is OperationState.SUCCEEDED and result.status.get("jobId"):
+            return OperationResult(result.state, status={"jobId": result.status["jobId"],
+                                                         "retainUntil": self.retain_until(obj)})
+        return result
+
+    def keeps_azure_on_delete(self, obj: Resource) -> bool:
+        return True  # deleting the object never deletes the recovery point it made
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        return Hold(Reason.BACKUP_FAILED, f"the backup trigger failed: {result.code}: {result.message}")

@@ -1,0 +1,117 @@
+"""The VMBackupSelector's "external" side: its ProtectedVM children, planned from the fleet snapshot.
+
+It reads the same batched fleet as the ProtectedVMs (no extra Azure call), and writes only to
+Kubernetes: children are created with an owner reference (so deleting the selector deletes them, and
+each child's onDelete decides what happens in Azure), re-specced when the selector changes, and
+deleted when their VM stops matching or disappears.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from kubernetes.client.exceptions import ApiException
+
+from azbackup.api.specs import SelectorSpec, VaultSpec
+from azbackup.azure.gateway import Clients
+from azbackup.managed import Hold, Observation, Operation, OperationResult, Resource
+from azbackup.reasons import Reason
+from azbackup.reconcile import selection
+
+if TYPE_CHECKING:
+    from azbackup.reconcile.runtime import Runtime
+
+ELSEWHERE = "AlreadyProtectedByOtherVault"
+
+
+def _ready(obj: Resource) -> dict[str, Any]:
+    return next((c for c in obj.status.get("conditions") or () if c.get("type") == "Ready"), {})
+
+
+def _settled(obj: Resource) -> bool:
+    if obj.status.get("observedGeneration") != obj.generation or not _ready(obj):
+        return False
+    return not any(c.get("type") == "Reconciling" and c.get("status") == "True"
+                   for c in obj.status.get("conditions") or ())
+
+
+class SelectorClient:
+    deterministic_names = True
+
+    def __init__(self, runtime: Runtime, clients: Clients, vault: VaultSpec, spec: SelectorSpec) -> None:
+        self.runtime, self.clients, self.vault, self.spec = runtime, clients, vault, spec
+
+    def _children(self, obj: Resource) -> dict[str, Resource]:
+        return {child.name: child for child in self.runtime.registry.of_kind("ProtectedVM", obj.namespace)
+                if any(ref.get("uid") == obj.uid for ref in child.owner_references)}
+
+    async def _plan(self, obj: Resource) -> tuple[selection.Plan, dict[str, Resource]]:
+        fleet = await self.runtime.inventory.fleet(self.clients).get(self.runtime.settings.recheck_interval)
+        vms = [selection.Candidate.from_vm(raw) for raw in fleet.raw.values()]
+        children = self._children(obj)
+        plan = selection.plan(obj.name, obj.uid, obj.namespace, self.spec, self.vault.location, vms,
+                              {name: child.spec for name, child in children.items()})
+        return plan, children
+
+    async def observe(self, obj: Resource) -> Observation:
+        plan, children = await self._plan(obj)
+        kept = [c for name, c in children.items() if name not in plan.delete]
+        ready = [c for c in kept if _ready(c).get("status") == "True"]
+        blocked = [c for c in kept if _settled(c) and _ready(c).get("status") != "True"]
+        by_reason = Counter(str(_ready(c).get("reason")) for c in blocked)
+        status: dict[str, Any] = {
+            "matched": plan.matched, "protected": len(ready), "blocked": len(blocked), "excluded": plan.excluded,
+            "blockedByReason": dict(sorted(by_reason.items())) or None,
+            "protectedElsewhere": sorted(str(c.spec.get("vm")) for c in blocked
+                                         if _ready(c).get("reason") == ELSEWHERE)[:100] or None,
+        }
+        if obj.deleting:
+            return Observation(exists=False)
+        summary = f"{len(ready)} of {plan.matched} matched VMs protected"
+        working = len(kept) - len(ready) - len(blocked)
+        limitation = None
+        if blocked:
+            # Sorted by count, then name: a stable message, so an unchanged fleet never rewrites status.
+            reasons = ", ".join(f"{n} {r}" for r, n in sorted(by_reason.items(), key=lambda rn: (-rn[1], rn[0])))
+            limitation = Hold(Reason.SOME_BLOCKED, f"{summary}; {len(blocked)} blocked ({reasons}): see their "
+                                                   "ProtectedVM objects")
+        return Observation(
+            exists=True, up_to_date=plan.empty, usable=working == 0 and len(kept) == plan.matched,
+            diff=tuple([*(f"create {m['metadata']['name']}" for m in plan.create),
+                        *(f"update {name}" for name, _ in plan.update), *(f"delete {n}" for n in plan.delete)]),
+            status=status, limitation=limitation, pending=(Reason.SELECTING, f"{summary}; {working} in progress"),
+            ready=(Reason.ALL_PROTECTED, summary))
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        plan, _ = await self._plan(obj)
+        kube = self.runtime.kube
+        for manifest in plan.create:
+            try:
+                await kube.create(manifest)
+            except ApiException as exc:
+                if exc.status != 409:  # already there (a previous pass, or a restart): fine
+                    raise
+        for name, spec in plan.update:
+            patch: dict[str, Any] = {"spec": dict(spec)}
+            if "policyRef" not in spec:
+                patch["spec"]["policyRef"] = None
+            await kube.patch("ProtectedVM", obj.namespace, name, patch)
+        for name in plan.delete:
+            await kube.delete("ProtectedVM", obj.namespace, name)
+        return None
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        return await self.update(obj, seen)
+
+    async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
+        return None  # children go with their owner (garbage collection); each applies its onDelete
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
+        raise AssertionError("a selector starts no Azure operation")
+
+    def keeps_azure_on_delete(self, obj: Resource) -> bool:
+        return True
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        raise AssertionError("a selector starts no Azure operation")
