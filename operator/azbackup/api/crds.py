@@ -494,6 +494,7 @@ def backup_policy() -> dict[str, Any]:
             "protectedItemsCount": integer("Items Azure reports protected by this policy."),
             "drift": array("Fields where Azure differs from the spec.", string("One difference."),
                            max_items=64),
+            "operation": operation_schema(),
         },
         "policy",
     )
@@ -730,6 +731,7 @@ def on_demand_backup() -> dict[str, Any]:
             "errorMessage": string("Azure's error message when the job failed."),
             "retainUntil": date_time("Expiry of the recovery point."),
             "recoveryPoint": string("Name of the recovery point the job created."),
+            "operation": operation_schema(),
         },
         "on-demand backup",
     )

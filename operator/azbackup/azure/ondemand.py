@@ -9,6 +9,7 @@ and a new one is safe; finding one means it is followed, never triggered twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +32,7 @@ from azbackup.managed import (
 )
 from azbackup.reasons import Reason
 
+log = logging.getLogger("azbackup.ondemand")
 RUNNING = {"inprogress", "cancelling"}
 SUCCEEDED = {"completed", "completedwithwarnings"}
 DEFAULT_RETENTION_DAYS = 30  # Azure's default when no expiry is given (backup-azure-arm-userestapi)
@@ -142,6 +144,7 @@ class OnDemandClient:
             Reason.BACKUP_SUCCEEDED, f"{message} completed; recovery point {status.get('recoveryPoint')}"))
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        log.info("%s/%s: triggering a backup of VM %s", obj.namespace, obj.name, self.target.vm_name)
         capture = operations.HeaderCapture()
         body = {"properties": {"objectType": "IaasVMBackupRequest",
                                "recoveryPointExpiryTimeInUTC": self.retain_until(obj)}}

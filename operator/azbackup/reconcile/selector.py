@@ -71,7 +71,7 @@ class SelectorClient:
         summary = f"{len(ready)} of {plan.matched} matched VMs protected"
         working = len(kept) - len(ready) - len(blocked)
         limitation = None
-        if blocked:
+        if blocked and working == 0 and len(kept) == plan.matched:  # report once every child has settled
             # Sorted by count, then name: a stable message, so an unchanged fleet never rewrites status.
             reasons = ", ".join(f"{n} {r}" for r, n in sorted(by_reason.items(), key=lambda rn: (-rn[1], rn[0])))
             limitation = Hold(Reason.SOME_BLOCKED, f"{summary}; {len(blocked)} blocked ({reasons}): see their "

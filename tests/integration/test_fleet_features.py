@@ -1,0 +1,171 @@
+"""VMBackupSelector auto-protection and OnDemandBackup, against the emulator's sample fleet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.arm import Arm
+from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+
+# backup=daily and env=prod in the sample fleet, in westeurope, minus the excluded vm-api-01.
+HEALTHY_PROD = {"vm-web-01", "vm-web-02", "vm-db-01", "vm-ade-ok", "vm-appvhd", "vm-cluster-1", "vm-cluster-2",
+                "vm-multi-nic"}
+
+
+@pytest.fixture
+def arm(emulator: Any) -> Iterator[Arm]:
+    client = Arm(emulator)
+    yield client
+    client.close()
+
+
+def selector(name: str, vault_name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "VMBackupSelector", "metadata": {"name": name},
+            "spec": {"vaultRef": {"name": vault_name}, "matchTags": {"backup": "daily"},
+                     "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}],
+                     "exclude": ["vm-api-01"], **spec}}
+
+
+def on_demand(name: str, target: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "OnDemandBackup", "metadata": {"name": name},
+            "spec": {"protectedVMRef": {"name": target}, **spec}}
+
+
+def children(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """ProtectedVM children by VM name."""
+    import json
+
+    out = cluster.kubectl("get", "protectedvms", "-l", "azbackup.dev/selector", "-o", "json").stdout
+    return {item["spec"]["vm"].rsplit("/", 1)[-1]: item for item in json.loads(out)["items"]}
+
+
+def protected_names(cluster: Cluster) -> set[str]:
+    return {vm for vm, child in children(cluster).items()
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in (child.get("status") or {})
+                   .get("conditions", []))}
+
+
+def test_selector_protects_exactly_the_matching_healthy_vms(cluster: Cluster, operator: OperatorProcess,
+                                                             emulator: Any) -> None:
+    cluster.apply(vault("vault-a"), selector("daily", "vault-a"))
+    obj = cluster.wait_for("vmbackupselector", "daily", status="True", type_="Stalled", reason="SomeBlocked",
+                           timeout=90, operator=operator)
+    assert protected_names(cluster) == HEALTHY_PROD
+    status = obj["status"]
+    assert (status["matched"], status["protected"], status["excluded"]) == (18, 8, 1)
+    assert status["blockedByReason"]["AlreadyProtectedByOtherVault"] == 1
+    assert status["protectedElsewhere"] == [vm_id("rg-legacy", "vm-legacy-erp")]
+    assert all(child["metadata"]["ownerReferences"][0]["name"] == "daily" for child in children(cluster).values())
+    # Nothing written for a blocked VM; the VM protected by another vault is reported, never taken.
+    assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == len(HEALTHY_PROD)
+
+
+def test_children_follow_vms_that_appear_and_change_tags(cluster: Cluster, operator: OperatorProcess,
+                                                         emulator: Any, arm: Arm) -> None:
+    cluster.apply(vault("vault-a"), selector("daily", "vault-a", resourceGroups=["rg-web"],
+                                             template={"onDelete": "RetainData"}))
+    eventually(lambda: protected_names(cluster) == {"vm-web-01", "vm-web-02", "vm-multi-nic"}, timeout=60,
+               what="the rg-web VMs protected")
+    emulator.admin.add_vm({"name": "vm-web-03", "resourceGroup": "rg-web", "tags": {"backup": "daily", "env": "prod"},
+                           "nics": [{"subnet": "rg-network/vnet-weu/default"}]}, subscription=SUB)
+    eventually(lambda: "vm-web-03" in protected_names(cluster), timeout=60, what="a new VM gets a child")
+    emulator.admin.update_vm(SUB, "rg-web", "vm-web-02", {"tags": {"backup": "none", "env": "prod"}})
+    eventually(lambda: "vm-web-02" not in children(cluster), timeout=60, what="a re-tagged VM loses its child")
+    # The child's onDelete (RetainData) ran: protection stopped, recovery points kept.
+    eventually(lambda: ((arm.item("rg-backup", "vault-a", "rg-web", "vm-web-02") or {}).get("properties") or {})
+               .get("protectionState") == "ProtectionStopped", timeout=60, what="protection stopped")
+
+
+def test_selector_policy_change_repolicies_children(cluster: Cluster, operator: OperatorProcess, arm: Arm) -> None:
+    cluster.apply(vault("vault-a"), policy("daily", "vault-a"), policy("hourly", "vault-a", schedule={
+        "frequency": "Hourly", "hourly": {"intervalHours": 4, "windowStartTime": "08:00", "windowDurationHours": 12}}),
+        selector("web", "vault-a", resourceGroups=["rg-web"], policyRef={"name": "daily"}))
+    eventually(lambda: len(protected_names(cluster)) == 3, timeout=60, what="rg-web protected")
+    cluster.patch("vmbackupselector", "web", {"spec": {"policyRef": {"name": "hourly"}}})
+
+    def repolicied() -> bool:
+        items = [arm.item("rg-backup", "vault-a", "rg-web", vm) for vm in ("vm-web-01", "vm-web-02", "vm-multi-nic")]
+        return all(((i or {}).get("properties") or {}).get("policyName") == "hourly" for i in items)
+
+    eventually(repolicied, timeout=90, what="every child moved to the hourly policy in Azure")
+
+
+def test_deleting_the_selector_follows_each_childs_on_delete(cluster: Cluster, operator: OperatorProcess,
+                                                             arm: Arm) -> None:
+    cluster.apply(vault("vault-a"), selector("web", "vault-a", resourceGroups=["rg-web"],
+                                             template={"onDelete": "DeleteData"}))
+    eventually(lambda: len(protected_names(cluster)) == 3, timeout=60, what="rg-web protected")
+    cluster.delete("vmbackupselector", "web")
+    eventually(lambda: not children(cluster), timeout=90, what="children garbage-collected")
+    for vm in ("vm-web-01", "vm-web-02", "vm-multi-nic"):
+        props = (arm.item("rg-backup", "vault-a", "rg-web", vm) or {}).get("properties") or {}
+        assert props.get("isScheduledForDeferredDelete") is True, vm  # DeleteData, kept by soft delete
+
+
+def test_on_demand_backup_succeeds_and_names_its_recovery_point(cluster: Cluster, operator: OperatorProcess,
+                                                                emulator: Any) -> None:
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  on_demand("now", "web", retentionDays=10))
+    obj = cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=60, operator=operator)
+    status = obj["status"]
+    assert status["phase"] == "Succeeded"
+    assert status["jobId"] and status["recoveryPoint"] and status["duration"]
+    assert emulator.admin.count("Backups_Trigger") == 1
+    pvm = cluster.wait_for("protectedvm", "web", reason="Protected", operator=operator)
+    eventually(lambda: (cluster.get("protectedvm", "web") or {}).get("status", {}).get("lastBackupTime"),
+               timeout=30, what="the ProtectedVM reports the backup")
+    assert pvm
+
+
+def test_on_demand_backup_failure_carries_azures_code(cluster: Cluster, operator: OperatorProcess,
+                                                      emulator: Any) -> None:
+    emulator.admin.add_job_fault("vm-web-01", "UserErrorGuestAgentStatusUnavailable", operation="Backup")
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  on_demand("now", "web"))
+    obj = cluster.wait_for("ondemandbackup", "now", status="True", type_="Stalled", reason="BackupFailed",
+                           timeout=60, operator=operator)
+    assert obj["status"]["phase"] == "Failed"
+    assert obj["status"]["errorCode"] == "UserErrorGuestAgentStatusUnavailable"
+    assert obj["status"]["errorMessage"]
+
+
+def test_on_demand_backup_waits_for_protection(cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    cluster.apply(vault("vault-a"), protected_vm("down", "vault-a", vm_id("rg-apps", "vm-agent-down")),
+                  on_demand("now", "down"))
+    cluster.wait_for("ondemandbackup", "now", status="False", reason="TargetNotProtected", operator=operator)
+    assert emulator.admin.count("Backups_Trigger") == 0
+    emulator.admin.update_vm(SUB, "rg-apps", "vm-agent-down", {"agent": {"status": "Ready"}})
+    cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
+
+
+def test_restart_mid_job_triggers_once(cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    emulator.admin.set_settings(durations={"backupJob": 1000})  # 20 s at the tests' time scale
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  on_demand("now", "web"))
+    cluster.wait_for("ondemandbackup", "now", status="False", reason="BackupTriggered", timeout=60,
+                     operator=operator)
+    operator.kill()
+    operator.start()
+    cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
+    assert emulator.admin.count("Backups_Trigger") == 1
+
+
+def test_killed_between_trigger_and_its_record_finds_the_job(cluster: Cluster, operator: OperatorProcess,
+                                                            emulator: Any) -> None:
+    # Azure starts the job, then the answer is lost: the journal says "pending" with no outcome.
+    emulator.admin.add_fault(operation="Backups_Trigger", latency=30, phase="after", count=1)
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  on_demand("now", "web"))
+    eventually(lambda: emulator.admin.counters()["operations"].get("Backups_Trigger") or
+               any(j for j in emulator.admin.state().get("jobs", []) if "Backup" == j.get("operation")),
+               timeout=60, what="the trigger reached Azure")
+    eventually(lambda: "azbackup.dev/external-create-pending" in
+               ((cluster.get("ondemandbackup", "now") or {}).get("metadata") or {}).get("annotations", {}),
+               timeout=30, what="intent recorded before the trigger")
+    operator.kill()
+    operator.start()
+    cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
+    assert emulator.admin.count("Backups_Trigger") <= 1  # the held one (counted when answered), never a second
