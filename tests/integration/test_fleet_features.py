@@ -112,7 +112,7 @@ def test_on_demand_backup_succeeds_and_names_its_recovery_point(cluster: Cluster
     obj = cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=60, operator=operator)
     status = obj["status"]
     assert status["phase"] == "Succeeded"
-    assert status["jobId"] and status["recoveryPoint"] and status["duration"]
+    assert all(status.get(key) for key in ("jobId", "recoveryPoint", "duration", "retainUntil")), status
     assert emulator.admin.count("Backups_Trigger") == 1
     pvm = cluster.wait_for("protectedvm", "web", reason="Protected", operator=operator)
     eventually(lambda: (cluster.get("protectedvm", "web") or {}).get("status", {}).get("lastBackupTime"),
@@ -160,7 +160,7 @@ def test_killed_between_trigger_and_its_record_finds_the_job(cluster: Cluster, o
     cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
                   on_demand("now", "web"))
     eventually(lambda: emulator.admin.counters()["operations"].get("Backups_Trigger") or
-               any(j for j in emulator.admin.state().get("jobs", []) if "Backup" == j.get("operation")),
+               any(j for j in emulator.admin.state().get("jobs", []) if j.get("operation") == "Backup"),
                timeout=60, what="the trigger reached Azure")
     eventually(lambda: "azbackup.dev/external-create-pending" in
                ((cluster.get("ondemandbackup", "now") or {}).get("metadata") or {}).get("annotations", {}),
