@@ -66,6 +66,12 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(keep=args.keep)
 
 
+def _preflight(args: argparse.Namespace) -> int:
+    from azbackup import preflight
+
+    return preflight.main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="azbackup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "(arguments are those of `python -m azure_emulator --help`)", add_help=False)
     emu.add_argument("rest", nargs=argparse.REMAINDER)
     emu.set_defaults(func=_emulator)
+
+    from azbackup import preflight
+
+    check = sub.add_parser("preflight", help="read-only: which VMs of a subscription can be protected, and why not",
+                           description=preflight.DESCRIPTION, epilog=preflight.EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    preflight.add_arguments(check)
+    check.set_defaults(func=_preflight)
 
     crds = sub.add_parser("crds", help="write (or --check) the CRD YAML generated from the package")
     crds.add_argument("--dir", type=Path, default=Path("crds"))

@@ -134,7 +134,7 @@ class ProtectedVMClient:
                                                self.freshness.protection)
 
     async def _prefixes(self, vm: f.VMFacts) -> tuple[str, ...] | None:
-        if vm.region is None or not _nsgs_name_cidrs(vm):
+        if vm.region is None or not nsgs_name_cidrs(vm):
             return None  # only rules that name CIDRs need the Storage prefixes: skip the call otherwise
         return await self.inventory.storage_prefixes(self.clients, vm.region).get(self.freshness.tags)
 
@@ -221,7 +221,7 @@ class ProtectedVMClient:
                     retry_in=self.freshness.fleet)
 
 
-def _nsgs_name_cidrs(vm: f.VMFacts) -> bool:
+def nsgs_name_cidrs(vm: f.VMFacts) -> bool:
     for nic in vm.nics or ():
         for group in nic.security_groups or ():
             for rule in group.rules:
