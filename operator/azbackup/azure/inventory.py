@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from azbackup.azure import errors
+from azbackup.azure import errors, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
 from azbackup.azure.vm_facts import Network, lower_id, vm_facts
 from azbackup.checks import facts as f
+from azbackup.managed import Operation, OperationState
 
 T = TypeVar("T")
 
@@ -34,8 +35,9 @@ class SingleFlight(Generic[T]):
     def __init__(self, load: Callable[[], Awaitable[T]], clock: Callable[[], float] = time.monotonic) -> None:
         self._load, self._clock = load, clock
         self._value: T | None = None
-        self._at = float("-inf")
+        self._at = float("-inf")  # when the current value's load started
         self._task: asyncio.Task[T] | None = None
+        self._task_started = float("-inf")
 
     @property
     def age(self) -> float:
@@ -44,18 +46,26 @@ class SingleFlight(Generic[T]):
     def invalidate(self) -> None:
         self._at = float("-inf")
 
-    async def get(self, max_age: float) -> T:
-        if self._value is not None and self.age <= max_age:
+    async def get(self, max_age: float, *, started_after: float | None = None) -> T:
+        """A value no older than `max_age`; with `started_after`, one whose read began after that moment
+        (so it reflects a change Azure confirmed then, even if another read was already under way)."""
+        floor = max(self._clock() - max_age, started_after if started_after is not None else float("-inf"))
+        if self._value is not None and self._at >= floor:
             return self._value
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._refresh())
-        task = self._task
-        return await asyncio.shield(task)
+        while True:
+            if self._task is None:
+                self._task_started = self._clock()
+                self._task = asyncio.ensure_future(self._refresh(self._task_started))
+            task, started = self._task, self._task_started
+            value = await asyncio.shield(task)
+            if started >= floor or started_after is None:
+                return value
 
-    async def _refresh(self) -> T:
+    async def _refresh(self, started: float) -> T:
         try:
             value = await self._load()
-            self._value, self._at = value, self._clock()
+            # The value is as fresh as the moment its read began.
+            self._value, self._at = value, started
             return value
         finally:
             self._task = None
@@ -128,6 +138,8 @@ class Inventory:
         self._items: dict[str, SingleFlight[VaultItems]] = {}
         self._tags: dict[tuple[str, str], SingleFlight[tuple[str, ...] | None]] = {}
         self._status: dict[str, tuple[float, f.Protection]] = {}
+        self._protectable: dict[str, SingleFlight[frozenset[str]]] = {}
+        self._discoveries: dict[str, SingleFlight[float]] = {}
 
     def fleet(self, clients: Clients) -> SingleFlight[Fleet]:
         key = clients.subscription_id.lower()
@@ -167,6 +179,44 @@ class Inventory:
         protection = f.Protection(str(answer.get("protectionStatus") or "NotProtected"), answer.get("vaultId"))
         self._status[vm_id.lower()] = (self.clock(), protection)
         return protection
+
+    def protectable(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str
+                    ) -> SingleFlight[frozenset[str]]:
+        """VMs Azure Backup's discovery lists for a vault: unprotected VMs of its subscription and region."""
+        key = vault_id.lower()
+        if key not in self._protectable:
+            async def load() -> frozenset[str]:
+                items = await collect(clients.backup.backup_protectable_items.list(
+                    vault_name, resource_group, filter="backupManagementType eq 'AzureIaasVM'"))
+                return frozenset(str((i.get("properties") or {}).get("virtualMachineId", "")).lower()
+                                 for i in items)
+            self._protectable[key] = SingleFlight(load, self.clock)
+        return self._protectable[key]
+
+    async def discover(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str,
+                       cooldown: float) -> None:
+        """refreshContainers for a vault, at most once per `cooldown`, shared by every caller (one POST and
+        one wait per vault, not per VM). Discovery is a read-only action, though ARM counts the POST."""
+        key = vault_id.lower()
+        if key not in self._discoveries:
+            async def refresh() -> float:
+                capture = operations.HeaderCapture()
+                with errors.guard():
+                    await clients.backup.protection_containers.refresh(vault_name, resource_group, "Azure",
+                                                                       raw_response_hook=capture)
+                url = capture.headers.get("Location") or capture.headers.get("location")
+                wait = float(capture.headers.get("Retry-After") or 2)
+                for _ in range(60 if url else 0):
+                    result = await operations.poll(clients.backup.send_request,
+                                                   Operation("RefreshContainers", url or "", ""))
+                    if result.state is not OperationState.RUNNING:
+                        break
+                    await asyncio.sleep(wait)
+                if (flight := self._protectable.get(key)) is not None:
+                    flight.invalidate()
+                return self.clock()
+            self._discoveries[key] = SingleFlight(refresh, self.clock)
+        await self._discoveries[key].get(cooldown)
 
     def forget_protection(self, vm_id: str) -> None:
         self._status.pop(vm_id.lower(), None)

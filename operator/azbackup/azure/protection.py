@@ -7,7 +7,6 @@ means no write at all; the next pass re-reads the facts, so a fixed VM is protec
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from azbackup.api.specs import ProtectedVMSpec, VaultSpec
 from azbackup.azure import errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.azure.inventory import Inventory, collect
+from azbackup.azure.inventory import Inventory
 from azbackup.checks import facts as f
 from azbackup.managed import (
     ExtraCondition,
@@ -47,6 +46,7 @@ class Freshness:
     items: float = 15.0  # protected items: progress of operations shows here
     fleet: float = 300.0  # VM facts: a fixed VM is noticed within this
     protection: float = 3600.0  # backupStatus of VMs not protected by this vault
+    discovery: float = 30.0  # refreshContainers at most this often per vault
     tags: float = 86400.0  # service-tag prefixes change rarely
 
 
@@ -59,6 +59,8 @@ class ProtectedVMClient:
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
         self.ref = pb.VmRef.parse(spec.vm_id)
         self.vault_id = str(vault_status.get("vaultId") or vault.vault_id)
+        # When an operation of this pass finished: items read before it would not show its result.
+        self._operation_done: float | None = None
 
     @property
     def policy_id(self) -> str:
@@ -67,7 +69,8 @@ class ProtectedVMClient:
     async def _item(self, max_age: float | None = None) -> Mapping[str, Any] | None:
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
-        items = await flight.get(self.freshness.items if max_age is None else max_age)
+        items = await flight.get(self.freshness.items if max_age is None else max_age,
+                                 started_after=self._operation_done)
         return items.for_vm(self.spec.vm_id)
 
     # -- observe ------------------------------------------------------------------------------------
@@ -127,9 +130,26 @@ class ProtectedVMClient:
             return Observation(exists=False)
         return Observation(exists=True)
 
+    async def _protectable(self, *, discover: bool) -> frozenset[str]:
+        args = (self.clients, self.vault_id, self.vault.vault_name, self.vault.resource_group)
+        listed = await self.inventory.protectable(*args).get(self.freshness.fleet)
+        if self.spec.vm_id.lower() not in listed and discover:
+            await self.inventory.discover(*args, cooldown=self.freshness.discovery)
+            listed = await self.inventory.protectable(*args).get(self.freshness.fleet)
+        return listed
+
     async def _protection(self, vm: f.VMFacts, item: Mapping[str, Any] | None) -> f.Protection:
+        """Which vault protects the VM, from batched lists where they can tell.
+
+        Our own items say "this vault"; discovery's protectable list holds exactly the VMs no vault
+        protects (in the vault's subscription and region). Only a VM in neither list costs a
+        backupStatus call of its own.
+        """
         if item is not None and not pb.ItemState.of(item).soft_deleted:
             return f.Protection("Protected", self.vault_id)
+        same_region = f.normalize_region(vm.region or "") == f.normalize_region(self.vault.location)
+        if same_region and self.spec.vm_id.lower() in await self._protectable(discover=True):
+            return f.Protection("NotProtected", None)
         return await self.inventory.protection(self.clients, vm.id, vm.region or self.vault.location,
                                                self.freshness.protection)
 
@@ -184,33 +204,16 @@ class ProtectedVMClient:
         return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
 
     async def _discover(self) -> None:
-        """Make the VM discoverable in the vault: list protectable VMs, refresh containers if it is absent."""
-        if await self._protectable():
-            return
-        capture = operations.HeaderCapture()
-        with errors.guard():
-            await self.clients.backup.protection_containers.refresh(
-                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, raw_response_hook=capture)
-        url = capture.headers.get("Location") or capture.headers.get("location")
-        if url:
-            # Discovery takes seconds; one shared wait per vault, bounded, with Azure's own Retry-After.
-            for _ in range(30):
-                result = await operations.poll(self.clients.backup.send_request, Operation("Refresh", url, ""))
-                if result.state is not OperationState.RUNNING:
-                    break
-                await asyncio.sleep(float(capture.headers.get("Retry-After") or 2))
-        if not await self._protectable():
+        """The VM must be discoverable in the vault before it can be protected (one refresh per vault)."""
+        if self.spec.vm_id.lower() not in await self._protectable(discover=True):
             raise errors.AzbackupError(f"{Reason.VM_NOT_DISCOVERABLE}: discovery does not list VM "
                                        f"{self.ref.name} for vault {self.vault.vault_name} yet")
 
-    async def _protectable(self) -> bool:
-        items = await collect(self.clients.backup.backup_protectable_items.list(
-            self.vault.vault_name, self.vault.resource_group, filter="backupManagementType eq 'AzureIaasVM'"))
-        wanted = self.spec.vm_id.lower()
-        return any(str((i.get("properties") or {}).get("virtualMachineId", "")).lower() == wanted for i in items)
-
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        return await operations.poll(self.clients.backup.send_request, operation)
+        result = await operations.poll(self.clients.backup.send_request, operation)
+        if result.state is not OperationState.RUNNING:
+            self._operation_done = self.inventory.clock()
+        return result
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.on_delete == "Orphan"

@@ -142,7 +142,8 @@ class ProtectedVMBinding:
         policy = resolve_policy(obj, vault, runtime) if not obj.deleting else DEFAULT_POLICY
         loop = runtime.settings.loop
         freshness = Freshness(items=max(1.0, loop.poll_interval), fleet=runtime.settings.recheck_interval,
-                              protection=runtime.settings.sync_period)
+                              protection=runtime.settings.sync_period,
+                              discovery=max(2.0 * loop.poll_interval, loop.fast_retry))
         return ProtectedVMClient(await clients_for_vault(vault, runtime), runtime.inventory,
                                  VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
                                  dt.datetime.fromtimestamp(runtime.clock(), dt.UTC))
