@@ -37,7 +37,6 @@ class SingleFlight(Generic[T]):
         self._value: T | None = None
         self._at = float("-inf")  # when the current value's load started
         self._task: asyncio.Task[T] | None = None
-        self._task_started = float("-inf")
 
     @property
     def age(self) -> float:
@@ -46,20 +45,18 @@ class SingleFlight(Generic[T]):
     def invalidate(self) -> None:
         self._at = float("-inf")
 
-    async def get(self, max_age: float, *, started_after: float | None = None) -> T:
-        """A value no older than `max_age`; with `started_after`, one whose read began after that moment
-        (so it reflects a change Azure confirmed then, even if another read was already under way)."""
-        floor = max(self._clock() - max_age, started_after if started_after is not None else float("-inf"))
-        if self._value is not None and self._at >= floor:
+    @property
+    def loaded_at(self) -> float:
+        """When the read that produced the current value began (what it can reflect at most)."""
+        return self._at
+
+    async def get(self, max_age: float) -> T:
+        """A value whose read began at most `max_age` ago; concurrent callers share one read."""
+        if self._value is not None and self._clock() - self._at <= max_age:
             return self._value
-        while True:
-            if self._task is None:
-                self._task_started = self._clock()
-                self._task = asyncio.ensure_future(self._refresh(self._task_started))
-            task, started = self._task, self._task_started
-            value = await asyncio.shield(task)
-            if started >= floor or started_after is None:
-                return value
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._refresh(self._clock()))
+        return await asyncio.shield(self._task)
 
     async def _refresh(self, started: float) -> T:
         try:
@@ -140,6 +137,8 @@ class Inventory:
         self._status: dict[str, tuple[float, f.Protection]] = {}
         self._protectable: dict[str, SingleFlight[frozenset[str]]] = {}
         self._discoveries: dict[str, SingleFlight[float]] = {}
+        # When each finished operation was first seen done: a list read begun before that cannot show it.
+        self.done_at: dict[str, float] = {}
 
     def fleet(self, clients: Clients) -> SingleFlight[Fleet]:
         key = clients.subscription_id.lower()

@@ -59,8 +59,6 @@ class ProtectedVMClient:
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
         self.ref = pb.VmRef.parse(spec.vm_id)
         self.vault_id = str(vault_status.get("vaultId") or vault.vault_id)
-        # When an operation of this pass finished: items read before it would not show its result.
-        self._operation_done: float | None = None
 
     @property
     def policy_id(self) -> str:
@@ -69,8 +67,7 @@ class ProtectedVMClient:
     async def _item(self, max_age: float | None = None) -> Mapping[str, Any] | None:
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
-        items = await flight.get(self.freshness.items if max_age is None else max_age,
-                                 started_after=self._operation_done)
+        items = await flight.get(self.freshness.items if max_age is None else max_age)
         return items.for_vm(self.spec.vm_id)
 
     # -- observe ------------------------------------------------------------------------------------
@@ -210,10 +207,25 @@ class ProtectedVMClient:
                                        f"{self.ref.name} for vault {self.vault.vault_name} yet")
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        result = await operations.poll(self.clients.backup.send_request, operation)
-        if result.state is not OperationState.RUNNING:
-            self._operation_done = self.inventory.clock()
-        return result
+        """Done only once the vault's shared item list, read after the operation finished, can show it.
+
+        Otherwise the next observe could read a list from before the change and send the write again.
+        Waiting for the next shared read costs one list per vault per poll interval, instead of a
+        list (or a GET) per object.
+        """
+        done_at = self.inventory.done_at.get(operation.url)
+        if done_at is None:
+            result = await operations.poll(self.clients.backup.send_request, operation)
+            if result.state is not OperationState.SUCCEEDED:
+                return result
+            done_at = self.inventory.done_at.setdefault(operation.url, self.inventory.clock())
+        flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
+                                            self.vault.resource_group)
+        await flight.get(self.freshness.items)
+        if flight.loaded_at < done_at:
+            return OperationResult(OperationState.RUNNING)
+        self.inventory.done_at.pop(operation.url, None)
+        return OperationResult(OperationState.SUCCEEDED)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.on_delete == "Orphan"

@@ -21,13 +21,7 @@ def runtime_of(memo: Any) -> Runtime:
 
 def on_event(event: Mapping[str, Any], body: Mapping[str, Any], memo: Any) -> None:
     """Keep the registry in step with the watch stream (no API calls)."""
-    runtime = runtime_of(memo)
-    meta = body.get("metadata") or {}
-    key = (str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
-    if event.get("type") == "DELETED":
-        runtime.registry.remove(key)
-    else:
-        runtime.registry.upsert(body)
+    runtime_of(memo).observe_event(str(event.get("type")), body)
 
 
 async def on_change(body: Mapping[str, Any], memo: Any) -> None:

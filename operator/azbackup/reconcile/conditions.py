@@ -80,10 +80,24 @@ def summarize(verdict: Verdict, generation: int, previous: Sequence[Condition], 
 
 
 def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> list[Condition]:
-    """Conditions whose status or reason changed: each deserves one Kubernetes Event."""
+    """Conditions that changed in a way a user should hear about, one Kubernetes Event each.
+
+    Ready: when it first appears, when its status flips, and when it names a new reason while the
+    object needs a human (a new blocking problem). Another condition: when its status flips after it
+    first appeared (Protected becoming True, BackupHealthy becoming False, ...). Progress steps
+    (Creating, then WaitingForOperation) are visible in status and would only add noise as Events.
+    """
     before = {c.type: c for c in previous}
-    return [c for c in current
-            if (old := before.get(c.type)) is None or (old.status, old.reason) != (c.status, c.reason)]
+    out = []
+    for c in current:
+        old = before.get(c.type)
+        if c.type == READY:
+            stalled = next((s.status == TRUE for s in current if s.type == STALLED), False)
+            if old is None or old.status != c.status or (stalled and old.reason != c.reason):
+                out.append(c)
+        elif old is not None and old.status != c.status:
+            out.append(c)
+    return out
 
 
 def find(conditions: Sequence[Condition], type_: str) -> Condition | None:

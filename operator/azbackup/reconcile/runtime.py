@@ -91,6 +91,8 @@ class Runtime:
         self.journal = Journal(self)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._attempts: dict[Key, int] = {}
+        self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
+        self._queued_once: set[Key] = set()
         self.workers: dict[VaultKey, VaultWorker] = {}
         self.pending: dict[VaultKey, dict[Key, float]] = {}  # requeues for vaults with no worker yet
         self._secrets: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
@@ -122,6 +124,24 @@ class Runtime:
         # Vaults of one subscription share its fleet: the first pass of a period re-reads it for all.
         self.inventory.invalidate_subscription(spec.subscription_id, older_than=self.settings.sync_period / 2)
 
+    def observe_event(self, event_type: str, body: Mapping[str, Any]) -> None:
+        """A watch event: keep the registry current, and make sure every object gets a first pass.
+
+        After a restart kopf calls no handler for objects it already handled, and a vault's first pass
+        may run before the watch listed all of its objects: an object this process has not reconciled
+        yet is queued once, so every object is observed again soon after a restart.
+        """
+        meta = body.get("metadata") or {}
+        key = (str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
+        if event_type == "DELETED":
+            self.registry.remove(key)
+            self._reconciled.discard(key)
+            return
+        obj = self.registry.upsert(body)
+        if key not in self._reconciled and key not in self._queued_once and not obj.deleting:
+            self._queued_once.add(key)
+            self.requeue(key, self.settings.first_pass_jitter + random.uniform(0, 1.0))
+
     def lock(self, key: Key) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
@@ -152,6 +172,7 @@ class Runtime:
         return verdict
 
     async def _decide(self, obj: Resource) -> Verdict | None:
+        self._reconciled.add(obj.key)
         binding = self.bindings[obj.kind]
         now = self.clock()
         try:

@@ -65,6 +65,19 @@ def test_status_fields_set_and_deleted_by_the_verdict() -> None:
 def test_events_only_for_ready_and_kind_conditions_that_transition() -> None:
     extra = ExtraCondition("PrerequisitesMet", "False", Reason.PREREQUISITES_NOT_MET, "agent")
     first = st.compute({}, Verdict.stalled(Reason.PREREQUISITES_NOT_MET, "x", conditions=[extra]), 1, T0)
-    assert sorted(c.type for c in first.events) == ["PrerequisitesMet", "Ready"]
+    assert [c.type for c in first.events] == ["Ready"]  # the first appearance of the others is not news
     same = st.compute(first.status, Verdict.stalled(Reason.PREREQUISITES_NOT_MET, "y", conditions=[extra]), 1, T1)
     assert same.events == []
+    fixed = ExtraCondition("PrerequisitesMet", "True", Reason.PREREQUISITES_MET, "ok")
+    healed = st.compute(same.status, Verdict.ready(Reason.PROTECTED, "ok", conditions=[fixed]), 1, T1)
+    assert sorted(c.type for c in healed.events) == ["PrerequisitesMet", "Ready"]
+
+
+def test_progress_steps_are_not_events_but_a_new_blocking_reason_is() -> None:
+    creating = st.compute({}, Verdict.progressing(Reason.CREATING, "a"), 1, T0)
+    waiting = st.compute(creating.status, Verdict.progressing(Reason.WAITING_FOR_OPERATION, "b"), 1, T1)
+    assert waiting.events == []
+    stalled = st.compute(waiting.status, Verdict.stalled(Reason.AUTHORIZATION_FAILED, "c"), 1, T1)
+    other = st.compute(stalled.status, Verdict.stalled(Reason.THROTTLED, "d"), 1, T1)
+    assert ([c.reason for c in stalled.events], [c.reason for c in other.events]) == (
+        ["AuthorizationFailed"], ["Throttled"])
