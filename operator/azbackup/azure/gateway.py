@@ -24,11 +24,8 @@ from azure.identity.aio import (
     DefaultAzureCredential,
     WorkloadIdentityCredential,
 )
-from azure.mgmt.compute.aio import ComputeManagementClient
-from azure.mgmt.network.aio import NetworkManagementClient
 from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
-from azure.mgmt.storage.aio import StorageManagementClient
 
 from azbackup.azure.credentials import CredentialSource
 from azbackup.azure.pipeline import ArmBudgetPolicy, ArmRetryPolicy, CallObserver, NoObserver
@@ -103,19 +100,15 @@ class Clients:
         return client
 
     @property
-    def compute(self) -> ComputeManagementClient:
-        client: ComputeManagementClient = self._get(ComputeManagementClient)
-        return client
+    def compute(self) -> Any:
+        """azure-mgmt-compute, imported on first use only (bulk reads go through `send_request`)."""
+        from azure.mgmt.compute.aio import ComputeManagementClient
 
-    @property
-    def network(self) -> NetworkManagementClient:
-        client: NetworkManagementClient = self._get(NetworkManagementClient)
-        return client
+        return self._get(ComputeManagementClient)
 
-    @property
-    def storage(self) -> StorageManagementClient:
-        client: StorageManagementClient = self._get(StorageManagementClient)
-        return client
+    def send_request(self, request: Any, **kwargs: Any) -> Any:
+        """Send a raw ARM request through this identity's pipeline (auth, retries, token buckets)."""
+        return self.backup.send_request(request, **kwargs)
 
     async def close(self) -> None:
         for client in self._made.values():

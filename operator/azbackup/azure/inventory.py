@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from azbackup.azure import errors, operations
+from azbackup.azure import errors, lists, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
 from azbackup.azure.vm_facts import Network, lower_id, vm_facts
@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 async def collect(pages: Any) -> list[dict[str, Any]]:
-    """All items of an SDK pager, as REST JSON."""
+    """All items of an SDK pager, as REST JSON (for small lists; bulk reads use `lists`)."""
     with errors.guard():
         return [rest(item) async for item in pages]
 
@@ -81,21 +81,29 @@ class Fleet:
 
 async def load_fleet(clients: Clients) -> Fleet:
     """One list call per collection (VMs with instance view, disks, NICs, NSGs, VNets, storage accounts)."""
+    send, sub = clients.send_request, clients.subscription_id
     vms, disks, nics, nsgs, vnets = await asyncio.gather(
-        collect(clients.compute.virtual_machines.list_all(expand="instanceView")),
-        collect(clients.compute.disks.list()),
-        collect(clients.network.network_interfaces.list_all()),
-        collect(clients.network.network_security_groups.list_all()),
-        collect(clients.network.virtual_networks.list_all()))
+        lists.collect(send, lists.vms(sub)), lists.collect(send, lists.disks(sub)),
+        lists.collect(send, lists.network(sub, "networkInterfaces")),
+        lists.collect(send, lists.network(sub, "networkSecurityGroups")),
+        lists.collect(send, lists.network(sub, "virtualNetworks")))
     unmanaged = any(d.get("vhd") for vm in vms for d in (
         _os_disk(vm), *((vm.get("properties") or {}).get("storageProfile") or {}).get("dataDisks", ())) if d)
     accounts: dict[str, dict[str, Any]] | None = {}
     if unmanaged:  # the storage firewall matters only for unmanaged disks: skip the call otherwise
-        accounts = {str(a.get("name", "")).lower(): a for a in await collect(clients.storage.storage_accounts.list())}
+        accounts = {str(a.get("name", "")).lower(): a
+                    for a in await lists.collect(send, lists.storage_accounts(sub))}
     by_disk = {lower_id(d.get("id")): d for d in disks}
     network = Network(nics, nsgs, vnets)
     built = {lower_id(vm.get("id")): vm_facts(vm, by_disk, network, accounts) for vm in vms}
-    return Fleet(built, {lower_id(vm.get("id")): vm for vm in vms})
+    return Fleet(built, {lower_id(vm.get("id")): _selectable(vm) for vm in vms})
+
+
+def _selectable(vm: Mapping[str, Any]) -> dict[str, Any]:
+    """The few fields a VMBackupSelector matches on; the rest of the VM JSON is not kept."""
+    os_disk = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}
+    return {"id": vm.get("id"), "name": vm.get("name"), "location": vm.get("location"), "tags": vm.get("tags") or {},
+            "properties": {"storageProfile": {"osDisk": {"osType": os_disk.get("osType")}}}}
 
 
 def _os_disk(vm: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -114,9 +122,9 @@ class VaultItems:
 
 
 async def load_vault_items(clients: Clients, vault_name: str, resource_group: str) -> VaultItems:
-    pages = clients.backup.backup_protected_items.list(
-        vault_name, resource_group, filter="backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'")
-    items = await collect(pages)
+    url = lists.vault_collection(clients.subscription_id, resource_group, vault_name, "backupProtectedItems",
+                                 lists.IAAS_VM_ITEMS)
+    items = await lists.collect(clients.send_request, url)
     by_vm: dict[str, Mapping[str, Any]] = {}
     for item in items:
         props = item.get("properties") or {}
@@ -157,8 +165,7 @@ class Inventory:
         key = (clients.subscription_id.lower(), region.replace(" ", "").lower())
         if key not in self._tags:
             async def load() -> tuple[str, ...] | None:
-                with errors.guard():
-                    result = rest(await clients.network.service_tags.list(key[1]))
+                result = await lists.get(clients.send_request, lists.service_tags(clients.subscription_id, key[1]))
                 wanted = f"storage.{key[1]}"
                 for value in result.get("values") or ():
                     if str(value.get("name", "")).lower() == wanted:
@@ -185,8 +192,9 @@ class Inventory:
         key = vault_id.lower()
         if key not in self._protectable:
             async def load() -> frozenset[str]:
-                items = await collect(clients.backup.backup_protectable_items.list(
-                    vault_name, resource_group, filter="backupManagementType eq 'AzureIaasVM'"))
+                url = lists.vault_collection(clients.subscription_id, resource_group, vault_name,
+                                             "backupProtectableItems", lists.IAAS_VM)
+                items = await lists.collect(clients.send_request, url)
                 return frozenset(str((i.get("properties") or {}).get("virtualMachineId", "")).lower()
                                  for i in items)
             self._protectable[key] = SingleFlight(load, self.clock)

@@ -42,4 +42,7 @@ def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now:
         if previous.get(key) != status.get(key):
             patch[key] = status.get(key)
     events = [c for c in cond.transitions(before, after) if c.type in EVENT_CONDITIONS]
+    ready_reasons = {c.reason for c in events if c.type == cond.READY}
+    # Protected=True arriving with Ready=True/Protected says one thing: one Event, not two.
+    events = [c for c in events if c.type == cond.READY or c.reason not in ready_reasons]
     return StatusChange(patch, status, events)

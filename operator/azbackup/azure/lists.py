@@ -1,0 +1,87 @@
+"""The bulk reads, as ARM JSON pages through the management client's own pipeline.
+
+The typed list operations of azure-mgmt-compute, -network and -storage deserialize every item into
+models that the operator immediately turns back into JSON; for a fleet of thousands of VMs that was
+most of the operator's CPU, and importing those three packages alone costs ~64 MB of memory. These
+reads go through the same azure-core pipeline instead (authentication, retries, the subscription's
+token buckets, metrics) with `send_request`, and keep the JSON. The paths and api-versions are those
+the pinned SDKs send: tests/unit/azure/test_lists.py compares them with the SDKs' own request builders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import quote
+
+from azure.core.rest import HttpRequest
+
+from azbackup.azure import errors
+
+COMPUTE_VMS = "2026-04-01"  # azure-mgmt-compute 39.0.0, virtualMachines
+COMPUTE_DISKS = "2026-03-02"  # azure-mgmt-compute 39.0.0, disks
+NETWORK = "2026-03-01"  # azure-mgmt-network 33.1.0
+STORAGE = "2026-09-01"  # azure-mgmt-storage 25.3.0
+BACKUP = "2026-10-01"  # azure-mgmt-recoveryservicesbackup 11.2.0
+
+IAAS_VM_ITEMS = "backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'"
+IAAS_VM = "backupManagementType eq 'AzureIaasVM'"
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def vms(subscription: str) -> str:
+    return (f"/subscriptions/{_q(subscription)}/providers/Microsoft.Compute/virtualMachines"
+            f"?api-version={COMPUTE_VMS}&$expand=instanceView")
+
+
+def disks(subscription: str) -> str:
+    return f"/subscriptions/{_q(subscription)}/providers/Microsoft.Compute/disks?api-version={COMPUTE_DISKS}"
+
+
+def network(subscription: str, collection: str) -> str:
+    """collection: networkInterfaces, networkSecurityGroups or virtualNetworks."""
+    return f"/subscriptions/{_q(subscription)}/providers/Microsoft.Network/{collection}?api-version={NETWORK}"
+
+
+def service_tags(subscription: str, location: str) -> str:
+    return (f"/subscriptions/{_q(subscription)}/providers/Microsoft.Network/locations/{_q(location)}"
+            f"/serviceTags?api-version={NETWORK}")
+
+
+def storage_accounts(subscription: str) -> str:
+    return f"/subscriptions/{_q(subscription)}/providers/Microsoft.Storage/storageAccounts?api-version={STORAGE}"
+
+
+def vault_collection(subscription: str, resource_group: str, vault: str, collection: str, filter_: str) -> str:
+    """collection: backupProtectedItems or backupProtectableItems."""
+    return (f"/subscriptions/{_q(subscription)}/resourceGroups/{_q(resource_group)}/providers/"
+            f"Microsoft.RecoveryServices/vaults/{_q(vault)}/{collection}?api-version={BACKUP}"
+            f"&$filter={_q(filter_)}")
+
+
+async def pages(send_request: Callable[..., Any], url: str) -> AsyncIterator[dict[str, Any]]:
+    """Every item of an ARM collection, following nextLink (absolute URLs are used as they are)."""
+    next_url: str | None = url
+    while next_url:
+        with errors.guard():
+            response = await send_request(HttpRequest("GET", next_url))
+            response.raise_for_status()
+            body = response.json()
+        for item in body.get("value") or ():
+            yield item
+        next_url = body.get("nextLink")
+
+
+async def collect(send_request: Callable[..., Any], url: str) -> list[dict[str, Any]]:
+    return [item async for item in pages(send_request, url)]
+
+
+async def get(send_request: Callable[..., Any], url: str) -> dict[str, Any]:
+    with errors.guard():
+        response = await send_request(HttpRequest("GET", url))
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+    return result
