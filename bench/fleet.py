@@ -39,6 +39,18 @@ def floor_seconds(writes: int) -> float:
     return max(0.0, (writes - WRITE_BURST) / WRITE_RATE)
 
 
+def kube_requests(plane: control_plane.ControlPlane) -> dict[str, int]:
+    """Every request the apiserver served, by verb and resource (to see what loads it)."""
+    out: dict[str, int] = {}
+    for line in plane.kubectl("get", "--raw", "/metrics").stdout.splitlines():
+        if line.startswith("apiserver_request_total{"):
+            labels, _, value = line.rpartition(" ")
+            fields = {k: v.strip('"') for k, v in (p.split("=", 1) for p in labels[24:-1].split(",") if "=" in p)}
+            key = f"{fields.get('verb')} {fields.get('resource')}/{fields.get('subresource', '')}"
+            out[key] = out.get(key, 0) + int(float(value))
+    return out
+
+
 def kube_writes(plane: control_plane.ControlPlane) -> dict[str, int]:
     """Writes the apiserver has served, by resource, for our kinds and Events (its own counters)."""
     text = plane.kubectl("get", "--raw", "/metrics").stdout
@@ -85,6 +97,16 @@ def metric_sum(port: int, name: str) -> float:
         text = response.read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def ready_from_metrics(port: int, kind: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0
+    prefix = f'azbackup_objects{{kind="{kind}",ready="True"'
+    return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)))
 
 
 def manifests(vms: int, vaults: int) -> list[dict[str, Any]]:
@@ -155,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                         throttling=True)
         admin = AdminClient(emulator.url, emulator.ca_bundle)
         flags = ["-n", NAMESPACE, "--sync-period", str(args.sync_period), "--poll-interval", "2",
-                 "--metrics-port", str(args.metrics_port), "--log-format", "json"]
+                 "--metrics-port", str(args.metrics_port), "--log-format", "json", *args.operator_arg]
         operator = stack.start_operator(plane.kubeconfig, emulator, workdir / "operator.log", flags)
         try:
             time.sleep(3)
@@ -170,8 +192,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             applied = time.monotonic() - started
             ready = 0
             deadline = started + args.timeout
+            timeline: list[tuple[float, int, int]] = []
             while time.monotonic() < deadline:
-                ready, total = ready_count(plane, "protectedvms")
+                # Progress from the operator's own gauge: listing 1000 objects every few seconds would
+                # load the apiserver more than the operator does, and slow what is being measured.
+                ready = ready_from_metrics(args.metrics_port, "ProtectedVM")
+                if ready == args.vms:
+                    ready, _ = ready_count(plane, "protectedvms")  # confirmed by the apiserver
+                puts = admin.count("ProtectedItems_CreateOrUpdate")
+                timeline.append((round(time.monotonic() - started, 1), puts, ready))
+                print(f"  converge t={timeline[-1][0]:6.1f}s  protect PUTs {puts:5d}  Ready {ready:5d}/{args.vms}",
+                      file=sys.stderr, flush=True)
                 if ready == args.vms:
                     break
                 if operator.poll() is not None:
@@ -180,6 +211,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             converge = time.monotonic() - started
             azure = emulator_totals(admin)
             writes = azure["writes"] + azure["deletes"]
+            result["apiserverRequests"] = dict(sorted(kube_requests(plane).items(), key=lambda kv: -kv[1])[:15])
             kube = diff(kube_writes(plane), kube_before)
             ours = args.vms + args.vaults
             result["converge"] = {
@@ -191,6 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "kubeWrites": sum(kube.values()) - ours, "kubeWritesByResource": kube,
                 "kubeWritesPerObject": round((sum(kube.values()) - ours) / ours, 2),
                 "operatorPeakRssMB": round(peak_rss_mb(operator.pid), 1),
+                "timeline": timeline,
             }
             # -- steady state ------------------------------------------------------------------
             time.sleep(min(args.sync_period, 10))  # let the last progress settle
@@ -301,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--metrics-port", type=int, default=19090)
     parser.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive baseline")
+    parser.add_argument("--operator-arg", action="append", default=[], help="extra flag for `azbackup run`")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args)

@@ -51,6 +51,14 @@ def _run(args: argparse.Namespace) -> int:
 
     config = cfg.from_arguments(args)
     logs.setup(config.log_format, verbose=config.verbose)
+    if config.metrics_port:
+        from azbackup import metrics
+
+        try:
+            metrics.serve(config.metrics_port)
+        except OSError as exc:
+            logging.getLogger("azbackup").error("cannot serve metrics on port %s: %s", config.metrics_port, exc)
+            return 2
     import azbackup.controllers  # noqa: F401  (registers the handlers)
 
     kopf.run(clusterwide=not config.namespaces, namespaces=config.namespaces, standalone=config.standalone,

@@ -27,8 +27,10 @@ class OperatorConfig:
     """Peering priority: the highest-priority replica runs, the others stand by."""
     peering_name: str = "azbackup"
     kubeconfig: str | None = None
-    worker_limit: int = 64
-    """kopf workers per resource kind (objects handled at the same time)."""
+    worker_limit: int = 1000
+    """kopf workers per resource kind. Each holds an object while kopf adds its finalizer and waits for
+    its own patches to come back through the watch; handlers only queue work for the vault's worker,
+    so a generous bound is cheap, and a small one throttles how fast new objects are even seen."""
     label_selector: str | None = None
     """Only objects with these labels (server-side, kopf >= 1.45): a second way to shard."""
     liveness_endpoint: str | None = None
@@ -59,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between polls of a running Azure operation (default 15)")
     parser.add_argument("--retry-scale", type=float, default=_env_float(env, "AZBACKUP_RETRY_SCALE"),
                         help="multiply every retry delay by this (tests use a small value)")
-    parser.add_argument("--concurrency", type=int, default=None, help="objects of one vault at once (16)")
-    parser.add_argument("--worker-limit", type=int, default=None, help="kopf workers per kind (64)")
+    parser.add_argument("--concurrency", type=int, default=None, help="objects of one vault at once (32)")
+    parser.add_argument("--worker-limit", type=int, default=None, help="kopf workers per kind (1000)")
     parser.add_argument("--write-rate", type=float, default=None,
                         help="ARM writes per second per subscription (10, ARM's refill rate)")
     parser.add_argument("--write-burst", type=int, default=None, help="ARM write burst per subscription (200)")
@@ -105,7 +107,7 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
     return OperatorConfig(
         azure=azure, runtime=runtime, namespaces=tuple(args.namespaces), standalone=args.peering is None,
         priority=args.priority, peering_name=args.peering or "azbackup", kubeconfig=args.kubeconfig,
-        worker_limit=args.worker_limit or 64, label_selector=args.label_selector,
+        worker_limit=args.worker_limit or 1000, label_selector=args.label_selector,
         liveness_endpoint=args.liveness, metrics_port=args.metrics_port,
         log_format=args.log_format, verbose=args.verbose)
 

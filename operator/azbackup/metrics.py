@@ -74,5 +74,18 @@ class ObjectsCollector(Collector):
         yield family
 
 
+_objects: Callable[[], Iterable[Any]] = list
+
+
+def count_objects_of(source: Callable[[], Iterable[Any]]) -> None:
+    """Where azbackup_objects counts from (the runtime's registry, once it exists)."""
+    global _objects
+    _objects = source
+
+
+REGISTRY.register(ObjectsCollector(lambda: _objects()))
+
+
 def serve(port: int, address: str = "0.0.0.0") -> None:
+    """Serve /metrics; raises OSError at once if the port is taken (a misconfiguration, not a retry)."""
     start_http_server(port, addr=address, registry=REGISTRY)

@@ -28,7 +28,7 @@ async def on_change(body: Mapping[str, Any], memo: Any) -> None:
     """A spec (or reconcile-policy) change: reconcile now. Errors become status, never a crash loop."""
     runtime = runtime_of(memo)
     obj = runtime.registry.upsert(body)
-    await runtime.reconcile(obj.key)
+    await runtime.act_now(obj.key)
 
 
 def policy_changed(old: Any, new: Any) -> bool:

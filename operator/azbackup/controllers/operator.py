@@ -74,10 +74,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
 
     registry = Registry(kinds.vault_of)
     memo.runtime = Runtime(kube, gateway, config.runtime, dict(BINDINGS), registry, events=post_event)
-    if config.metrics_port and not memo.get("metrics_served"):
-        metrics.REGISTRY.register(metrics.ObjectsCollector(lambda: list(registry.objects())))
-        metrics.serve(config.metrics_port)
-        memo.metrics_served = True
+    metrics.count_objects_of(registry.objects)
     log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
              config.runtime.sync_period)
 

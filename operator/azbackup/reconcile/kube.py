@@ -44,7 +44,7 @@ def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
 
 
 class Kube:
-    def __init__(self, api_client: k8s.ApiClient, threads: int = 8) -> None:
+    def __init__(self, api_client: k8s.ApiClient, threads: int = 16) -> None:
         self.api_client = api_client
         self.custom = k8s.CustomObjectsApi(api_client)
         self.core = k8s.CoreV1Api(api_client)

@@ -61,8 +61,8 @@ class RuntimeSettings:
 
     sync_period: float = 3600.0
     """Seconds between full passes of a vault (drift detection); ASO's default is 1 h too."""
-    concurrency: int = 16
-    """Objects of one vault reconciled at the same time."""
+    concurrency: int = 32
+    """Objects of one vault reconciled at the same time (most of it is waiting on Azure)."""
     first_pass_jitter: float = 2.0
     """Random delay before a vault's first pass, so a restart does not stampede ARM."""
     loop: loop.LoopSettings = field(default_factory=loop.LoopSettings)
@@ -146,6 +146,18 @@ class Runtime:
         return self._locks.setdefault(key, asyncio.Lock())
 
     # -- one object ---------------------------------------------------------------------------------
+    async def act_now(self, key: Key) -> None:
+        """A handler's entry point: hand the object to its vault's worker, which acts at once with bounded
+        concurrency; without a worker yet (no vault, or the vault itself), reconcile here.
+
+        A thousand objects applied at once then wait in the worker's queue, not in kopf's handler slots.
+        """
+        vault = self.registry.vault_of(key)
+        if key[0] != "BackupVault" and vault is not None and vault in self.workers:
+            self.requeue(key, 0.0)
+        else:
+            await self.reconcile(key)
+
     async def reconcile(self, key: Key) -> Verdict | None:
         """Reconcile one object now and write its status if it changed; schedules its next pass."""
         async with self.lock(key):
@@ -271,20 +283,16 @@ class Runtime:
         if (worker := self.workers.get(vault)) is not None:
             worker.wake_now()
 
-    async def vault_pass(self, vault: VaultKey) -> None:
-        """The vault itself first (its readiness gates the others), then all its objects."""
+    async def vault_pass(self, vault: VaultKey) -> list[Key]:
+        """Start a full pass: fresh snapshots, the vault itself first (its readiness gates the others).
+
+        Returns the vault's objects, which the worker then reconciles from those snapshots.
+        """
         metrics.VAULT_PASSES.inc()
         for hook in self.full_pass_hooks:
             hook(vault)
         await self.reconcile(("BackupVault", *vault))
-        members = self.registry.members(vault)
-        semaphore = asyncio.Semaphore(self.settings.concurrency)
-
-        async def one(key: Key) -> None:
-            async with semaphore:
-                await self.reconcile(key)
-
-        await asyncio.gather(*(one(key) for key in members))
+        return self.registry.members(vault)
 
     async def run_worker(self, vault: VaultKey, stopped: Any) -> None:
         worker = VaultWorker(self, vault)
@@ -299,13 +307,21 @@ class Runtime:
 
 
 class VaultWorker:
-    """Full passes every sync period, plus due requeues, for one vault."""
+    """One vault's queue: full passes every sync period, and requeues when they are due.
+
+    Due objects are reconciled by tasks, at most `concurrency` at once, and the loop keeps picking up
+    newly due ones meanwhile: a thousand objects waiting for ARM write tokens do not delay the poll
+    of an operation that just finished.
+    """
 
     def __init__(self, runtime: Runtime, vault: VaultKey) -> None:
         self.runtime, self.vault = runtime, vault
         self._heap: list[tuple[float, Key]] = []
         self._due: dict[Key, float] = {}
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(runtime.settings.concurrency)
+        self._running: dict[Key, asyncio.Task[None]] = {}
+        self._again: set[Key] = set()  # due again while still running: go once more when done
         self.passes = 0
 
     def schedule(self, key: Key, delay: float) -> None:
@@ -328,28 +344,46 @@ class VaultWorker:
                 keys.append(key)
         return keys
 
+    def _start(self, key: Key) -> None:
+        if key in self._running:
+            self._again.add(key)
+            return
+
+        async def one() -> None:
+            try:
+                async with self._slots:
+                    await self.runtime.reconcile(key)
+            finally:
+                del self._running[key]
+                if key in self._again:
+                    self._again.discard(key)
+                    self.schedule(key, 0.0)
+
+        self._running[key] = asyncio.ensure_future(one())
+
     async def run(self, stopped: Any) -> None:
         clock = self.runtime.clock
         settings = self.runtime.settings
         next_full = clock() + random.uniform(0, settings.first_pass_jitter)
-        while not stopped.is_set():
-            now = clock()
-            if now >= next_full:
-                self._heap.clear()
-                self._due.clear()
-                await self.runtime.vault_pass(self.vault)
-                self.passes += 1
-                next_full = clock() + settings.sync_period
-            else:
-                due = self._pop_due(now)
-                if due:
-                    await asyncio.gather(*(self.runtime.reconcile(key) for key in due))
-            wait = next_full - clock()
-            if self._heap:
-                wait = min(wait, self._heap[0][0] - clock())
-            if wait > 0:
-                self._wake.clear()
-                await _wait_any(self._wake, stopped, min(wait, 1.0))
+        try:
+            while not stopped.is_set():
+                if clock() >= next_full:
+                    members = await self.runtime.vault_pass(self.vault)
+                    self.passes += 1
+                    next_full = clock() + settings.sync_period
+                    for key in members:
+                        self.schedule(key, 0.0)
+                for key in self._pop_due(clock()):
+                    self._start(key)
+                wait = next_full - clock()
+                if self._heap:
+                    wait = min(wait, self._heap[0][0] - clock())
+                if wait > 0:
+                    self._wake.clear()
+                    await _wait_any(self._wake, stopped, min(wait, 1.0))
+        finally:
+            for task in list(self._running.values()):
+                task.cancel()
 
 
 async def _wait_any(event: asyncio.Event, stopped: Any, seconds: float) -> None:
