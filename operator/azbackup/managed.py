@@ -38,7 +38,7 @@ class ReconcilePolicy(enum.StrEnum):
     SKIP = "skip"  # read and write nothing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """The parts of a Kubernetes object the loop and the clients read. Immutable: a snapshot."""
 
@@ -56,6 +56,8 @@ class Resource:
     deleting: bool = False
     api_version: str = "azbackup.dev/v1alpha1"
     created: str = ""  # metadata.creationTimestamp (RFC 3339, so it sorts as a string)
+    # Status fields held only as a digest (see reconcile.status.compact): enough to tell a change.
+    digests: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Resource:

@@ -147,10 +147,22 @@ class Network:
     def __init__(self, nics: Iterable[Json], nsgs: Iterable[Json], vnets: Iterable[Json]) -> None:
         self.nics = {lower_id(n.get("id")): n for n in nics}
         self.nsgs = {lower_id(n.get("id")): n for n in nsgs}
+        # One facts object per (NSG, level), shared by every NIC behind it: a subnet NSG in front of a
+        # thousand VMs is held once, not a thousand times.
+        self._nsg_facts: dict[tuple[str, f.NsgLevel], f.NetworkSecurityGroup] = {}
         self.subnets: dict[str, Json] = {}
         for vnet in vnets:
             for subnet in _get(vnet, "properties", "subnets") or ():
                 self.subnets[lower_id(subnet.get("id"))] = subnet
+
+    def _nsg(self, nsg_id: str, level: f.NsgLevel) -> f.NetworkSecurityGroup | None:
+        key = (lower_id(nsg_id), level)
+        if key not in self._nsg_facts:
+            raw = self.nsgs.get(key[0])
+            if raw is None:
+                return None
+            self._nsg_facts[key] = nsg_facts(raw, level)
+        return self._nsg_facts[key]
 
     def nic(self, nic_id: str, primary: bool | None) -> f.NetworkInterface | None:
         raw = self.nics.get(lower_id(nic_id))
@@ -160,8 +172,8 @@ class Network:
         configs = [c.get("properties") or {} for c in props.get("ipConfigurations") or ()]
         groups: list[f.NetworkSecurityGroup] = []
         nsg_id = _get(props, "networkSecurityGroup", "id")
-        if nsg_id and (nsg := self.nsgs.get(lower_id(nsg_id))):
-            groups.append(nsg_facts(nsg, f.NsgLevel.NIC))
+        if nsg_id and (nsg := self._nsg(nsg_id, f.NsgLevel.NIC)):
+            groups.append(nsg)
         unreadable = False
         for subnet_id in dict.fromkeys(lower_id(_get(c, "subnet", "id")) for c in configs if _get(c, "subnet", "id")):
             subnet = self.subnets.get(subnet_id)
@@ -170,8 +182,8 @@ class Network:
                 continue
             sub_nsg = _get(subnet, "properties", "networkSecurityGroup", "id")
             if sub_nsg:
-                if (nsg := self.nsgs.get(lower_id(sub_nsg))) is not None:
-                    groups.append(nsg_facts(nsg, f.NsgLevel.SUBNET))
+                if (nsg := self._nsg(sub_nsg, f.NsgLevel.SUBNET)) is not None:
+                    groups.append(nsg)
                 else:
                     unreadable = True
         return f.NetworkInterface(

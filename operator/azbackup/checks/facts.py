@@ -45,14 +45,14 @@ class PolicyType(enum.StrEnum):
     ENHANCED = "Enhanced"  # backupPolicies properties.policyType "V2"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ImageReference:
     publisher: str | None  # properties.storageProfile.imageReference.publisher ("MicrosoftWindowsServer")
     offer: str | None  # properties.storageProfile.imageReference.offer ("WindowsServer", "0001-com-ubuntu-…")
     sku: str | None  # properties.storageProfile.imageReference.sku ("2019-Datacenter", "22_04-lts-gen2")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class OSInfo:
     type: OSType | None  # properties.storageProfile.osDisk.osType
     image: ImageReference | None  # properties.storageProfile.imageReference; None for attached/custom disks
@@ -60,7 +60,7 @@ class OSInfo:
     version: str | None  # properties.instanceView.osVersion ("10.0.17763", "22.04")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class AgentInfo:
     """The VM agent: what the VM model asks for and what the instance view reports."""
 
@@ -75,7 +75,7 @@ class AgentInfo:
     ready: bool | None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Disk:
     name: str  # storageProfile.osDisk.name / storageProfile.dataDisks[].name
     lun: int | None  # storageProfile.dataDisks[].lun; None for the OS disk
@@ -97,7 +97,7 @@ class Disk:
         return None if self.max_shares is None else self.max_shares > 1
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Extension:
     publisher: str  # resources[].properties.publisher ("Microsoft.Azure.Security")
     type: str  # resources[].properties.type ("AzureDiskEncryption", "AzureDiskEncryptionForLinux")
@@ -121,7 +121,7 @@ class NsgLevel(enum.StrEnum):
     SUBNET = "Subnet"  # virtualNetworks/subnets properties.networkSecurityGroup.id
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class SecurityRule:
     """One rule of securityRules[] or defaultSecurityRules[] (or an effectiveSecurityRules[] entry)."""
 
@@ -138,7 +138,7 @@ class SecurityRule:
     source_asgs: tuple[str, ...] = ()  # properties.sourceApplicationSecurityGroups[].id
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class NetworkSecurityGroup:
     id: str  # networkSecurityGroups id
     name: str  # networkSecurityGroups name
@@ -146,7 +146,7 @@ class NetworkSecurityGroup:
     rules: tuple[SecurityRule, ...]  # properties.securityRules[] + properties.defaultSecurityRules[] (all 6)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class NetworkInterface:
     id: str  # properties.networkProfile.networkInterfaces[].id
     name: str  # networkInterfaces name
@@ -160,7 +160,7 @@ class NetworkInterface:
     security_groups: tuple[NetworkSecurityGroup, ...] | None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class StorageAccount:
     """A storage account that holds an unmanaged disk (Microsoft.Storage/storageAccounts GET)."""
 
@@ -169,7 +169,7 @@ class StorageAccount:
     bypass_azure_services: bool | None  # properties.networkAcls.bypass contains "AzureServices"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Protection:
     """Answer of POST …/locations/{vm region}/backupStatus {"resourceType":"VM","resourceId":vm id}."""
 
@@ -177,7 +177,7 @@ class Protection:
     vault_id: str | None  # vaultId; None when no vault holds the VM
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class VMFacts:
     """Everything the checks read about one VM; built by azure/inventory.py, never by a check."""
 
@@ -212,7 +212,7 @@ class VMFacts:
         return next((nic for nic in self.nics if nic.primary), None)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DiskSelection:
     """The ProtectedVM's disk choice, sent as extendedProperties.diskExclusionProperties."""
 
@@ -231,7 +231,7 @@ class DiskSelection:
         return ()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CheckContext:
     """What the checks know about the protection being asked for (from the specs and the vault)."""
 

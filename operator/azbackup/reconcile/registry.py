@@ -14,8 +14,17 @@ from dataclasses import replace
 from typing import Any
 
 from azbackup.managed import Resource
+from azbackup.reconcile.status import compact
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
+_DROPPED_ANNOTATIONS = ("kopf.", "kubectl.kubernetes.io/")  # framework bookkeeping the operator never reads
+
+
+def _slim(obj: Resource) -> Resource:
+    """What the registry keeps of an object: heavy status fields as digests, no framework annotations."""
+    light, digests = compact(obj.status)
+    annotations = {k: v for k, v in obj.annotations.items() if not k.startswith(_DROPPED_ANNOTATIONS)}
+    return replace(obj, status=light, digests=digests, annotations=annotations)
 VaultKey = tuple[str, str]  # (namespace, BackupVault name)
 
 
@@ -28,7 +37,7 @@ class Registry:
         self._claims: dict[str, set[Key]] = defaultdict(set)  # lower-cased VM id -> ProtectedVMs naming it
 
     def upsert(self, body: Mapping[str, Any]) -> Resource:
-        obj = Resource.from_body(body)
+        obj = _slim(Resource.from_body(body))
         old = self._objects.get(obj.key)
         # A late watch event must not undo a status we wrote after it was produced.
         if (old is not None and old.uid == obj.uid and old.resource_version.isdigit()
@@ -90,7 +99,8 @@ class Registry:
         """Write-through after the operator patched an object's status."""
         obj = self._objects.get(key)
         if obj is not None:
-            self._objects[key] = replace(obj, status=dict(status),
+            light, digests = compact(status)
+            self._objects[key] = replace(obj, status=light, digests={**obj.digests, **digests},
                                          resource_version=resource_version or obj.resource_version)
 
     def apply_annotations(self, key: Key, annotations: Mapping[str, str], resource_version: str) -> None:

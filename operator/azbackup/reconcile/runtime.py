@@ -210,7 +210,7 @@ class Runtime:
     async def write(self, obj: Resource, verdict: Verdict) -> None:
         """Patch status only if it changed, and post one Event per condition transition."""
         latest = self.registry.get(obj.key) or obj
-        change = status.compute(latest.status, verdict, latest.generation, rfc3339(self.clock()))
+        change = status.compute(latest.status, verdict, latest.generation, rfc3339(self.clock()), latest.digests)
         if not change.patch:
             return
         version = await self.kube.patch_status(latest, change.patch)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +15,32 @@ from azbackup.reconcile.verdict import Verdict
 # Condition types whose transitions become Kubernetes Events. Reconciling and Stalled mirror Ready,
 # so an event for each would triple the noise for one change.
 EVENT_CONDITIONS = frozenset({"Ready", "PrerequisitesMet", "Protected", "BackupHealthy"})
+
+
+# Status fields nobody reads back (status.checks: twelve messages per ProtectedVM): the operator keeps a
+# digest of them in memory, not the text, so five thousand objects do not hold sixty thousand messages.
+HEAVY = frozenset({"checks"})
+
+
+def digest(value: Any) -> str:
+    return hashlib.blake2b(json.dumps(value, sort_keys=True).encode(), digest_size=12).hexdigest()
+
+
+def _intern(value: Any) -> Any:
+    """Share equal strings between objects (most condition messages and reasons repeat across a fleet)."""
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, list):
+        return [_intern(v) for v in value]
+    if isinstance(value, dict):
+        return {sys.intern(k): _intern(v) for k, v in value.items()}
+    return value
+
+
+def compact(status: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(light status, digests of the heavy fields) to keep in memory."""
+    light = {k: _intern(v) for k, v in status.items() if k not in HEAVY}
+    return light, {k: digest(status[k]) for k in HEAVY if k in status}
 
 
 @dataclass(frozen=True)
@@ -25,7 +54,10 @@ def stored_conditions(status: Mapping[str, Any]) -> list[cond.Condition]:
     return [cond.Condition.from_dict(c) for c in status.get("conditions") or () if isinstance(c, Mapping)]
 
 
-def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now: str) -> StatusChange:
+def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now: str,
+            digests: Mapping[str, str] | None = None) -> StatusChange:
+    """The new status and the merge patch from `previous` to it (heavy fields compared by `digests`)."""
+    digests = digests or {}
     before = stored_conditions(previous)
     after = cond.summarize(verdict, generation, before, now)
     status: dict[str, Any] = {k: v for k, v in previous.items() if k not in ("conditions", "observedGeneration")}
@@ -38,8 +70,13 @@ def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now:
     status["conditions"] = [c.to_dict() for c in after]
 
     patch: dict[str, Any] = {}
-    for key in set(previous) | set(status):
-        if previous.get(key) != status.get(key):
+    for key in set(previous) | set(status) | set(digests):
+        if key in digests and key not in verdict.status:
+            continue  # a heavy field this verdict does not speak about stays as stored
+        if key in digests:
+            if key not in status or digest(status[key]) != digests[key]:
+                patch[key] = status.get(key)
+        elif previous.get(key) != status.get(key):
             patch[key] = status.get(key)
     events = [c for c in cond.transitions(before, after) if c.type in EVENT_CONDITIONS]
     ready_reasons = {c.reason for c in events if c.type == cond.READY}

@@ -81,3 +81,17 @@ def test_progress_steps_are_not_events_but_a_new_blocking_reason_is() -> None:
     other = st.compute(stalled.status, Verdict.stalled(Reason.THROTTLED, "d"), 1, T1)
     assert ([c.reason for c in stalled.events], [c.reason for c in other.events]) == (
         ["AuthorizationFailed"], ["Throttled"])
+
+
+def test_heavy_fields_are_compared_by_digest() -> None:
+    checks = [{"name": "SameRegion", "result": "Passed", "reason": "CheckPassed", "message": "m"}]
+    first = st.compute({}, Verdict.ready(Reason.PROTECTED, "ok", status={"checks": checks}), 1, T0)
+    light, digests = st.compact(first.status)
+    assert "checks" not in light
+    same = st.compute(light, Verdict.ready(Reason.PROTECTED, "ok", status={"checks": checks}), 1, T1, digests)
+    assert same.patch == {}
+    changed = [{**checks[0], "result": "Failed"}]
+    other = st.compute(light, Verdict.ready(Reason.PROTECTED, "ok", status={"checks": changed}), 1, T1, digests)
+    assert other.patch == {"checks": changed}
+    silent = st.compute(light, Verdict.ready(Reason.PROTECTED, "ok"), 1, T1, digests)
+    assert silent.patch == {}  # a verdict that does not mention the checks leaves them as stored

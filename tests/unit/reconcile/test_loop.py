@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,7 @@ class FakeAnnotations:
 
     async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:
         self.calls.append(dict(values))
-        return Resource(**{**obj.__dict__, "annotations": {**obj.annotations, **values}})
+        return dataclasses.replace(obj, annotations={**obj.annotations, **values})
 
 
 def resource(policy: str | None = None, status: Mapping[str, Any] | None = None,
