@@ -50,10 +50,6 @@ def _run(args: argparse.Namespace) -> int:
     from azbackup import logs
 
     config = cfg.from_arguments(args)
-    import os
-    if os.environ.get("AZBACKUP_MEMPROF"):
-        import tracemalloc
-        tracemalloc.start(12)
     logs.setup(config.log_format, verbose=config.verbose)
     if config.metrics_port:
         from azbackup import metrics

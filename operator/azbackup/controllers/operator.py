@@ -81,16 +81,6 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
-    import os
-    if os.environ.get("AZBACKUP_MEMPROF"):
-        import tracemalloc
-        snap = tracemalloc.take_snapshot()
-        with open(os.environ["AZBACKUP_MEMPROF"], "w") as fh:
-            fh.write(f"current {tracemalloc.get_traced_memory()}\n")
-            for st in snap.statistics("lineno")[:40]:
-                fh.write(f"{st}\n")
-            for st in snap.statistics("traceback")[:8]:
-                fh.write(f"--- {st.size/1e6:.1f}MB\n" + "\n".join(st.traceback.format()[-12:]) + "\n")
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
         await runtime.gateway.close()
