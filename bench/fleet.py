@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from azbackup.devtools import control_plane, stack
 from azure_emulator.admin import AdminClient
 from azure_emulator.inventory import synthetic
-
-from azbackup.devtools import control_plane, stack
 
 NAMESPACE = "bench"
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -304,7 +303,7 @@ def table(result: dict[str, Any]) -> str:
         ("converge", "throttled requests (429)", f"{c['throttled']}"),
         ("converge", "kube writes by the operator (per object)", f"{c['kubeWrites']} ({c['kubeWritesPerObject']})"),
         ("converge", "operator peak RSS (MB)", f"{c['operatorPeakRssMB']}"),
-        ("steady", f"window (s) / full passes per vault", f"{s['windowSeconds']} / {s['passesPerVault']}"),
+        ("steady", "window (s) / full passes per vault", f"{s['windowSeconds']} / {s['passesPerVault']}"),
         ("steady", "Azure reads per pass (all objects)", f"{s['readsPerPass']}"),
         ("steady", "Azure reads per ProtectedVM-hour at the 1 h default (target <= 0.05)",
          f"{s['readsPerProtectedVMHourAtDefaultSync']}"),

@@ -7,9 +7,8 @@ import azure.mgmt.network.operations._operations as network
 import azure.mgmt.recoveryservicesbackup.operations._operations as backup
 import azure.mgmt.storage.operations._operations as storage
 import pytest
-from azure.core.rest import HttpRequest
-
 from azbackup.azure import lists
+from azure.core.rest import HttpRequest
 
 SUB = "00000000-0000-0000-0000-000000000001"
 
