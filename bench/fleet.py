@@ -307,14 +307,16 @@ def table(result: dict[str, Any]) -> str:
         ("steady", "Azure reads per pass (all objects)", f"{s['readsPerPass']}"),
         ("steady", "Azure reads per ProtectedVM-hour at the 1 h default (target <= 0.05)",
          f"{s['readsPerProtectedVMHourAtDefaultSync']}"),
-        ("steady", "Azure writes / kube writes in the window (target 0 / 0)", f"{s['azureWrites']} / {s['kubeWrites']}"),
+        ("steady", "Azure writes / kube writes in the window (target 0 / 0)",
+         f"{s['azureWrites']} / {s['kubeWrites']}"),
         ("restart", "Azure writes after SIGKILL + restart (target 0)", f"{r['azureWrites']}"),
         ("restart", "seconds until every object observed again (target <= 60)",
          f"{r['secondsUntilEveryObjectObserved']}"),
     ]
     if "naive" in result:
         n = result["naive"]
-        rows += [("naive", "reads per ProtectedVM-hour, one GET per object per 1 h sync", f"{n['readsPerProtectedVMHourAt1hSync']}"),
+        rows += [("naive", "reads per ProtectedVM-hour, one GET per object per 1 h sync",
+                  f"{n['readsPerProtectedVMHourAt1hSync']}"),
                  ("naive", "... at Crossplane's 10-minute poll", f"{n['readsPerProtectedVMHourAt10MinPoll']}"),
                  ("naive", "naive (1 h) / ours", f"{n['ratioNaive1hToOurs']}x")]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
