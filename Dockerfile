@@ -24,8 +24,11 @@ FROM python:3.11-slim
 LABEL org.opencontainers.image.title="azbackup-operator" \
       org.opencontainers.image.description="Kubernetes operator for Azure VM Backup" \
       org.opencontainers.image.licenses="Apache-2.0"
+# MALLOC_ARENA_MAX=2: glibc otherwise keeps one malloc arena per thread (the Kubernetes client's
+# thread pool), and their fragmentation, not live objects, dominates RSS at fleet scale.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PATH=/opt/venv/bin:$PATH
 # A fixed numeric uid/gid (the chart's runAsUser), so `runAsNonRoot` can be verified by the kubelet.
 RUN groupadd --system --gid 65532 azbackup \

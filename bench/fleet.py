@@ -84,9 +84,10 @@ def ready_count(plane: control_plane.ControlPlane, kind: str) -> tuple[int, int]
     return sum(1 for line in lines if line.strip() == "True"), len(lines)
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Peak (VmHWM) or current (VmRSS) resident memory of a process, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -245,6 +246,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "readsPerProtectedVMHourAtDefaultSync": round(reads_per_pass / args.vms * 3600 / DEFAULT_SYNC, 4),
                 "readsPerProtectedVMHourAtBenchSync": round(reads_per_pass / args.vms * 3600 / args.sync_period, 4),
                 "operatorPeakRssMB": round(peak_rss_mb(operator.pid), 1),
+                "operatorRssMB": round(peak_rss_mb(operator.pid, "VmRSS"), 1),
             }
             # -- restart -----------------------------------------------------------------------
             operator.kill()

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from azbackup.azure import errors, lists, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.azure.vm_facts import Network, lower_id, vm_facts
+from azbackup.azure.vm_facts import Network, lower_id, vm_facts, with_storage_accounts
 from azbackup.checks import facts as f
 from azbackup.managed import Operation, OperationState
 
@@ -80,23 +80,39 @@ class Fleet:
 
 
 async def load_fleet(clients: Clients) -> Fleet:
-    """One list call per collection (VMs with instance view, disks, NICs, NSGs, VNets, storage accounts)."""
+    """One list call per collection (VMs with instance view, disks, NICs, NSGs, VNets, storage accounts).
+
+    The VM list, the largest, is turned into facts page by page, so memory holds one page of VM JSON
+    at a time (on top of the compacted disks and network), not the whole subscription.
+    """
     send, sub = clients.send_request, clients.subscription_id
-    vms, disks, nics, nsgs, vnets = await asyncio.gather(
-        lists.collect(send, lists.vms(sub)), lists.collect(send, lists.disks(sub)),
-        lists.collect(send, lists.network(sub, "networkInterfaces")),
+    disk_list, nics, nsgs, vnets = await asyncio.gather(
+        lists.collect(send, lists.disks(sub)), lists.collect(send, lists.network(sub, "networkInterfaces")),
         lists.collect(send, lists.network(sub, "networkSecurityGroups")),
         lists.collect(send, lists.network(sub, "virtualNetworks")))
-    unmanaged = any(d.get("vhd") for vm in vms for d in (
-        _os_disk(vm), *((vm.get("properties") or {}).get("storageProfile") or {}).get("dataDisks", ())) if d)
-    accounts: dict[str, dict[str, Any]] | None = {}
-    if unmanaged:  # the storage firewall matters only for unmanaged disks: skip the call otherwise
-        accounts = {str(a.get("name", "")).lower(): a
-                    for a in await lists.collect(send, lists.storage_accounts(sub))}
-    by_disk = {lower_id(d.get("id")): d for d in disks}
+    disks = {lower_id(d.get("id")): compact_disk(d) for d in disk_list}
+    del disk_list
     network = Network(nics, nsgs, vnets)
-    built = {lower_id(vm.get("id")): vm_facts(vm, by_disk, network, accounts) for vm in vms}
-    return Fleet(built, {lower_id(vm.get("id")): _selectable(vm) for vm in vms})
+    del nics, nsgs, vnets
+    built: dict[str, f.VMFacts] = {}
+    selectable: dict[str, dict[str, Any]] = {}
+    async for vm in lists.pages(send, lists.vms(sub)):
+        key = lower_id(vm.get("id"))
+        # Storage accounts are read only if some VM has unmanaged disks (facts completed below).
+        built[key] = vm_facts(vm, disks, network, None)
+        selectable[key] = _selectable(vm)
+    if any(facts.storage_accounts is None for facts in built.values()):
+        accounts = {str(a.get("name", "")).lower(): a for a in await lists.collect(send, lists.storage_accounts(sub))}
+        built = {k: with_storage_accounts(v, accounts) if v.storage_accounts is None else v
+                 for k, v in built.items()}
+    return Fleet(built, selectable)
+
+
+def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings)."""
+    props = disk.get("properties") or {}
+    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection") if k in props}
+    return {"id": disk.get("id"), "properties": keep}
 
 
 def _selectable(vm: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,11 +120,6 @@ def _selectable(vm: Mapping[str, Any]) -> dict[str, Any]:
     os_disk = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}
     return {"id": vm.get("id"), "name": vm.get("name"), "location": vm.get("location"), "tags": vm.get("tags") or {},
             "properties": {"storageProfile": {"osDisk": {"osType": os_disk.get("osType")}}}}
-
-
-def _os_disk(vm: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    disk = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk")
-    return disk if isinstance(disk, Mapping) else None
 
 
 @dataclass(frozen=True)

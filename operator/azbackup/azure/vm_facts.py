@@ -141,11 +141,24 @@ def _extensions(view: Json | None, vm: Json) -> tuple[f.Extension, ...] | None:
     return tuple(dict.fromkeys(found))
 
 
+def _compact_nic(nic: Json) -> dict[str, Any]:
+    """The fields of a NIC the checks read; a NIC's JSON carries far more (DNS, IP forwarding, etags...)."""
+    props = nic.get("properties") or {}
+    configs = []
+    for config in props.get("ipConfigurations") or ():
+        cp = config.get("properties") or {}
+        configs.append({"properties": {k: cp[k] for k in ("privateIPAddress", "publicIPAddress", "subnet",
+                                                          "loadBalancerBackendAddressPools",
+                                                          "applicationSecurityGroups") if k in cp}})
+    keep = {k: props[k] for k in ("networkSecurityGroup", "primary") if k in props}
+    return {"id": nic.get("id"), "name": nic.get("name"), "properties": {**keep, "ipConfigurations": configs}}
+
+
 class Network:
     """NICs, NSGs and subnets of a subscription, indexed by id (lower-cased, as ARM ids compare)."""
 
     def __init__(self, nics: Iterable[Json], nsgs: Iterable[Json], vnets: Iterable[Json]) -> None:
-        self.nics = {lower_id(n.get("id")): n for n in nics}
+        self.nics = {lower_id(n.get("id")): _compact_nic(n) for n in nics}
         self.nsgs = {lower_id(n.get("id")): n for n in nsgs}
         # One facts object per (NSG, level), shared by every NIC behind it: a subnet NSG in front of a
         # thousand VMs is held once, not a thousand times.
@@ -195,6 +208,18 @@ class Network:
                                 for p in c.get("loadBalancerBackendAddressPools") or ()),
             asg_ids=tuple(a.get("id", "") for c in configs for a in c.get("applicationSecurityGroups") or ()),
             security_groups=None if unreadable else tuple(groups))
+
+
+def with_storage_accounts(vm: f.VMFacts, accounts: Mapping[str, Json]) -> f.VMFacts:
+    """Complete the storage-account facts of a VM with unmanaged disks, once the accounts were read."""
+    from dataclasses import replace
+
+    names = sorted({d.storage_account for d in (vm.disks or ()) if d.storage_account})
+    return replace(vm, storage_accounts=tuple(
+        f.StorageAccount(name, _get(accounts.get(name), "properties", "networkAcls", "defaultAction"),
+                         "azureservices" in str(_get(accounts.get(name), "properties", "networkAcls", "bypass")
+                                                or "").lower().replace(" ", ""))
+        for name in names if name in accounts))
 
 
 def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,

@@ -27,7 +27,7 @@ from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.inventory import Inventory
 from azbackup.managed import ExternalClient, Hold, Resource
-from azbackup.reconcile import loop, status
+from azbackup.reconcile import loop, memory, status
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -378,6 +378,8 @@ class VaultWorker:
                 wait = next_full - clock()
                 if self._heap:
                     wait = min(wait, self._heap[0][0] - clock())
+                if not self._running and wait > 1.0:
+                    memory.trim()  # the burst is over: return its freed heap to the OS
                 if wait > 0:
                     self._wake.clear()
                     await _wait_any(self._wake, stopped, min(wait, 1.0))
