@@ -128,6 +128,8 @@ class Reason(enum.StrEnum):
     """state BackupsSuspended needs a vault with immutability Unlocked or Locked."""
     CONFIGURE_PROTECTION_FAILED = "ConfigureProtectionFailed"
     """Azure's configure-protection operation failed; the message carries Azure's error code."""
+    REMEDIATION_FAILED = "RemediationFailed"
+    """Azure refused the opt-in VM fix (osProfile.allowExtensionOperations); the message carries its code."""
     SOFT_DELETED = "SoftDeleted"
     """The item is soft-deleted in Azure; it is re-protected (rehydrated) when the spec asks for protection."""
     BACKUP_HEALTHY = "BackupHealthy"

@@ -175,3 +175,31 @@ def test_killed_while_configure_runs_polls_instead_of_putting_again(
     cluster.wait_for("protectedvm", "web", reason="Protected", timeout=60, operator=operator)
     assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == 1
     assert emulator.admin.count("ProtectedItemOperationStatuses_Get") >= 1
+
+
+def test_opt_in_remediation_sets_allow_extension_operations_after_a_manual_agent_install(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    cluster.apply(vault("vault-a"),
+                  protected_vm("noagent", "vault-a", vm_id("rg-apps", "vm-noagent"),
+                               remediation={"allowExtensionOperations": True}))
+    # No agent at all: nothing the operator may fix (provisionVMAgent is create-time only).
+    obj = cluster.wait_for("protectedvm", "noagent", status="False", reason="VMAgentNotInstalled", operator=operator)
+    assert any("PropertyChangeNotAllowed" in c["message"] for c in obj["status"]["checks"])
+    assert emulator.admin.count("VirtualMachines_Update") == 0
+    # The user installs the agent by hand; allowExtensionOperations is still false on the VM.
+    emulator.admin.update_vm(SUB, "rg-apps", "vm-noagent", {"agent": {"status": "Ready"}})
+    cluster.wait_for("protectedvm", "noagent", reason="Protected", timeout=90, operator=operator)
+    assert emulator.admin.count("VirtualMachines_Update") == 1
+    vm = emulator.admin.vm(SUB, "rg-apps", "vm-noagent")
+    assert (vm["allowExtensionOperations"], vm["provisionVMAgent"]) == (True, False)
+
+
+def test_without_the_opt_in_extension_operations_stay_a_reason(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    emulator.admin.update_vm(SUB, "rg-apps", "vm-noagent", {"agent": {"status": "Ready"}})
+    cluster.apply(vault("vault-a"), protected_vm("noagent", "vault-a", vm_id("rg-apps", "vm-noagent")))
+    obj = cluster.wait_for("protectedvm", "noagent", status="False", reason="ExtensionOperationsDisabled",
+                           operator=operator)
+    assert any("spec.remediation.allowExtensionOperations" in c["message"] for c in obj["status"]["checks"])
+    assert emulator.admin.count("VirtualMachines_Update") == 0
+    assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == 0

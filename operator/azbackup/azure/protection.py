@@ -50,6 +50,11 @@ class Freshness:
     tags: float = 86400.0  # service-tag prefixes change rarely
 
 
+REMEDIATION_KIND = "EnableExtensionOperations"
+ENABLE_EXTENSION_OPERATIONS = ("VM osProfile.allowExtensionOperations is false and spec.remediation."
+                               "allowExtensionOperations asks the operator to set it")
+
+
 class ProtectedVMClient:
     deterministic_names = True  # container and item names derive from the VM id
 
@@ -97,6 +102,10 @@ class ProtectedVMClient:
         prereq = prerequisites_condition(results)
         conditions = [prereq, protected_condition(item, self.spec), backup_healthy(item, self.policy, self.now)]
         if prereq.status != "True":
+            if remediable(results, self.spec):
+                # The one blocker is a VM setting the user allowed us to fix: the fix is the "update".
+                return Observation(exists=True, up_to_date=False, diff=(ENABLE_EXTENSION_OPERATIONS,),
+                                   status=status, conditions=conditions)
             failures = checks.blocking_failures(results) or checks.blocking_unknowns(results)
             return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
                 prereq.reason, prereq.message, stalls=prereq.status == "False", retry_in=self.freshness.fleet
@@ -180,6 +189,8 @@ class ProtectedVMClient:
         return await self._put(pb.protect_body(self.spec, self.policy_id), "ConfigureProtection", obj)
 
     async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        if ENABLE_EXTENSION_OPERATIONS in seen.diff:
+            return await self._enable_extension_operations(obj)
         item = await self._item(max_age=0)
         state = pb.ItemState.of(item)
         if state.soft_deleted:
@@ -200,6 +211,20 @@ class ProtectedVMClient:
             return capture.operation("DeleteBackupData", obj.generation)
         return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
 
+    async def _enable_extension_operations(self, obj: Resource) -> Operation | None:
+        """The opt-in remediation: osProfile.allowExtensionOperations true on the VM, by a PATCH.
+
+        The guide's ProvisionGuestAgent is the classic-VM switch; for Resource Manager VMs Azure documents
+        this flag after a manual agent install (provisionVMAgent itself cannot change after creation).
+        """
+        capture = operations.HeaderCapture()
+        with errors.guard():
+            await self.clients.compute.virtual_machines.begin_update(
+                self.ref.resource_group, self.ref.name, cast(Any, pb.ENABLE_EXTENSION_OPERATIONS_BODY),
+                polling=False, raw_response_hook=capture)
+        self.inventory.invalidate_subscription(self.vault.subscription_id)
+        return capture.operation(REMEDIATION_KIND, obj.generation)
+
     async def _discover(self) -> None:
         """The VM must be discoverable in the vault before it can be protected (one refresh per vault)."""
         if self.spec.vm_id.lower() not in await self._protectable(discover=True):
@@ -213,6 +238,11 @@ class ProtectedVMClient:
         Waiting for the next shared read costs one list per vault per poll interval, instead of a
         list (or a GET) per object.
         """
+        if operation.kind == REMEDIATION_KIND:
+            result = await operations.poll(self.clients.backup.send_request, operation)
+            if result.state is OperationState.SUCCEEDED:
+                self.inventory.invalidate_subscription(self.vault.subscription_id)
+            return result
         done_at = self.inventory.done_at.get(operation.url)
         if done_at is None:
             result = await operations.poll(self.clients.backup.send_request, operation)
@@ -231,9 +261,20 @@ class ProtectedVMClient:
         return self.spec.on_delete == "Orphan"
 
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        if operation.kind == REMEDIATION_KIND:
+            return Hold(Reason.REMEDIATION_FAILED,
+                        f"setting osProfile.allowExtensionOperations on the VM failed in Azure with {result.code}: "
+                        f"{result.message}", retry_in=self.freshness.fleet)
         return Hold(Reason.CONFIGURE_PROTECTION_FAILED,
                     f"{operation.kind} failed in Azure with {result.code}: {result.message}",
                     retry_in=self.freshness.fleet)
+
+
+def remediable(results: list[checks.CheckResult], spec: ProtectedVMSpec) -> bool:
+    """True when the only thing blocking protection is one the spec lets the operator fix on the VM."""
+    failures = checks.blocking_failures(results)
+    return (spec.allow_extension_operations and bool(failures) and not checks.blocking_unknowns(results)
+            and all(r.reason is Reason.EXTENSION_OPERATIONS_DISABLED for r in failures))
 
 
 def nsgs_name_cidrs(vm: f.VMFacts) -> bool:

@@ -17,6 +17,8 @@ from azbackup.api.specs import DiskSelection, ProtectedVMSpec
 FABRIC = "Azure"
 VM_ITEM_TYPE = "Microsoft.Compute/virtualMachines"
 PROTECTED_STATES = frozenset({"protected", "irpending"})  # Azure reports the VM protected (IRPending: first point due)
+# VirtualMachineUpdate: only the flag; a PATCH leaves everything else of the VM as it is.
+ENABLE_EXTENSION_OPERATIONS_BODY = {"properties": {"osProfile": {"allowExtensionOperations": True}}}
 NEVER = "2001-01-01T00:00:00Z"  # what Azure reports as lastBackupTime before the first backup
 
 

@@ -43,9 +43,10 @@ def vm_agent_ready(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckRe
                 NAME,
                 Reason.VM_AGENT_NOT_INSTALLED,
                 f"VM {vm.name} was created without the VM agent (osProfile provisionVMAgent false) and reports "
-                f"none: {install}, then set osProfile.allowExtensionOperations to true and update the VM. "
-                "(The guide's ProvisionGuestAgent flag is the classic-VM switch; Resource Manager VMs use "
-                "allowExtensionOperations.)",
+                f"none: {install}, then set osProfile.allowExtensionOperations to true and update the VM "
+                "(or set spec.remediation.allowExtensionOperations and the operator does it). The guide's "
+                "ProvisionGuestAgent flag is the classic-VM switch; provisionVMAgent cannot be changed "
+                "after a Resource Manager VM is created (Azure answers PropertyChangeNotAllowed).",
             )
         return _not_ready(vm, "reports no working VM agent")
     if agent.ready is None:
@@ -57,7 +58,8 @@ def vm_agent_ready(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckRe
             NAME,
             Reason.EXTENSION_OPERATIONS_DISABLED,
             f"VM {vm.name} has osProfile.allowExtensionOperations false, so Azure Backup cannot install its "
-            "snapshot extension: set it to true and update the VM (needed after a manual agent install).",
+            "snapshot extension: set it to true and update the VM (needed after a manual agent install), or "
+            "set spec.remediation.allowExtensionOperations and the operator does it.",
         )
     if os_type is None:
         return result.unknown(NAME, f"The OS type of VM {vm.name} is not known, so its agent version cannot be judged.")

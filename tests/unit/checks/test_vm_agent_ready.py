@@ -149,8 +149,10 @@ def test_not_installed_says_to_set_allow_extension_operations() -> None:
         Reason.VM_AGENT_NOT_INSTALLED,
         "VM vm-app was created without the VM agent (osProfile provisionVMAgent false) and reports none: install "
         "the Windows VM agent (https://go.microsoft.com/fwlink/?LinkID=394789), then set "
-        "osProfile.allowExtensionOperations to true and update the VM. (The guide's ProvisionGuestAgent flag is "
-        "the classic-VM switch; Resource Manager VMs use allowExtensionOperations.)",
+        "osProfile.allowExtensionOperations to true and update the VM (or set "
+        "spec.remediation.allowExtensionOperations and the operator does it). The guide's ProvisionGuestAgent "
+        "flag is the classic-VM switch; provisionVMAgent cannot be changed after a Resource Manager VM is "
+        "created (Azure answers PropertyChangeNotAllowed).",
     )
 
 

@@ -1,0 +1,32 @@
+"""Which blocked VMs the opt-in remediation may fix: only allowExtensionOperations, only when asked."""
+
+from __future__ import annotations
+
+import pytest
+from azbackup.api.specs import ProtectedVMSpec
+from azbackup.azure.protection import remediable
+from azbackup.checks.result import CheckResult, Result
+from azbackup.reasons import Reason
+
+VM = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/"
+      "virtualMachines/vm")
+DISABLED = CheckResult("VMAgentReady", Result.FAILED, Reason.EXTENSION_OPERATIONS_DISABLED, "flag off")
+NOT_INSTALLED = CheckResult("VMAgentReady", Result.FAILED, Reason.VM_AGENT_NOT_INSTALLED, "no agent")
+TOO_MANY_DISKS = CheckResult("DataDiskLimit", Result.FAILED, Reason.TOO_MANY_DATA_DISKS, "33")
+NETWORK_UNKNOWN = CheckResult("NetworkPath", Result.UNKNOWN, Reason.FACT_UNAVAILABLE, "no NSG read")
+STOPPED = CheckResult("ApplicationConsistent", Result.WARNING, Reason.VM_STOPPED, "stopped")
+PASSED = CheckResult("SameRegion", Result.PASSED, Reason.CHECK_PASSED, "same region")
+
+
+@pytest.mark.parametrize(("opted_in", "results", "expected"), [
+    pytest.param(True, [PASSED, DISABLED], True, id="the-only-blocker-and-opted-in"),
+    pytest.param(True, [DISABLED, STOPPED], True, id="warnings-do-not-matter"),
+    pytest.param(False, [PASSED, DISABLED], False, id="not-opted-in"),
+    pytest.param(True, [PASSED], False, id="nothing-to-fix"),
+    pytest.param(True, [NOT_INSTALLED], False, id="no-agent-is-not-fixable"),
+    pytest.param(True, [DISABLED, TOO_MANY_DISKS], False, id="another-blocker-would-remain"),
+    pytest.param(True, [DISABLED, NETWORK_UNKNOWN], False, id="an-undecided-blocker-waits"),
+])
+def test_remediable(opted_in: bool, results: list[CheckResult], expected: bool) -> None:
+    spec = ProtectedVMSpec(vault="v", policy=None, vm_id=VM, allow_extension_operations=opted_in)
+    assert remediable(results, spec) is expected
