@@ -2,7 +2,9 @@
 
 A local control plane (etcd, kube-apiserver, kube-controller-manager), the Azure emulator seeded with
 the sample fleet (healthy VMs and one VM per limitation of Azure's guide), and the real operator.
-It applies examples/, protects the fleet, shows progress, and ends with a table of every object.
+It applies examples/ (vault, policy, a protected VM, a tag selector that protects a part of the fleet,
+an on-demand backup), asks for protection of the rest of the fleet, fixes one broken VM to show it
+protected unaided, shows progress throughout, and ends with a table of every object.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +95,9 @@ def table(items: list[dict[str, Any]]) -> str:
             detail = f"protectionState {status['protectionState']}"
         if warned:
             detail += ("; " if detail else "") + "warnings: " + ", ".join(warned)
+        if obj["kind"] == "VMBackupSelector" and status.get("matched") is not None:
+            detail = (f"matched {status['matched']}, protected {status.get('protected', 0)}, "
+                      f"blocked {status.get('blocked', 0)}, excluded {status.get('excluded', 0)}")
         if obj["kind"] == "OnDemandBackup" and status.get("recoveryPoint"):
             detail = f"recovery point {status['recoveryPoint']}"
         rows.append((obj["kind"], obj["metadata"]["name"], ready.get("status", "-"), ready.get("reason", "-"),
@@ -99,6 +105,107 @@ def table(items: list[dict[str, Any]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row))
                      for row in rows)
+
+
+def owned_by(obj: dict[str, Any], kind: str, name: str) -> bool:
+    return any(o.get("kind") == kind and o.get("name") == name for o in obj["metadata"].get("ownerReferences") or ())
+
+
+def wait(plane: control_plane.ControlPlane, operator: Any, started: float, timeout: float,
+         done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]] | None:
+    """Poll every object, printing a progress line whenever it changes, until `done` (None: timed out)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        items = objects(plane)
+        line = progress_line(items)
+        if line != last:
+            print(f"    [{time.monotonic() - started:5.0f}s] {line}", flush=True)
+            last = line
+        if done(items):
+            return items
+        if operator.poll() is not None:
+            raise RuntimeError("the operator exited")
+        time.sleep(2)
+    return None
+
+
+def load_examples(root: Path) -> list[dict[str, Any]]:
+    return [d for p in sorted((root / "examples").glob("*.yaml")) if p.name != "kustomization.yaml"
+            for d in yaml.safe_load_all(p.read_text()) if d]
+
+
+def selector_children(items: list[dict[str, Any]], selector: str) -> list[dict[str, Any]] | None:
+    """The selector's ProtectedVM children once it has created one for every VM it matched."""
+    sel = next((o for o in items if o["kind"] == "VMBackupSelector" and o["metadata"]["name"] == selector), None)
+    matched = ((sel or {}).get("status") or {}).get("matched")
+    if matched is None:
+        return None
+    children = [o for o in items if o["kind"] == "ProtectedVM" and owned_by(o, "VMBackupSelector", selector)]
+    return children if len(children) >= matched else None
+
+
+def story(plane: control_plane.ControlPlane, emulator: stack.Emulator, operator: Any, root: Path,
+          started: float, timeout: float) -> int:
+    vms = emulator.admin("GET", "vms")["vms"]
+    examples = load_examples(root)
+    names = {d["kind"]: d["metadata"]["name"] for d in examples}
+    step("applying examples/ into namespace " + NAMESPACE + ": a vault, an Enhanced policy, a protected VM, "
+         "a tag selector, an on-demand backup")
+    plane.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(examples))
+
+    selector = names["VMBackupSelector"]
+    step(f"VMBackupSelector {selector} creates a ProtectedVM for each VM tagged backup=daily, env in (prod, staging)")
+    items = wait(plane, operator, started, timeout, lambda got: selector_children(got, selector) is not None)
+    if items is None:
+        print("    the selector did not create its children in time")
+        return 1
+    children = selector_children(items, selector) or []
+    print(f"    {len(children)} ProtectedVM children, named <selector>-<vm>-<hash>, each owned by the selector")
+
+    taken = {str(o["spec"]["vm"]).lower() for o in items if o["kind"] == "ProtectedVM"}
+    fleet = fleet_manifests(names["BackupVault"], taken, vms)
+    step(f"asking for protection of the other {len(fleet)} VMs of the fleet, one ProtectedVM each")
+    plane.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(fleet))
+
+    step("waiting for every object to settle (the checks run before anything is written to Azure; "
+         f"OnDemandBackup {names['OnDemandBackup']} waits until its VM is protected, then backs it up)")
+    if wait(plane, operator, started, timeout, lambda got: bool(got) and all(
+            settled(o) and ready_of(o) for o in got)) is None:
+        print("    not every object settled in time; the table shows where each one is")
+    writes = emulator.admin("GET", "counters")
+    print(f"    configure-protection PUTs sent to Azure: {_count(writes, 'ProtectedItems_CreateOrUpdate')} "
+          "(none for a blocked VM)")
+
+    broken = next((o for o in objects(plane) if o["kind"] == "ProtectedVM"
+                   and ready_of(o).get("reason") == "VMAgentNotReady"), None)
+    if broken is not None:
+        vm = pb_ref(str(broken["spec"]["vm"]))
+        step(f"fixing {vm[2]}: its VM agent reports Ready again (the emulator's admin API stands in for the VM's "
+             "owner); no change to Kubernetes")
+        emulator.admin("PATCH", f"vms/{vm[0]}/{vm[1]}/{vm[2]}", {"agent": {"status": "Ready"}})
+        name = broken["metadata"]["name"]
+        fixed = wait(plane, operator, started, timeout, lambda got: any(
+            o["metadata"]["name"] == name and o["kind"] == "ProtectedVM" and ready_of(o).get("status") == "True"
+            for o in got))
+        print(f"    ProtectedVM {name} is " + ("Ready: protected on the next pass, unaided" if fixed else
+                                                "not Ready yet"))
+
+    step("result")
+    print(table(objects(plane)))
+    print("\nA Failed check names the limitation of the guide that blocks the VM; nothing was written to Azure "
+          "for it.\nFix the VM and the next pass protects it without any action. Warnings never block.")
+    return 0
+
+
+def _count(counters: dict[str, Any], operation: str) -> int:
+    return int(((counters.get("operations") or {}).get(operation) or {}).get("total", 0))
+
+
+def pb_ref(vm_id: str) -> tuple[str, str, str]:
+    """(subscription, resource group, name) of a VM resource id."""
+    parts = vm_id.strip("/").split("/")
+    return parts[1], parts[3], parts[7]
 
 
 def main(keep: bool = False, timeout: float = 240.0) -> int:
@@ -112,6 +219,7 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
     bin_dir = control_plane.tool_dir()
     step("starting etcd, kube-apiserver and kube-controller-manager on loopback")
     emulator = operator = None
+    code = 1
     with control_plane.running(workdir / "control-plane", bin_dir=bin_dir, keep=keep) as plane:
         try:
             plane.kubectl("apply", "-f", str(root / "crds"))
@@ -119,42 +227,13 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
             plane.kubectl("create", "namespace", NAMESPACE)
             step("starting the Azure emulator with the sample fleet (no Azure account needed)")
             emulator = stack.start_emulator(workdir / "emulator")
-            vms = emulator.admin("GET", "vms")["vms"]
-            print(f"    {emulator.url}: {len(vms)} VMs, one per limitation of Azure's guide plus healthy ones")
+            count = len(emulator.admin("GET", "vms")["vms"])
+            print(f"    {emulator.url}: {count} VMs, one per limitation of Azure's guide plus healthy ones")
             step("starting the operator (azbackup run) against the emulator")
             operator = stack.start_operator(plane.kubeconfig, emulator, workdir / "operator.log", OPERATOR_FLAGS)
-
-            step(f"applying examples/ (vault, policy, protected VM) into namespace {NAMESPACE}")
-            examples = [d for p in sorted((root / "examples").glob("*.yaml")) if p.name != "kustomization.yaml"
-                        for d in yaml.safe_load_all(p.read_text()) if d and d["kind"] in (
-                            "BackupVault", "BackupPolicy", "ProtectedVM")]
-            plane.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(examples))
-            taken = {str(d["spec"]["vm"]).lower() for d in examples if d["kind"] == "ProtectedVM"}
-            vault = next(d["metadata"]["name"] for d in examples if d["kind"] == "BackupVault")
-            fleet = fleet_manifests(vault, taken, vms)
-            step(f"asking for protection of the other {len(fleet)} VMs of the fleet")
-            plane.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump_all(fleet))
-
-            step("waiting for every object to settle (the checks run before anything is written to Azure)")
-            deadline = time.monotonic() + timeout
-            last = ""
-            while time.monotonic() < deadline:
-                items = objects(plane)
-                line = progress_line(items)
-                if line != last:
-                    print(f"    [{time.monotonic() - started:5.0f}s] {line}", flush=True)
-                    last = line
-                if items and all(settled(o) and ready_of(o) for o in items):
-                    break
-                if operator.poll() is not None:
-                    print(f"the operator exited; see {workdir / 'operator.log'}")
-                    return 1
-                time.sleep(2)
-            step("result")
-            print(table(objects(plane)))
-            print("\nA Failed check names the limitation of the guide that blocks the VM; nothing was written "
-                  "to Azure for it.\nFix the VM and the next pass protects it without any action. Warnings "
-                  "never block.")
+            code = story(plane, emulator, operator, root, started, timeout)
+        except RuntimeError as exc:
+            print(f"{exc}; see {workdir / 'operator.log'}")
         finally:
             if operator is not None:
                 stack.stop(operator)
@@ -163,4 +242,4 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
     if keep:
         print(f"work directory kept: {workdir}")
     step(f"done in {time.monotonic() - started:.0f}s; everything stopped")
-    return 0
+    return code
