@@ -309,9 +309,10 @@ class Runtime:
 class VaultWorker:
     """One vault's queue: full passes every sync period, and requeues when they are due.
 
-    Due objects are reconciled by tasks, at most `concurrency` at once, and the loop keeps picking up
-    newly due ones meanwhile: a thousand objects waiting for ARM write tokens do not delay the poll
-    of an operation that just finished.
+    Due objects are reconciled by tasks, at most `concurrency` at once; the rest wait as keys, not as
+    tasks, so a pass over thousands of objects holds a bounded amount of memory. Objects following an
+    operation go first: a thousand creates waiting for ARM write tokens do not delay the poll of an
+    operation that just finished (and so the object's Ready).
     """
 
     def __init__(self, runtime: Runtime, vault: VaultKey) -> None:
@@ -319,7 +320,9 @@ class VaultWorker:
         self._heap: list[tuple[float, Key]] = []
         self._due: dict[Key, float] = {}
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(runtime.settings.concurrency)
+        # Due and waiting for a slot, in arrival order; dicts as ordered sets.
+        self._urgent: dict[Key, None] = {}
+        self._waiting: dict[Key, None] = {}
         self._running: dict[Key, asyncio.Task[None]] = {}
         self._again: set[Key] = set()  # due again while still running: go once more when done
         self.passes = 0
@@ -335,31 +338,39 @@ class VaultWorker:
     def wake_now(self) -> None:
         self._wake.set()
 
-    def _pop_due(self, now: float) -> list[Key]:
-        keys: list[Key] = []
+    def _pop_due(self, now: float) -> None:
         while self._heap and self._heap[0][0] <= now:
             due, key = heapq.heappop(self._heap)
             if self._due.get(key) == due:
                 del self._due[key]
-                keys.append(key)
-        return keys
+                if key in self._running:
+                    self._again.add(key)
+                elif key not in self._urgent:
+                    obj = self.runtime.registry.get(key)
+                    queue = self._urgent if obj is not None and obj.status.get("operation") else self._waiting
+                    queue[key] = None
 
-    def _start(self, key: Key) -> None:
-        if key in self._running:
-            self._again.add(key)
-            return
+    def _start_waiting(self) -> None:
+        limit = self.runtime.settings.concurrency
+        while len(self._running) < limit and (self._urgent or self._waiting):
+            queue = self._urgent or self._waiting
+            key = next(iter(queue))
+            del queue[key]
+            self._waiting.pop(key, None)
+            if key in self._running:
+                self._again.add(key)
+            else:
+                self._running[key] = asyncio.ensure_future(self._one(key))
 
-        async def one() -> None:
-            try:
-                async with self._slots:
-                    await self.runtime.reconcile(key)
-            finally:
-                del self._running[key]
-                if key in self._again:
-                    self._again.discard(key)
-                    self.schedule(key, 0.0)
-
-        self._running[key] = asyncio.ensure_future(one())
+    async def _one(self, key: Key) -> None:
+        try:
+            await self.runtime.reconcile(key)
+        finally:
+            del self._running[key]
+            if key in self._again:
+                self._again.discard(key)
+                self.schedule(key, 0.0)
+            self._wake.set()  # a slot is free
 
     async def run(self, stopped: Any) -> None:
         clock = self.runtime.clock
@@ -373,14 +384,14 @@ class VaultWorker:
                     next_full = clock() + settings.sync_period
                     for key in members:
                         self.schedule(key, 0.0)
-                for key in self._pop_due(clock()):
-                    self._start(key)
+                self._pop_due(clock())
+                self._start_waiting()
                 wait = next_full - clock()
                 if self._heap:
                     wait = min(wait, self._heap[0][0] - clock())
                 if not self._running and wait > 1.0:
                     memory.trim()  # the burst is over: return its freed heap to the OS
-                if wait > 0:
+                if wait > 0:  # also woken when a slot frees up for a waiting key
                     self._wake.clear()
                     await _wait_any(self._wake, stopped, min(wait, 1.0))
         finally:
