@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit integration tools venv crds reasons clean
+.PHONY: demo test lint unit integration bench tools venv crds reasons clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ unit: venv
 
 integration: venv tools
 	$(BIN)/pytest -q tests/integration
+
+# Fleet-scale benchmarks against the emulator with ARM throttling on (figures, never assertions).
+BENCH_ARGS ?= --vms 1000 --vaults 5
+bench: venv tools
+	$(BIN)/python -m bench.fleet $(BENCH_ARGS)
 
 # Regenerate what is generated from the code: crds/ and the README's reason table.
 crds: venv
