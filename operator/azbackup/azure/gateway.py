@@ -52,8 +52,9 @@ class AzureSettings:
     """Longest Retry-After the SDK may sleep through; longer ones become a requeue."""
     polling_interval: float = 5.0
     """Seconds between polls when the SDK itself follows a long-running operation."""
-    connection_limit: int = 100
-    """Connections in the shared pool."""
+    connection_limit: int = 32
+    """Connections in the shared pool. ARM meters a subscription at tens of requests per second, so more
+    would only wait in its buckets; each TLS connection holds buffers of its own (~150 KB)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> AzureSettings:

@@ -8,6 +8,7 @@ snapshot younger than `max_age` is served from memory.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from azbackup.azure import errors, lists, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.azure.vm_facts import Network, lower_id, vm_facts, with_storage_accounts
+from azbackup.azure.vm_facts import Network, compact_nic, lower_id, vm_facts, with_storage_accounts
 from azbackup.checks import facts as f
 from azbackup.managed import Operation, OperationState
 
@@ -86,14 +87,15 @@ async def load_fleet(clients: Clients) -> Fleet:
     at a time (on top of the compacted disks and network), not the whole subscription.
     """
     send, sub = clients.send_request, clients.subscription_id
+    # Disks and NICs (one or more per VM) are compacted page by page too; NSGs and VNets are few.
     disk_list, nics, nsgs, vnets = await asyncio.gather(
-        lists.collect(send, lists.disks(sub)), lists.collect(send, lists.network(sub, "networkInterfaces")),
+        _compacted(send, lists.disks(sub), compact_disk),
+        _compacted(send, lists.network(sub, "networkInterfaces"), compact_nic),
         lists.collect(send, lists.network(sub, "networkSecurityGroups")),
         lists.collect(send, lists.network(sub, "virtualNetworks")))
-    disks = {lower_id(d.get("id")): compact_disk(d) for d in disk_list}
-    del disk_list
+    disks = {lower_id(d.get("id")): d for d in disk_list}
     network = Network(nics, nsgs, vnets)
-    del nics, nsgs, vnets
+    del disk_list, nics, nsgs, vnets
     built: dict[str, f.VMFacts] = {}
     selectable: dict[str, dict[str, Any]] = {}
     async for vm in lists.pages(send, lists.vms(sub)):
@@ -106,6 +108,11 @@ async def load_fleet(clients: Clients) -> Fleet:
         built = {k: with_storage_accounts(v, accounts) if v.storage_accounts is None else v
                  for k, v in built.items()}
     return Fleet(built, selectable)
+
+
+async def _compacted(send: Callable[..., Any], url: str,
+                     compact: Callable[[Mapping[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    return [compact(item) async for item in lists.pages(send, url)]
 
 
 def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,16 +139,31 @@ class VaultItems:
         return self.items.get(vm_id.lower())
 
 
+# What the operator reads of a protected item (status, differences, state); the rest of Azure's item
+# (KPI healths, extended info, ...) would be held in memory for every VM of the vault between reads.
+_ITEM_PROPERTIES = ("protectedItemType", "friendlyName", "sourceResourceId", "virtualMachineId", "policyId",
+                    "policyName", "protectionState", "healthStatus", "lastBackupStatus", "lastBackupTime",
+                    "lastRecoveryPoint", "isScheduledForDeferredDelete")
+
+
+def compact_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    props = item.get("properties") or {}
+    kept = {k: props[k] for k in _ITEM_PROPERTIES if props.get(k) is not None}
+    exclusion = (props.get("extendedProperties") or {}).get("diskExclusionProperties")
+    if exclusion:
+        kept["extendedProperties"] = {"diskExclusionProperties": exclusion}
+    return {"id": item.get("id"), "name": item.get("name"), "properties": kept}
+
+
 async def load_vault_items(clients: Clients, vault_name: str, resource_group: str) -> VaultItems:
     url = lists.vault_collection(clients.subscription_id, resource_group, vault_name, "backupProtectedItems",
                                  lists.IAAS_VM_ITEMS)
-    items = await lists.collect(clients.send_request, url)
     by_vm: dict[str, Mapping[str, Any]] = {}
-    for item in items:
+    async for item in lists.pages(clients.send_request, url):  # page by page: never the whole raw list
         props = item.get("properties") or {}
         source = props.get("sourceResourceId") or props.get("virtualMachineId")
         if source:
-            by_vm[lower_id(source)] = item
+            by_vm[lower_id(source)] = compact_item(item)
     return VaultItems(by_vm)
 
 
@@ -205,9 +227,9 @@ class Inventory:
             async def load() -> frozenset[str]:
                 url = lists.vault_collection(clients.subscription_id, resource_group, vault_name,
                                              "backupProtectableItems", lists.IAAS_VM)
-                items = await lists.collect(clients.send_request, url)
-                return frozenset(str((i.get("properties") or {}).get("virtualMachineId", "")).lower()
-                                 for i in items)
+                # Interned: every vault of a region lists the same VM ids, so they share one string each.
+                return frozenset([sys.intern(lower_id((i.get("properties") or {}).get("virtualMachineId")))
+                                  async for i in lists.pages(clients.send_request, url)])
             self._protectable[key] = SingleFlight(load, self.clock)
         return self._protectable[key]
 

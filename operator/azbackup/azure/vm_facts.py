@@ -141,7 +141,7 @@ def _extensions(view: Json | None, vm: Json) -> tuple[f.Extension, ...] | None:
     return tuple(dict.fromkeys(found))
 
 
-def _compact_nic(nic: Json) -> dict[str, Any]:
+def compact_nic(nic: Json) -> dict[str, Any]:
     """The fields of a NIC the checks read; a NIC's JSON carries far more (DNS, IP forwarding, etags...)."""
     props = nic.get("properties") or {}
     configs = []
@@ -158,7 +158,7 @@ class Network:
     """NICs, NSGs and subnets of a subscription, indexed by id (lower-cased, as ARM ids compare)."""
 
     def __init__(self, nics: Iterable[Json], nsgs: Iterable[Json], vnets: Iterable[Json]) -> None:
-        self.nics = {lower_id(n.get("id")): _compact_nic(n) for n in nics}
+        self.nics = {lower_id(n.get("id")): compact_nic(n) for n in nics}
         self.nsgs = {lower_id(n.get("id")): n for n in nsgs}
         # One facts object per (NSG, level), shared by every NIC behind it: a subnet NSG in front of a
         # thousand VMs is held once, not a thousand times.
