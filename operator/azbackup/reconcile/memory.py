@@ -2,7 +2,7 @@
 
 A fleet read or a thousand objects arriving at once allocate and free a lot; glibc keeps the freed
 pages, so the resident size would stay at the burst's peak for the life of the process. Trimming when
-a vault's queue runs empty returns them.
+a vault's queue runs empty returns them; trimming now and then during a long burst keeps its peak down.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _last = 0.0
 
 
 def trim(min_interval: float = 30.0) -> None:
-    """gc.collect() and glibc's malloc_trim(0), at most once per `min_interval` seconds; no-op elsewhere."""
+    """gc.collect() and glibc's malloc_trim(0), unless the last trim was less than `min_interval` s ago."""
     global _libc, _tried, _last
     now = time.monotonic()
     if now - _last < min_interval:

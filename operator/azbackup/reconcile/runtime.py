@@ -389,8 +389,10 @@ class VaultWorker:
                 wait = next_full - clock()
                 if self._heap:
                     wait = min(wait, self._heap[0][0] - clock())
-                if not self._running and wait > 1.0:
-                    memory.trim()  # the burst is over: return its freed heap to the OS
+                # Idle: return the burst's freed heap to the OS now. Busy: at most every few minutes,
+                # since a large heap rarely reaches a full collection on its own and cyclic garbage
+                # (tasks, tracebacks) would pile up for the whole burst.
+                memory.trim(30.0 if not self._running and wait > 1.0 else 120.0)
                 if wait > 0:  # also woken when a slot frees up for a waiting key
                     self._wake.clear()
                     await _wait_any(self._wake, stopped, min(wait, 1.0))
