@@ -238,8 +238,8 @@ class ProtectedVMClient:
         Waiting for the next shared read costs one list per vault per poll interval, instead of a
         list (or a GET) per object.
         """
-        if operation.kind == REMEDIATION_KIND:
-            result = await operations.poll(self.clients.backup.send_request, operation)
+        if operation.kind == REMEDIATION_KIND:  # a Compute operation: done when Azure says so
+            result = await operations.poll(self.clients.send_request, operation)
             if result.state is OperationState.SUCCEEDED:
                 self.inventory.invalidate_subscription(self.vault.subscription_id)
             return result

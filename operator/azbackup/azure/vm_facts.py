@@ -7,6 +7,7 @@ joins them in memory, so facts for a thousand VMs cost a handful of calls instea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -210,16 +211,19 @@ class Network:
             security_groups=None if unreadable else tuple(groups))
 
 
-def with_storage_accounts(vm: f.VMFacts, accounts: Mapping[str, Json]) -> f.VMFacts:
-    """Complete the storage-account facts of a VM with unmanaged disks, once the accounts were read."""
-    from dataclasses import replace
-
-    names = sorted({d.storage_account for d in (vm.disks or ()) if d.storage_account})
-    return replace(vm, storage_accounts=tuple(
+def _storage_accounts(names: Iterable[str], accounts: Mapping[str, Json]) -> tuple[f.StorageAccount, ...]:
+    """Firewall facts of the named storage accounts (those the subscription list holds)."""
+    return tuple(
         f.StorageAccount(name, _get(accounts.get(name), "properties", "networkAcls", "defaultAction"),
                          "azureservices" in str(_get(accounts.get(name), "properties", "networkAcls", "bypass")
                                                 or "").lower().replace(" ", ""))
-        for name in names if name in accounts))
+        for name in sorted(names) if name in accounts)
+
+
+def with_storage_accounts(vm: f.VMFacts, accounts: Mapping[str, Json]) -> f.VMFacts:
+    """Complete the storage-account facts of a VM with unmanaged disks, once the accounts were read."""
+    return replace(vm, storage_accounts=_storage_accounts(
+        {d.storage_account for d in (vm.disks or ()) if d.storage_account}, accounts))
 
 
 def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
@@ -237,11 +241,7 @@ def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
     unmanaged = {d.storage_account for d in (os_disk, *data) if d and d.storage_account}
     sa: tuple[f.StorageAccount, ...] | None = ()
     if unmanaged:
-        sa = None if accounts is None else tuple(
-            f.StorageAccount(name, _get(accounts.get(name), "properties", "networkAcls", "defaultAction"),
-                             "azureservices" in str(_get(accounts.get(name), "properties", "networkAcls", "bypass")
-                                                    or "").lower().replace(" ", ""))
-            for name in sorted(unmanaged) if name in accounts)
+        sa = None if accounts is None else _storage_accounts(unmanaged, accounts)
     vm_id = str(vm.get("id", ""))
     parts = vm_id.split("/")
     rg = parts[parts.index("resourceGroups") + 1] if "resourceGroups" in parts else ""

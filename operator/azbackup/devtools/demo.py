@@ -180,7 +180,7 @@ def story(plane: control_plane.ControlPlane, emulator: stack.Emulator, operator:
     broken = next((o for o in objects(plane) if o["kind"] == "ProtectedVM"
                    and ready_of(o).get("reason") == "VMAgentNotReady"), None)
     if broken is not None:
-        vm = pb_ref(str(broken["spec"]["vm"]))
+        vm = vm_ref(str(broken["spec"]["vm"]))
         step(f"fixing {vm[2]}: its VM agent reports Ready again (the emulator's admin API stands in for the VM's "
              "owner); no change to Kubernetes")
         emulator.admin("PATCH", f"vms/{vm[0]}/{vm[1]}/{vm[2]}", {"agent": {"status": "Ready"}})
@@ -202,7 +202,7 @@ def _count(counters: dict[str, Any], operation: str) -> int:
     return int(((counters.get("operations") or {}).get(operation) or {}).get("total", 0))
 
 
-def pb_ref(vm_id: str) -> tuple[str, str, str]:
+def vm_ref(vm_id: str) -> tuple[str, str, str]:
     """(subscription, resource group, name) of a VM resource id."""
     parts = vm_id.strip("/").split("/")
     return parts[1], parts[3], parts[7]
