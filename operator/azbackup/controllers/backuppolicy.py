@@ -12,7 +12,7 @@ PLURAL = "backuppolicies"
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def backup_policy_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
+async def backup_policy_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
     on_event(event, body, memo)
 
 

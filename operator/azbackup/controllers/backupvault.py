@@ -12,7 +12,7 @@ PLURAL = "backupvaults"
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def backup_vault_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
+async def backup_vault_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
     on_event(event, body, memo)
 
 

@@ -12,7 +12,7 @@ PLURAL = "ondemandbackups"
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def on_demand_backup_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
+async def on_demand_backup_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
     on_event(event, body, memo)
 
 

@@ -12,7 +12,7 @@ PLURAL = "protectedvms"
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def protected_vm_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
+async def protected_vm_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
     on_event(event, body, memo)
 
 

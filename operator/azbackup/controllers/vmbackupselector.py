@@ -12,7 +12,7 @@ PLURAL = "vmbackupselectors"
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def vm_backup_selector_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
+async def vm_backup_selector_event(event: Any, body: Any, memo: Any, **_: Any) -> None:
     on_event(event, body, memo)
 
 

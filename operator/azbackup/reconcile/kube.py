@@ -32,19 +32,22 @@ class Conflict(Exception):
     """A guarded write met a newer resourceVersion: someone else changed the object first."""
 
 
+THREADS = 16  # calls in flight at once; urllib3 keeps as many connections, so none is discarded
+
+
 def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
+    configuration = k8s.Configuration()
     try:
-        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
-        return k8s.ApiClient()
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     except k8s_config.ConfigException:
-        configuration = k8s.Configuration()
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=kubeconfig, client_configuration=configuration)
-        return k8s.ApiClient(configuration)
+    configuration.connection_pool_maxsize = THREADS
+    return k8s.ApiClient(configuration)
 
 
 class Kube:
-    def __init__(self, api_client: k8s.ApiClient, threads: int = 16) -> None:
+    def __init__(self, api_client: k8s.ApiClient, threads: int = THREADS) -> None:
         self.api_client = api_client
         self.custom = k8s.CustomObjectsApi(api_client)
         self.core = k8s.CoreV1Api(api_client)
