@@ -3,10 +3,11 @@
 from azbackup.controllers import (
     backuppolicy,
     backupvault,
+    login,
     ondemandbackup,
     operator,
     protectedvm,
     vmbackupselector,
 )
 
-__all__ = ["backuppolicy", "backupvault", "ondemandbackup", "operator", "protectedvm", "vmbackupselector"]
+__all__ = ["backuppolicy", "backupvault", "login", "ondemandbackup", "operator", "protectedvm", "vmbackupselector"]

@@ -14,17 +14,22 @@ import time
 
 _libc: ctypes.CDLL | None = None
 _tried = False
-_last = 0.0
+_last_trim = 0.0
+_last_collect = 0.0
 
 
-def trim(min_interval: float = 30.0) -> None:
-    """gc.collect() and glibc's malloc_trim(0), unless the last trim was less than `min_interval` s ago."""
-    global _libc, _tried, _last
+def trim(every: float = 30.0, collect_every: float = 30.0) -> None:
+    """glibc's malloc_trim(0) at most every `every` s, after a gc.collect() at most every
+    `collect_every` s. A full collection of a 5000-object operator takes a few hundred ms, so a busy
+    operator collects less often than it trims."""
+    global _libc, _tried, _last_trim, _last_collect
     now = time.monotonic()
-    if now - _last < min_interval:
+    if now - _last_trim < every:
         return
-    _last = now
-    gc.collect()
+    _last_trim = now
+    if now - _last_collect >= collect_every:
+        _last_collect = now
+        gc.collect()
     if not _tried:
         _tried = True
         name = ctypes.util.find_library("c")

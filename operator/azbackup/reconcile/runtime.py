@@ -389,10 +389,14 @@ class VaultWorker:
                 wait = next_full - clock()
                 if self._heap:
                     wait = min(wait, self._heap[0][0] - clock())
-                # Idle: return the burst's freed heap to the OS now. Busy: at most every few minutes,
-                # since a large heap rarely reaches a full collection on its own and cyclic garbage
-                # (tasks, tracebacks) would pile up for the whole burst.
-                memory.trim(30.0 if not self._running and wait > 1.0 else 120.0)
+                # Idle: return the burst's freed heap to the OS now. Busy: trim often (freed TLS
+                # buffers and response bodies), collect every two minutes, since a large heap rarely
+                # reaches a full collection on its own and cyclic garbage (tasks, tracebacks) would
+                # pile up for the whole burst.
+                if not self._running and wait > 1.0:
+                    memory.trim(30.0, collect_every=30.0)
+                else:
+                    memory.trim(20.0, collect_every=120.0)
                 if wait > 0:  # also woken when a slot frees up for a waiting key
                     self._wake.clear()
                     await _wait_any(self._wake, stopped, min(wait, 1.0))
