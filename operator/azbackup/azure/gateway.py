@@ -54,7 +54,7 @@ class AzureSettings:
     """Seconds between polls when the SDK itself follows a long-running operation."""
     connection_limit: int = 32
     """Connections in the shared pool. ARM meters a subscription at tens of requests per second, so more
-    would only wait in its buckets; each TLS connection holds buffers of its own (~150 KB)."""
+    would only wait in its buckets; each TLS connection holds buffers of its own (see tlsbuffer)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> AzureSettings:
