@@ -321,6 +321,7 @@ def table(result: dict[str, Any]) -> str:
         rows += [("naive", "reads per ProtectedVM-hour, one GET per object per 1 h sync",
                   f"{n['readsPerProtectedVMHourAt1hSync']}"),
                  ("naive", "... at Crossplane's 10-minute poll", f"{n['readsPerProtectedVMHourAt10MinPoll']}"),
+                 ("naive", "throttled requests (429) in one sync of every object", f"{n['throttled']}"),
                  ("naive", "naive (1 h) / ours", f"{n['ratioNaive1hToOurs']}x")]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
