@@ -39,6 +39,11 @@ class OperatorConfig:
     log_format: str = "text"
     verbose: bool = False
 
+    @property
+    def exact_namespaces(self) -> bool:
+        """Namespaces named without globs: kopf has nothing to discover, one stream per kind each."""
+        return bool(self.namespaces) and not any(ch in ns for ns in self.namespaces for ch in "*?[")
+
 
 def _env_float(env: Mapping[str, str], name: str) -> float | None:
     value = env.get(name)

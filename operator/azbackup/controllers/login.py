@@ -18,7 +18,6 @@ from azbackup.config import OperatorConfig
 from azbackup.reconcile.kube import PLURALS
 
 REQUEST_CONNECTIONS = 24  # short requests in flight at once (patches, Events), beside the streams
-GLOB_CHARS = "*?["
 
 
 def connection_limit(config: OperatorConfig) -> int:
@@ -29,10 +28,10 @@ def connection_limit(config: OperatorConfig) -> int:
     patches waiting behind streams forever, so with namespace globs (an unknown number of streams)
     the pool stays unbounded.
     """
-    if any(ch in ns for ns in config.namespaces for ch in GLOB_CHARS):
+    if config.namespaces and not config.exact_namespaces:
         return 0
     kinds = len(PLURALS) + 1
-    streams = kinds * max(1, len(config.namespaces)) + (0 if config.namespaces else 2)
+    streams = kinds * max(1, len(config.namespaces)) + (0 if config.exact_namespaces else 2)
     return streams + REQUEST_CONNECTIONS
 
 

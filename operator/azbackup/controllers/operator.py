@@ -49,7 +49,7 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
     settings.peering.name = config.peering_name
     settings.peering.mandatory = not config.standalone
     settings.watching.inactivity_timeout = 300.0
-    if config.namespaces and not any(ch in ns for ns in config.namespaces for ch in "*?["):
+    if config.exact_namespaces:
         # Exact namespaces: nothing to discover, so no cluster-wide watch of namespaces and CRDs
         # (and no cluster-scoped RBAC needed for it).
         settings.scanning.disabled = True
