@@ -19,7 +19,7 @@ from azbackup.azure.policy import PolicyClient
 from azbackup.azure.protection import Freshness, PolicyRef, ProtectedVMClient
 from azbackup.azure.vault import VaultClient, owner_of
 from azbackup.checks.facts import PolicyType
-from azbackup.managed import ExternalClient, Hold, Resource, create_incomplete
+from azbackup.managed import JOURNAL_PENDING, ExternalClient, Hold, Resource
 from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry, VaultKey
 
@@ -167,7 +167,8 @@ class OnDemandBinding:
         if target is None:
             raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
                                f"{obj.namespace}; waiting for it", stalls=False))
-        started = bool(obj.status.get("jobId") or obj.status.get("operation") or create_incomplete(obj.annotations))
+        # Any trigger on record (even one whose outcome is unknown) means the backup has started: follow it.
+        started = bool(obj.status.get("jobId") or obj.status.get("operation") or obj.annotations.get(JOURNAL_PENDING))
         state = str(target.status.get("protectionState") or "").lower()
         if not started and not (is_ready(target) and state in ("protected", "irpending")):
             raise Waiting(Hold(Reason.TARGET_NOT_PROTECTED,

@@ -27,7 +27,7 @@ from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.inventory import Inventory
 from azbackup.managed import ExternalClient, Hold, Resource
-from azbackup.reconcile import loop, memory, status
+from azbackup.reconcile import backoff, loop, memory, status
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -187,18 +187,29 @@ class Runtime:
         self._reconciled.add(obj.key)
         binding = self.bindings[obj.kind]
         now = self.clock()
+        if (wait := backoff.remaining(obj.status, obj.generation, now)) is not None:
+            # A recorded backoff (status.backoff) outlives restarts and periodic passes: no Azure call yet.
+            log.debug("%s %s/%s: backing off, next attempt in %.0fs", obj.kind, obj.namespace, obj.name, wait)
+            self.requeue(obj.key, wait)
+            return None
         try:
             client = await binding.client(obj, self)
             verdict = await loop.reconcile(obj, client, self.journal, rfc3339_micro(now), self.settings.loop)
             self._attempts.pop(obj.key, None)
+            if obj.status.get(backoff.FIELD) is not None:
+                verdict = verdict.with_status(**{backoff.FIELD: None})
         except Waiting as waiting:
             hold = waiting.hold
             make = Verdict.stalled if hold.stalls else Verdict.progressing
             verdict = make(hold.reason, hold.message, hold.retry_in)
         except errors.AzbackupError as err:
-            attempts = self._attempts.get(obj.key, 0)
+            attempts = max(self._attempts.get(obj.key, 0), backoff.attempts(obj.status, obj.generation))
             self._attempts[obj.key] = attempts + 1
             verdict = loop.verdict_for_error(err, attempts, self.settings.loop)
+            recorded = backoff.record(now, verdict.retry_in, attempts + 1, obj.generation,
+                                      self.settings.loop.record_backoff_over)
+            if recorded is not None:
+                verdict = verdict.with_status(**{backoff.FIELD: recorded})
             log.info("%s %s/%s: %s (retry in %ss)", obj.kind, obj.namespace, obj.name, err.message,
                      verdict.retry_in)
         except Conflict:

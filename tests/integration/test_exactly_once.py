@@ -1,0 +1,72 @@
+"""Exactly once under faults: a lost answer never becomes a second backup, nor a wait for a person."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import Cluster, OperatorProcess, eventually, protected_vm, vault, vm_id
+
+VM = vm_id("rg-web", "vm-web-01")
+
+
+def on_demand(name: str, target: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "OnDemandBackup",
+            "metadata": {"name": name, **({"annotations": annotations} if annotations else {})},
+            "spec": {"protectedVMRef": {"name": target}}}
+
+
+def backup_jobs(emulator: Any, vm: str = VM) -> list[dict[str, Any]]:
+    return [j for j in emulator.admin.state()["jobs"]
+            if j["operation"] == "Backup" and str(j.get("vm") or "").lower() == vm.lower()]
+
+
+def protect(cluster: Cluster, operator: OperatorProcess) -> None:
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", VM))
+    cluster.wait_for("protectedvm", "web", reason="Protected", timeout=60, operator=operator)
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param({"status": 503, "retryAfter": 1}, id="a 503 after Azure started the backup"),
+    pytest.param({"drop": True}, id="a dropped connection after Azure started the backup"),
+])
+def test_a_lost_trigger_answer_is_adopted_not_repeated(cluster: Cluster, operator: OperatorProcess, emulator: Any,
+                                                       fault: dict[str, Any]) -> None:
+    emulator.admin.set_settings(durations={"backupJob": 1000})  # 20 s at the tests' time scale
+    protect(cluster, operator)
+    emulator.admin.add_fault(operation="Backups_Trigger", phase="after", count=1, **fault)
+    cluster.apply(on_demand("now", "web"))
+    obj = cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
+    jobs = backup_jobs(emulator)
+    assert len(jobs) == 1, jobs  # neither azure-core nor the loop sent a second trigger
+    assert obj["status"]["jobId"] == jobs[0]["id"]
+    assert "adopting backup job" in operator.logs()
+
+
+def test_a_trigger_recorded_but_never_sent_is_sent_by_the_operator_itself(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    # As if the operator died right after recording its intent, before the POST left.
+    protect(cluster, operator)
+    pending = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cluster.apply(on_demand("now", "web", {"azbackup.dev/external-create-pending": pending}))
+    cluster.wait_for("ondemandbackup", "now", status="False", reason="TriggerOutcomeUnknown", timeout=30,
+                     operator=operator)
+    assert backup_jobs(emulator) == []  # looking is reads only
+    cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
+    assert len(backup_jobs(emulator)) == 1
+
+
+def test_a_trigger_killed_in_flight_is_adopted_after_the_restart(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    emulator.admin.set_settings(durations={"backupJob": 1000})
+    protect(cluster, operator)
+    # Azure starts the job, the answer is held; the operator dies with only "pending" on record.
+    emulator.admin.add_fault(operation="Backups_Trigger", latency=30, phase="after", count=1)
+    cluster.apply(on_demand("now", "web"))
+    eventually(lambda: backup_jobs(emulator), timeout=60, what="the trigger reached Azure")
+    operator.kill()
+    operator.start()
+    obj = cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
+    assert [j["id"] for j in backup_jobs(emulator)] == [obj["status"]["jobId"]]
