@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
+from azure_emulator.inventory import DEFAULT_CLIENT_ID
 
 from tests.integration.harness import Cluster, OperatorProcess, eventually, protected_vm, vault, vm_id
 
@@ -70,3 +72,25 @@ def test_a_trigger_killed_in_flight_is_adopted_after_the_restart(
     operator.start()
     obj = cluster.wait_for("ondemandbackup", "now", reason="BackupSucceeded", timeout=90, operator=operator)
     assert [j["id"] for j in backup_jobs(emulator)] == [obj["status"]["jobId"]]
+
+
+def test_a_recorded_backoff_is_honoured_by_periodic_passes_and_after_a_restart(
+        control_plane_instance: Any, emulator: Any, namespace: str, cluster: Cluster, tmp_path: Path) -> None:
+    # Real retry delays (a missing role is retried after 120 s), with a periodic pass every 4 s.
+    op = OperatorProcess(control_plane_instance, emulator, namespace, tmp_path, extra=("--retry-scale", "1"))
+    emulator.admin.set_authorization(DEFAULT_CLIENT_ID, ["Microsoft.RecoveryServices/vaults/write"])
+    op.start()
+    try:
+        cluster.apply(vault("vault-a"))
+        obj = cluster.wait_for("backupvault", "vault-a", type_="Stalled", reason="AuthorizationFailed", operator=op)
+        assert obj["status"]["backoff"]["attempts"] == 1
+        puts = emulator.admin.count("Vaults_CreateOrUpdate")
+        eventually(lambda: "BackupVault" in op.logs() and "backing off" in op.logs(), timeout=30,
+                   what="a periodic pass that waits out the backoff")
+        op.kill()
+        op.start()
+        eventually(lambda: "backing off" in op.log_path.read_text(errors="replace"), timeout=30,
+                   what="the restarted operator's first pass waits out the backoff")
+        assert emulator.admin.count("Vaults_CreateOrUpdate") == puts
+    finally:
+        op.stop()

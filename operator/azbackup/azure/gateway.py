@@ -27,7 +27,7 @@ from azure.identity.aio import (
 from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
 
-from azbackup.azure.credentials import CredentialSource
+from azbackup.azure.credentials import CredentialSource, invalid_secret
 from azbackup.azure.pipeline import ArmBudgetPolicy, ArmRetryPolicy, CallObserver, NoObserver
 from azbackup.azure.ratelimit import Budget, Kind, TokenBucket
 
@@ -157,7 +157,10 @@ class Gateway:
 
     def credential(self, source: CredentialSource) -> Any:
         if source.key not in self._credentials:
-            self._credentials[source.key] = self._make_credential(source)
+            try:
+                self._credentials[source.key] = self._make_credential(source)
+            except ValueError as exc:  # a garbage tenant id or certificate in the Secret
+                raise invalid_secret(source, exc) from None
         return self._credentials[source.key]
 
     def _make_credential(self, source: CredentialSource) -> Any:

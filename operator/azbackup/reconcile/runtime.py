@@ -189,7 +189,7 @@ class Runtime:
         now = self.clock()
         if (wait := backoff.remaining(obj.status, obj.generation, now)) is not None:
             # A recorded backoff (status.backoff) outlives restarts and periodic passes: no Azure call yet.
-            log.debug("%s %s/%s: backing off, next attempt in %.0fs", obj.kind, obj.namespace, obj.name, wait)
+            log.info("%s %s/%s: backing off, next attempt in %.0fs", obj.kind, obj.namespace, obj.name, wait)
             self.requeue(obj.key, wait)
             return None
         try:
