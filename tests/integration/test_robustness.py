@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.integration.harness import Cluster, OperatorProcess, eventually, vault
+from tests.integration.harness import Cluster, OperatorProcess, eventually, protected_vm, vault, vm_id
 
 DIFFBASE = "kopf.azbackup.dev/last-handled-configuration"
 
@@ -27,3 +27,21 @@ def test_a_large_foreign_annotation_does_not_break_kopfs_bookkeeping(cluster: Cl
 
     eventually(handled, timeout=60, what="kopf recorded the handled change")
     assert "422" not in operator.logs()
+
+
+def test_a_vault_blip_flips_nothing(cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  protected_vm("db", "vault-a", vm_id("rg-db", "vm-db-01")))
+    for name in ("web", "db"):
+        cluster.wait_for("protectedvm", name, reason="Protected", timeout=90, operator=operator)
+    since = cluster.condition("backupvault", "vault-a")
+    emulator.admin.add_fault(operation="Vaults_Get", status=503, count=4)
+    emulator.admin.add_fault(operation="Vaults_Get", status=429, retryAfter=1, count=1)
+    eventually(lambda: all(f["count"] == 0 for f in emulator.admin.faults()), timeout=60,
+               what="every faulted vault read answered")
+    eventually(lambda: emulator.admin.count("Vaults_Get", 200) > 0 and "holding its Ready state" in operator.logs(),
+               timeout=30, what="a good vault read after the blip")
+    assert cluster.condition("backupvault", "vault-a") == since  # not even a lastTransitionTime moved
+    for name in ("vault-a", "web", "db"):
+        reasons = [e["reason"] for e in cluster.events(name)]
+        assert not {"AzureUnavailable", "Throttled", "VaultNotReady"} & set(reasons), (name, reasons)

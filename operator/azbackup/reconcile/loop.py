@@ -33,6 +33,9 @@ class LoopSettings:
     """Cap of the doubling delays."""
     create_grace: float = 30.0
     """After a create Azure reported done, how long an absent resource is read as eventual consistency."""
+    transient_grace: float = 300.0
+    """How long a Ready object keeps its Ready state through consecutive transient errors (429, 5xx,
+    connection) before the failure is reported: a condition changes on evidence, not on a failed read."""
     record_backoff_over: float = 60.0
     """A backoff at least this long is recorded in status.backoff, so restarts and periodic passes honour
     it; shorter ones stay in memory (recording them would cost a status write per transient error)."""

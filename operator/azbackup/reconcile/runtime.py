@@ -27,7 +27,7 @@ from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.inventory import Inventory
 from azbackup.managed import ExternalClient, Hold, Resource
-from azbackup.reconcile import backoff, loop, memory, status
+from azbackup.reconcile import backoff, holding, loop, memory, status
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -91,6 +91,7 @@ class Runtime:
         self.journal = Journal(self)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._attempts: dict[Key, int] = {}
+        self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)
         self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
         self._queued_once: set[Key] = set()
         self.workers: dict[VaultKey, VaultWorker] = {}
@@ -196,6 +197,7 @@ class Runtime:
             client = await binding.client(obj, self)
             verdict = await loop.reconcile(obj, client, self.journal, rfc3339_micro(now), self.settings.loop)
             self._attempts.pop(obj.key, None)
+            self._failing_since.pop(obj.key, None)
             if obj.status.get(backoff.FIELD) is not None:
                 verdict = verdict.with_status(**{backoff.FIELD: None})
         except Waiting as waiting:
@@ -206,6 +208,14 @@ class Runtime:
             attempts = max(self._attempts.get(obj.key, 0), backoff.attempts(obj.status, obj.generation))
             self._attempts[obj.key] = attempts + 1
             verdict = loop.verdict_for_error(err, attempts, self.settings.loop)
+            since = self._failing_since.setdefault(obj.key, now)
+            if holding.holds_last_known(obj.status, obj.generation, err, now - since,
+                                        self.settings.loop.transient_grace):
+                # Last known good state holds while the read is retried: no status write, no Event.
+                log.info("%s %s/%s: %s (holding its Ready state; retry in %ss)", obj.kind, obj.namespace,
+                         obj.name, err.message, verdict.retry_in)
+                self.requeue(obj.key, verdict.retry_in or self.settings.loop.fast_retry)
+                return None
             recorded = backoff.record(now, verdict.retry_in, attempts + 1, obj.generation,
                                       self.settings.loop.record_backoff_over)
             if recorded is not None:
