@@ -94,3 +94,33 @@ def test_a_recorded_backoff_is_honoured_by_periodic_passes_and_after_a_restart(
         assert emulator.admin.count("Vaults_CreateOrUpdate") == puts
     finally:
         op.stop()
+
+
+def configure_jobs(emulator: Any, vm: str = VM) -> list[dict[str, Any]]:
+    return [j for j in emulator.admin.state()["jobs"]
+            if j["operation"] == "ConfigureBackup" and str(j.get("vm") or "").lower() == vm.lower()]
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param({"drop": True}, id="a dropped connection after Azure accepted the PUT"),
+    pytest.param({"status": 503, "retryAfter": 1}, id="a 503 after Azure accepted the PUT"),
+])
+def test_a_lost_configure_answer_is_followed_not_repeated(cluster: Cluster, operator: OperatorProcess,
+                                                          emulator: Any, fault: dict[str, Any]) -> None:
+    emulator.admin.set_settings(durations={"configureProtection": 500})  # 10 s at the tests' time scale
+    emulator.admin.add_fault(operation="ProtectedItems_CreateOrUpdate", phase="after", count=1, **fault)
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", VM))
+    cluster.wait_for("protectedvm", "web", reason="Protected", timeout=90, operator=operator)
+    assert len(configure_jobs(emulator)) == 1
+
+
+def test_a_configure_killed_in_flight_is_waited_for_after_the_restart(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    emulator.admin.set_settings(durations={"configureProtection": 1000})  # outlasts the restart
+    emulator.admin.add_fault(operation="ProtectedItems_CreateOrUpdate", phase="after", latency=30, count=1)
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", VM))
+    eventually(lambda: configure_jobs(emulator), timeout=60, what="the PUT reached Azure")
+    operator.kill()
+    operator.start()
+    cluster.wait_for("protectedvm", "web", reason="Protected", timeout=90, operator=operator)
+    assert len(configure_jobs(emulator)) == 1

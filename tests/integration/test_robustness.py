@@ -45,3 +45,17 @@ def test_a_vault_blip_flips_nothing(cluster: Cluster, operator: OperatorProcess,
     for name in ("vault-a", "web", "db"):
         reasons = [e["reason"] for e in cluster.events(name)]
         assert not {"AzureUnavailable", "Throttled", "VaultNotReady"} & set(reasons), (name, reasons)
+
+
+def test_deleting_the_acting_duplicate_hands_the_vm_over_without_stopping_protection(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    vm = vm_id("rg-web", "vm-web-01")
+    cluster.apply(vault("vault-a"), protected_vm("first", "vault-a", vm))
+    cluster.wait_for("protectedvm", "first", reason="Protected", operator=operator)
+    cluster.apply(protected_vm("second", "vault-a", vm))
+    cluster.wait_for("protectedvm", "second", status="False", reason="DuplicateProtectedVM", operator=operator)
+    cluster.delete("protectedvm", "first")
+    cluster.wait_gone("protectedvm", "first", operator=operator)
+    cluster.wait_for("protectedvm", "second", reason="Protected", timeout=60, operator=operator)
+    stops = [j for j in emulator.admin.state()["jobs"] if j["operation"] in ("DisableBackup", "DeleteBackupData")]
+    assert stops == []  # protection never stopped: the claim moved, not the item

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from azbackup import checks
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
-from azbackup.azure import errors, operations
+from azbackup.azure import configure_jobs, errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import Inventory
@@ -116,9 +116,15 @@ class ProtectedVMClient:
                 Reason.SUSPEND_NEEDS_IMMUTABLE_VAULT,
                 f"state BackupsSuspended needs an immutable vault; BackupVault {self.vault.vault_name} has "
                 "immutability Disabled. Set its immutability to Unlocked, or use state ProtectionStopped"))
+        diffs = pb.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
+        if (not state.exists or diffs) and await self._configure_running():
+            # An earlier PUT (its answer lost, or its operation never saved) is still being applied:
+            # wait for its job instead of sending a second PUT.
+            return Observation(exists=True, usable=False, status=status, conditions=conditions, pending=(
+                Reason.WAITING_FOR_OPERATION, "a configure-protection job started earlier is still running in "
+                "Azure; waiting for it instead of sending the request again"))
         if not state.exists:
             return Observation(exists=False, status=status, conditions=conditions)
-        diffs = pb.differences(self.spec, self.policy.name, item or {})
         protected = state.state in pb.PROTECTED_STATES
         ready = {"protected": (Reason.PROTECTED, "Azure reports the VM protected"),
                  "protectionstopped": (Reason.PROTECTION_STOPPED, "protection is stopped; recovery points are kept"),
@@ -172,12 +178,20 @@ class ProtectedVMClient:
             http_proxy=self.spec.http_proxy, storage_prefixes=prefixes)
 
     # -- writes -------------------------------------------------------------------------------------
+    async def _configure_running(self) -> bool:
+        flight = self.inventory.running_configures(self.clients, self.vault_id, self.vault.vault_name,
+                                                   self.vault.resource_group)
+        return configure_jobs.is_running(await flight.get(self.freshness.items), self.ref.resource_group,
+                                         self.ref.name)
+
     async def _put(self, body: Mapping[str, Any], kind: str, obj: Resource) -> Operation | None:
         capture = operations.HeaderCapture()
         with errors.guard():
+            # retry_total=0: a PUT re-sent by azure-core after a dropped connection may start a second
+            # configure job; after a failure the next pass looks for the first one (configure_jobs).
             await self.clients.backup.protected_items.begin_create_or_update(
                 self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                cast(Any, body), polling=False, raw_response_hook=capture)
+                cast(Any, body), polling=False, raw_response_hook=capture, retry_total=0)
         self.inventory.invalidate_vault(self.vault_id)
         self.inventory.forget_protection(self.spec.vm_id)
         return capture.operation(kind, obj.generation)

@@ -80,10 +80,13 @@ class Registry:
         """Keys of the objects whose work runs in this vault's worker (not the vault itself)."""
         return sorted(self._members.get(vault, ()))
 
+    def claimants(self, vm_id: str) -> list[Resource]:
+        """Every ProtectedVM naming this VM."""
+        return [o for k in self._claims.get(vm_id.lower(), ()) if (o := self._objects.get(k))]
+
     def first_claim(self, vm_id: str) -> Resource | None:
         """The ProtectedVM that claimed a VM first (oldest, then by namespace/name): the one that acts."""
-        claimants = [o for k in self._claims.get(vm_id.lower(), ()) if (o := self._objects.get(k))]
-        return min(claimants, key=lambda o: (o.created, o.namespace, o.name), default=None)
+        return min(self.claimants(vm_id), key=lambda o: (o.created, o.namespace, o.name), default=None)
 
     def vault_of(self, key: Key) -> VaultKey | None:
         if key[0] == "BackupVault":

@@ -27,7 +27,7 @@ from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.inventory import Inventory
 from azbackup.managed import ExternalClient, Hold, Resource
-from azbackup.reconcile import backoff, holding, loop, memory, status
+from azbackup.reconcile import backoff, handover, holding, loop, memory, status
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -137,6 +137,9 @@ class Runtime:
         if event_type == "DELETED":
             self.registry.remove(key)
             self._reconciled.discard(key)
+            if key[0] == "ProtectedVM" and (heir := self.registry.first_claim(str((body.get("spec") or {})
+                                                                                .get("vm") or ""))):
+                self.requeue(heir.key, 0.0)  # a duplicate hand-over: the next claimant acts now
             return
         obj = self.registry.upsert(body)
         if key not in self._reconciled and key not in self._queued_once and not obj.deleting:
@@ -265,6 +268,10 @@ class Runtime:
         async with self.lock(obj.key):
             obj = self.registry.get(obj.key) or obj
             now = self.clock()
+            if (heir := handover.successor(obj, self.registry)) is not None:
+                log.info("%s %s/%s deleted: %s takes over its VM as it is protected (no Azure change)",
+                         obj.kind, obj.namespace, obj.name, heir.name)
+                return True, None
             try:
                 client = await self.bindings[obj.kind].client(obj, self)
                 result = await loop.finalize(obj, client, rfc3339_micro(now), self.settings.loop)
