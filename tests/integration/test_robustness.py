@@ -59,3 +59,23 @@ def test_deleting_the_acting_duplicate_hands_the_vm_over_without_stopping_protec
     cluster.wait_for("protectedvm", "second", reason="Protected", timeout=60, operator=operator)
     stops = [j for j in emulator.admin.state()["jobs"] if j["operation"] in ("DisableBackup", "DeleteBackupData")]
     assert stops == []  # protection never stopped: the claim moved, not the item
+
+
+def test_deleting_a_vault_mid_protection_follows_its_members_to_the_end(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    emulator.admin.set_settings(durations={"configureProtection": 500})  # 10 s at the tests' time scale
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  protected_vm("db", "vault-a", vm_id("rg-db", "vm-db-01")))
+    for name in ("web", "db"):
+        cluster.wait_for("protectedvm", name, status="False", reason="WaitingForOperation", timeout=60,
+                         operator=operator)
+    puts = emulator.admin.count("ProtectedItems_CreateOrUpdate")
+    cluster.delete("backupvault", "vault-a")
+    cluster.wait_gone("backupvault", "vault-a", timeout=90, operator=operator)
+    for name in ("web", "db"):
+        ready = cluster.condition("protectedvm", name) or {}
+        assert ready.get("reason") == "VaultNotReady", (name, ready)  # a reason, not a wait nobody ends
+        assert "being deleted" in ready.get("message", "")
+    assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == puts  # nothing more sent to the vault
+    items = [i for s in emulator.admin.state()["subscriptions"] for v in s["vaults"] for i in v["items"]]
+    assert len(items) == 2  # the started protections ran to their end (deletionPolicy Retain keeps the vault)

@@ -27,7 +27,8 @@ from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure.inventory import Inventory
 from azbackup.managed import ExternalClient, Hold, Resource
-from azbackup.reconcile import backoff, handover, holding, loop, memory, status
+from azbackup.reasons import Reason
+from azbackup.reconcile import backoff, handover, holding, loop, memory, status, teardown
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -272,6 +273,9 @@ class Runtime:
                 log.info("%s %s/%s deleted: %s takes over its VM as it is protected (no Azure change)",
                          obj.kind, obj.namespace, obj.name, heir.name)
                 return True, None
+            if obj.kind == "BackupVault" and (wait := await self._members_settle((obj.namespace, obj.name))):
+                await self.write(obj, wait)
+                return False, wait.retry_in
             try:
                 client = await self.bindings[obj.kind].client(obj, self)
                 result = await loop.finalize(obj, client, rfc3339_micro(now), self.settings.loop)
@@ -293,6 +297,20 @@ class Runtime:
             assert result.verdict is not None
             await self.write(obj, result.verdict)
             return False, result.verdict.retry_in or self.settings.loop.poll_interval
+
+    async def _members_settle(self, vault: VaultKey) -> Verdict | None:
+        """Before a vault's own clean-up: its members' operations followed to their end, and each member
+        told why nothing more happens (its worker is gone). None once nothing is in flight (teardown.py)."""
+        for key in self.registry.members(vault):
+            if key[0] != "OnDemandBackup":  # an on-demand backup is never started for a vault on its way out
+                await self.reconcile(key)
+        busy = teardown.in_flight(self.registry, vault)
+        if not busy:
+            return None
+        names = ", ".join(k[2] for k in busy[:5]) + (f" and {len(busy) - 5} more" if len(busy) > 5 else "")
+        return Verdict.progressing(Reason.DELETING, f"waiting for the Azure operations of {len(busy)} "
+                                   f"ProtectedVMs ({names}) to end before deleting the vault",
+                                   self.settings.loop.poll_interval)
 
     # -- scheduling ---------------------------------------------------------------------------------
     def requeue(self, key: Key, delay: float) -> None:
