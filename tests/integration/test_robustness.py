@@ -31,7 +31,7 @@ def test_a_large_foreign_annotation_does_not_break_kopfs_bookkeeping(cluster: Cl
 
 def test_a_vault_blip_flips_nothing(cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
     cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
-                  protected_vm("db", "vault-a", vm_id("rg-db", "vm-db-01")))
+                  protected_vm("db", "vault-a", vm_id("rg-web", "vm-web-02")))
     for name in ("web", "db"):
         cluster.wait_for("protectedvm", name, reason="Protected", timeout=90, operator=operator)
     since = cluster.condition("backupvault", "vault-a")
@@ -65,7 +65,7 @@ def test_deleting_a_vault_mid_protection_follows_its_members_to_the_end(
         cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
     emulator.admin.set_settings(durations={"configureProtection": 500})  # 10 s at the tests' time scale
     cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
-                  protected_vm("db", "vault-a", vm_id("rg-db", "vm-db-01")))
+                  protected_vm("db", "vault-a", vm_id("rg-web", "vm-web-02")))
     for name in ("web", "db"):
         cluster.wait_for("protectedvm", name, status="False", reason="WaitingForOperation", timeout=60,
                          operator=operator)

@@ -186,12 +186,18 @@ class ProtectedVMClient:
 
     async def _put(self, body: Mapping[str, Any], kind: str, obj: Resource) -> Operation | None:
         capture = operations.HeaderCapture()
-        with errors.guard():
-            # retry_total=0: a PUT re-sent by azure-core after a dropped connection may start a second
-            # configure job; after a failure the next pass looks for the first one (configure_jobs).
-            await self.clients.backup.protected_items.begin_create_or_update(
-                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                cast(Any, body), polling=False, raw_response_hook=capture, retry_total=0)
+        try:
+            with errors.guard():
+                # retry_total=0: a PUT re-sent by azure-core after a dropped connection may start a second
+                # configure job; after a failure the next pass looks for the first one (configure_jobs).
+                await self.clients.backup.protected_items.begin_create_or_update(
+                    self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container,
+                    self.ref.item, cast(Any, body), polling=False, raw_response_hook=capture, retry_total=0)
+        except errors.AzbackupError:
+            # The outcome is unknown: the next look for a running configure job must read Azure afresh.
+            self.inventory.running_configures(self.clients, self.vault_id, self.vault.vault_name,
+                                              self.vault.resource_group).invalidate()
+            raise
         self.inventory.invalidate_vault(self.vault_id)
         self.inventory.forget_protection(self.spec.vm_id)
         return capture.operation(kind, obj.generation)
