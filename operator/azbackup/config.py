@@ -100,7 +100,6 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
     if args.retry_scale:
         loop = replace(loop, fast_retry=loop.fast_retry * args.retry_scale,
                        slow_retry=loop.slow_retry * args.retry_scale, max_retry=loop.max_retry * args.retry_scale,
-                       create_grace=loop.create_grace * args.retry_scale,
                        adopt_window=loop.adopt_window * args.retry_scale,
                        record_backoff_over=loop.record_backoff_over * args.retry_scale,
                        transient_grace=loop.transient_grace * args.retry_scale)

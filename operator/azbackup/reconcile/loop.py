@@ -31,8 +31,6 @@ class LoopSettings:
     """First delay after an error a human must fix (credential, permission); doubles per attempt."""
     max_retry: float = 1800.0
     """Cap of the doubling delays."""
-    create_grace: float = 30.0
-    """After a create Azure reported done, how long an absent resource is read as eventual consistency."""
     transient_grace: float = 300.0
     """How long a Ready object keeps its Ready state through consecutive transient errors (429, 5xx,
     connection) before the failure is reported: a condition changes on evidence, not on a failed read."""

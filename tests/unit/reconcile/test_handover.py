@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from azbackup.managed import Resource
-from azbackup.reconcile import handover, kinds, teardown
+from azbackup.kinds import BY_NAME
+from azbackup.reconcile import handover, teardown
 from azbackup.reconcile.registry import Registry
 
 VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1"
@@ -23,7 +24,7 @@ def pvm(name: str, vault: str = "vault-a", *, vm: str = VM, namespace: str = "ns
 
 
 def registry(*bodies: dict[str, Any]) -> Registry:
-    reg = Registry(kinds.vault_of)
+    reg = Registry(BY_NAME)
     for body in bodies:
         reg.upsert(body)
     return reg
