@@ -8,7 +8,8 @@ Per seed, against a fresh emulator (ARM throttling on) and a real kube-apiserver
 1. the fault mix (emulator admin faults, seeded): 5 % of reads answer 503; backup triggers applied then
    answered 503 or dropped; configure-protection PUTs applied then dropped, and 30 % of their answers
    held 3 s; 429 bursts on reads between kills; configure jobs that take `--configure-seconds`;
-2. the operator SIGKILLed at random 5-15 s intervals and restarted at once, `--kills` times;
+2. the operator SIGKILLed at random 5-15 s intervals (counted from when it serves again) and restarted
+   at once, `--kills` times;
 3. faults stop (the one-shot lost answers stay armed until they fire): the time until every
    ProtectedVM is Ready and every OnDemandBackup finished;
 4. a vault blip (four 503s and a 429 on Vaults_Get): status writes and Events per object.
@@ -30,6 +31,7 @@ import random
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,18 @@ class Replicas:
             self.plane.kubeconfig, self.emulator, self.workdir / f"operator-{index}-{self.starts}.log",
             [*self.flags, "--metrics-port", str(port), *self.peers[index]])
 
+    def wait_serving(self, index: int, timeout: float = 120.0) -> float:
+        """Seconds until the replica serves its metrics (imports done, kopf started): a kill interval counts
+        from there, so a slow start on a loaded machine does not turn the kills into kills of a booting process."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{19190 + index}/metrics", timeout=2):
+                    return time.monotonic() - started
+            except OSError:
+                time.sleep(0.5)
+        return time.monotonic() - started
+
     def start_all(self) -> None:
         for i in range(len(self.peers)):
             self.start(i)
@@ -178,6 +192,8 @@ def run_seed(plane: control_plane.ControlPlane, seed: int, args: argparse.Namesp
         one_shot = add_faults(admin, ONE_SHOT)
         steady = add_faults(admin, continuous(seed))
         replicas.start_all()
+        for i in range(len(replicas.procs)):
+            replicas.wait_serving(i)
         docs = manifests(args.vms, args.vaults, args.ondemand)
         for batch in chunks(docs, 200):
             plane.kubectl("apply", "-n", namespace, "--server-side", "-f", "-", input=yaml.safe_dump_all(batch),
@@ -194,6 +210,7 @@ def run_seed(plane: control_plane.ControlPlane, seed: int, args: argparse.Namesp
             replicas.kill(victim)
             kills.append(round(wait, 1))
             replicas.start(victim)
+            replicas.wait_serving(victim)
         hits = fault_hits(admin, {**one_shot, **steady})
         for fault_id in steady.values():  # the one-shot faults stay armed until they fire
             admin.remove_fault(fault_id)

@@ -141,6 +141,12 @@ class Gateway:
         # handshake per call (azure-sdk-for-python #13797, #46577).
         connector = aiohttp.TCPConnector(limit=self.settings.connection_limit, ssl=self.ssl_context())
         self._session = aiohttp.ClientSession(connector=connector)
+        # aiohttp re-sends an "idempotent" request (PUT, DELETE) once, by itself, when the server closes a
+        # reused connection before answering; a configure-protection PUT applied before the drop then
+        # starts a second configure job. Retries are azure-core's decision (off for such calls), never
+        # the transport's. aiohttp has no public switch: its own test client clears the same attribute.
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
         self._transport = AioHttpTransport(session=self._session, session_owner=False)
 
     @property

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azbackup.managed import Resource
 from azbackup.kinds import BY_NAME
+from azbackup.managed import Resource
 from azbackup.reconcile import handover, teardown
 from azbackup.reconcile.registry import Registry
 
