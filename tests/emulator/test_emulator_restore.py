@@ -440,3 +440,16 @@ async def test_validate_operations_report_what_the_restore_job_would_fail_on(
     await poller.result()
     assert emu.admin.count("ValidateOperationStatuses_Get", 200) >= 1
     assert emu.admin.restores() == []  # validation restores nothing
+
+
+async def test_a_restore_rebuilds_the_vm_from_the_point_after_the_source_is_deleted(
+    emu: EmulatorProcess, azure: Azure
+) -> None:
+    newest = (await points(azure))[0]
+    emu.admin.remove_vm(SUB, SOURCE_RG, SOURCE)
+    job = await restore(azure, newest.name, alr(newest.name, "vm-api-01", restore_disk_lun_list=[]))
+    assert job.properties.status == "Completed"  # the name is free again once the source is gone
+    vm = await azure.compute.virtual_machines.get(TARGET_RG, "vm-api-01")
+    assert (vm.hardware_profile.vm_size, vm.tags) == ("Standard_D2s_v3", SOURCE_TAGS)
+    assert vm.storage_profile.os_disk.os_type == "Windows"
+    assert vm.storage_profile.data_disks == []  # an empty LUN list restores the OS disk only
