@@ -182,6 +182,14 @@ class Reason(enum.StrEnum):
     """Azure's support matrix does not settle whether this OS can be backed up with the VM agent (warning)."""
     UNMANAGED_DISKS_DEPRECATED = "UnmanagedDisksDeprecated"
     """The VM has unmanaged disks, whose backup Azure has deprecated (warning)."""
+    DISK_NEEDS_ENHANCED_POLICY = "DiskNeedsEnhancedPolicy"
+    """Since the guide: an Ultra Disk or Premium SSD v2 data disk is backed up by the Enhanced policy only."""
+    EPHEMERAL_OS_DISK = "EphemeralOSDisk"
+    """Since the guide: the VM has an ephemeral OS disk, which Azure Backup cannot back up."""
+    DISK_DATA_ACCESS_AUTH = "DiskDataAccessAuth"
+    """Since the guide: a disk has data-access authentication (Entra ID), with which backups fail."""
+    CONFIDENTIAL_VM_NEEDS_ENHANCED_POLICY = "ConfidentialVMNeedsEnhancedPolicy"
+    """Since the guide: a Confidential VM is backed up by the Enhanced policy only."""
 
     # --- OnDemandBackup ---
     TARGET_NOT_PROTECTED = "TargetNotProtected"

@@ -116,9 +116,11 @@ async def _compacted(send: Callable[..., Any], url: str,
 
 
 def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings)."""
+    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings,
+    data-access authentication)."""
     props = disk.get("properties") or {}
-    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection") if k in props}
+    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection", "dataAccessAuthMode")
+            if k in props}
     return {"id": disk.get("id"), "properties": keep}
 
 

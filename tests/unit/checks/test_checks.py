@@ -27,6 +27,11 @@ REPORT_ORDER = [
     "StorageAccountAccess",
     "NoSharedDisks",
     "RestoreNetworkConfig",
+    # prerequisites Azure added after the 2018 guide
+    "DiskTypeSupported",
+    "NoEphemeralOSDisk",
+    "NoDataAccessAuthDisks",
+    "SecurityTypeSupported",
 ]
 
 
@@ -74,6 +79,7 @@ def test_unknown_facts_never_pass() -> None:
         nics=None,
         storage_accounts=None,
         protection=None,
+        security_type=None,
     )
     got = evaluate(dataclasses.replace(blank, agent=dataclasses.replace(blank.agent, reported=None)), CTX)
     assert {r.name: r.result for r in got if r.result is Result.PASSED} == {"SupportedOS": Result.PASSED}
