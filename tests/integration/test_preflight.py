@@ -43,6 +43,13 @@ EXPECTED = {
     ("rg-web", "vm-multi-nic"): ("Protectable with warnings", "RestoreNetworkConfig"),
     ("rg-web", "vm-web-01"): ("Protectable", "-"),
     ("rg-web", "vm-web-02"): ("Protectable", "-"),
+    # prerequisites Azure added after the guide, with the default Enhanced policy
+    ("rg-data", "vm-ultra-db"): ("Protectable", "-"),
+    ("rg-apps", "vm-pv2-app"): ("Protectable", "-"),
+    ("rg-dev", "vm-ephemeral"): ("Blocked", "EphemeralOSDisk"),
+    ("rg-data", "vm-entra-disk"): ("Blocked", "DiskDataAccessAuth"),
+    ("rg-apps", "vm-confidential"): ("Protectable", "-"),
+    ("rg-apps", "vm-trusted"): ("Protectable", "-"),
 }
 # The check each Blocked VM fails (exactly one per limitation VM).
 FAILED = {
@@ -50,7 +57,7 @@ FAILED = {
     "vm-win-oldagent": "VMAgentReady", "vm-ade-switched": "DiskEncryptionSupported", "vm-bigdata": "DataDiskLimit",
     "vm-locked-down": "NetworkPath", "vm-sap-hana": "NoWriteAccelerator", "vm-classic-disks": "StorageAccountAccess",
     "vm-legacy-erp": "NotProtectedElsewhere", "vm-retired": "NotProtectedElsewhere", "vm-win2003": "SupportedOS",
-    "vm-neu-app": "SameRegion",
+    "vm-neu-app": "SameRegion", "vm-ephemeral": "NoEphemeralOSDisk", "vm-entra-disk": "NoDataAccessAuthDisks",
 }
 # Operations that only read. backupStatus is a POST action, so ARM (and the emulator) meter it as a write,
 # but it changes nothing: it asks which vault protects a VM.
@@ -94,7 +101,7 @@ def test_table_over_the_sample_fleet_blocks_each_limitation_and_writes_nothing(e
     assert {vm: row[4] for (_, vm), row in rows.items() if row[2] == "Blocked"} == FAILED
     assert list(rows) == sorted(rows), "ordered by resource group, then name"
     assert rows[("rg-neu", "vm-neu-app")][:2] == ("northeurope", "Linux")
-    assert footer == ["25 VMs: 7 Protectable, 5 Protectable with warnings, 13 Blocked, 0 Unknown.",
+    assert footer == ["31 VMs: 11 Protectable, 5 Protectable with warnings, 15 Blocked, 0 Unknown.",
                       "Checked against a vault in westeurope.", "Policy type Enhanced."]
     # The operator's batches: one list per collection, one backupStatus per VM, no service tags (no NSG
     # rule names a CIDR), and nothing that changes Azure.
@@ -115,7 +122,8 @@ def test_json_reports_every_check_of_every_vm(emulator: Any) -> None:
     assert [(vm["resourceGroup"], vm["name"]) for vm in doc["vms"]] == sorted(EXPECTED)
     names = ["SameRegion", "NotProtectedElsewhere", "VMAgentReady", "ApplicationConsistent", "NetworkPath",
              "SupportedOS", "DataDiskLimit", "NoWriteAccelerator", "DiskEncryptionSupported", "StorageAccountAccess",
-             "NoSharedDisks", "RestoreNetworkConfig"]
+             "NoSharedDisks", "RestoreNetworkConfig", "DiskTypeSupported", "NoEphemeralOSDisk", "NoDataAccessAuthDisks",
+             "SecurityTypeSupported"]
     for vm in doc["vms"]:
         assert [c["name"] for c in vm["checks"]] == names, vm["name"]
         assert all(c.keys() == {"name", "result", "reason", "message"} for c in vm["checks"])
@@ -125,7 +133,7 @@ def test_json_reports_every_check_of_every_vm(emulator: Any) -> None:
     erp = next(vm for vm in doc["vms"] if vm["name"] == "vm-legacy-erp")
     message = next(c["message"] for c in erp["checks"] if c["name"] == "NotProtectedElsewhere")
     assert "rsv-legacy" in message
-    assert doc["summary"] == {"total": 25, "protectable": 7, "protectableWithWarnings": 5, "blocked": 13,
+    assert doc["summary"] == {"total": 31, "protectable": 11, "protectableWithWarnings": 5, "blocked": 15,
                               "unknown": 0, "exitCode": 1}
     assert (doc["vault"], doc["policyType"], doc["protectionStatus"]) == (
         {"id": None, "location": "westeurope"}, "Enhanced", "read")
@@ -144,7 +152,9 @@ def test_a_resource_group_that_can_be_protected_exits_0(emulator: Any) -> None:
 
 def test_tag_filter_selects_tagged_vms_and_without_a_vault_assumes_each_vms_region(emulator: Any) -> None:
     run = preflight(emulator, "--subscription", SUB, "--tag", "backup=daily", "-o", "yaml")
-    untagged = {("rg-dev", "vm-dev-02"), ("rg-legacy", "vm-retired")}  # the only VMs without backup=daily
+    untagged = {("rg-dev", "vm-dev-02"), ("rg-legacy", "vm-retired"),  # the only VMs without backup=daily
+                ("rg-data", "vm-ultra-db"), ("rg-apps", "vm-pv2-app"), ("rg-dev", "vm-ephemeral"),
+                ("rg-data", "vm-entra-disk"), ("rg-apps", "vm-confidential"), ("rg-apps", "vm-trusted")}
     doc = yaml.safe_load(run.stdout)
     got = {(vm["resourceGroup"], vm["name"]): (vm["result"], vm["reason"] or "-") for vm in doc["vms"]}
     # No vault given: vm-neu-app would need a vault in northeurope, and nothing else changes.
