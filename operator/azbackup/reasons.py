@@ -141,6 +141,11 @@ class Reason(enum.StrEnum):
     BACKUP_OVERDUE = "BackupOverdue"
     """No successful backup within the policy's schedule window."""
 
+    VAULT_CAPACITY_REACHED = "VaultCapacityReached"
+    """The vault already protects 1000 VMs, Azure's limit; no configure-protection is sent."""
+    POLICY_CAPACITY_REACHED = "PolicyCapacityReached"
+    """The policy already has 1000 VMs, Azure's limit; no configure-protection is sent."""
+
     # --- ProtectedVM prerequisite checks ---
     CHECK_PASSED = "CheckPassed"
     """The prerequisite holds."""
@@ -190,6 +195,12 @@ class Reason(enum.StrEnum):
     """Since the guide: a disk has data-access authentication (Entra ID), with which backups fail."""
     CONFIDENTIAL_VM_NEEDS_ENHANCED_POLICY = "ConfidentialVMNeedsEnhancedPolicy"
     """Since the guide: a Confidential VM is backed up by the Enhanced policy only."""
+
+    # --- BackupPolicy writes ---
+    POLICY_EDIT_BUDGET_EXHAUSTED = "PolicyEditBudgetExhausted"
+    """The vault's 50 policy creates/edits in 24 hours are spent; the write waits until the budget frees up."""
+    DRIFT_KEEPS_RETURNING = "DriftKeepsReturning"
+    """The policy was changed in Azure and corrected repeatedly; the operator stops rewriting and reports."""
 
     # --- OnDemandBackup ---
     TARGET_NOT_PROTECTED = "TargetNotProtected"

@@ -19,6 +19,7 @@ from azbackup.azure.policy import PolicyClient
 from azbackup.azure.protection import Freshness, PolicyRef, ProtectedVMClient
 from azbackup.azure.vault import VaultClient, owner_of
 from azbackup.checks.facts import PolicyType
+from azbackup.limits import policy_budget
 from azbackup.managed import ExternalClient, Hold, Resource, create_incomplete
 from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry, VaultKey
@@ -96,8 +97,13 @@ class PolicyBinding:
 
     async def client(self, obj: Resource, runtime: Runtime) -> ExternalClient:
         vault = resolve_vault(obj, runtime, need_ready=not obj.deleting)
+        # Issue 14: the vault's policy-edit budget is counted over the writes every BackupPolicy of this vault
+        # recorded in its status (limits/policy_budget.py decides).
+        writes = [w for p in runtime.registry.of_kind("BackupPolicy", obj.namespace)
+                  if _ref(p, "vaultRef") == vault.name for w in policy_budget.parse_all(p.status.get("policyWrites"))]
         return PolicyClient(await clients_for_vault(vault, runtime), VaultSpec.parse(vault.name, vault.spec),
-                            PolicySpec.parse(obj.name, obj.spec))
+                            PolicySpec.parse(obj.name, obj.spec), writes,
+                            dt.datetime.fromtimestamp(runtime.clock(), dt.UTC))
 
 
 DEFAULT_POLICY = PolicyRef("DefaultPolicy", PolicyType.STANDARD, "Daily", 24)
