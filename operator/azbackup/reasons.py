@@ -157,6 +157,8 @@ class Reason(enum.StrEnum):
     """The VM was created without the VM agent (provisionVMAgent false) and reports none."""
     VM_AGENT_NOT_READY = "VMAgentNotReady"
     """The VM agent does not report Ready."""
+    VM_AGENT_NOT_REPORTING = "VMAgentNotReporting"
+    """The VM is not running, so its agent cannot report; it is checked once the VM runs (warning)."""
     VM_AGENT_TOO_OLD = "VMAgentTooOld"
     """The VM agent is older than the guide's minimum (Windows 2.6.1198.718) or Azure's Linux minimum (2.2.53.1)."""
     VM_STOPPED = "VMStopped"

@@ -571,7 +571,7 @@ def protected_vm_options() -> dict[str, Schema]:
 CHECK_NAMES = [
     "SameRegion", "NotProtectedElsewhere", "VMAgentReady", "ApplicationConsistent", "NetworkPath",
     "SupportedOS", "DataDiskLimit", "NoWriteAccelerator", "DiskEncryptionSupported",
-    "StorageAccountAccess", "NoSharedDisks", "RestoreNetworkConfig",
+    "StorageAccountAccess", "ManagedDisks", "NoSharedDisks", "RestoreNetworkConfig",
     # prerequisites Azure added after the 2018 guide
     "DiskTypeSupported", "NoEphemeralOSDisk", "NoDataAccessAuthDisks", "SecurityTypeSupported",
 ]

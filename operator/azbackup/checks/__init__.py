@@ -15,6 +15,7 @@ from . import (
     disk_encryption_supported,
     disk_type_supported,
     facts,
+    managed_disks,
     network_path,
     no_data_access_auth_disks,
     no_ephemeral_os_disk,
@@ -61,6 +62,7 @@ CHECKS: Final[tuple[Check, ...]] = (
         disk_encryption_supported.disk_encryption_supported,
     ),
     Check(storage_account_access.NAME, storage_account_access.BLOCKS, storage_account_access.storage_account_access),
+    Check(managed_disks.NAME, managed_disks.BLOCKS, managed_disks.managed_disks),
     Check(no_shared_disks.NAME, no_shared_disks.BLOCKS, no_shared_disks.no_shared_disks),
     Check(restore_network_config.NAME, restore_network_config.BLOCKS, restore_network_config.restore_network_config),
     # Prerequisites Azure added after the 2018 guide.

@@ -25,6 +25,7 @@ REPORT_ORDER = [
     "NoWriteAccelerator",
     "DiskEncryptionSupported",
     "StorageAccountAccess",
+    "ManagedDisks",
     "NoSharedDisks",
     "RestoreNetworkConfig",
     # prerequisites Azure added after the 2018 guide
@@ -42,6 +43,7 @@ def test_checks_are_listed_in_report_order() -> None:
 def test_only_warning_checks_never_block() -> None:
     assert [c.name for c in CHECKS if not c.blocks] == [
         "ApplicationConsistent",
+        "ManagedDisks",
         "NoSharedDisks",
         "RestoreNetworkConfig",
     ]
