@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from azbackup import checks
+from azbackup import checks, preflight_html
 from azbackup.azure import errors, inventory, protection
 from azbackup.azure import gateway as gw
 from azbackup.azure.credentials import CLIENT_SECRET, CredentialSource
@@ -39,9 +39,12 @@ print which VMs can be protected, and why not. It creates nothing in Azure and n
 EPILOG = """\
 output:
   table (default): VM, RESOURCE GROUP, LOCATION, OS, RESULT (Protectable, Protectable with warnings,
-  Blocked, Unknown), REASON (the first blocking reason, or the warnings' reasons), FAILED CHECKS (for
-  Unknown: the blocking checks that could not decide), then the counts. json / yaml: every check's
-  name, result, reason and message per VM, and a summary. VMs are ordered by resource group, then name.
+  Blocked, Unknown), REASON (the first blocking reason, or the warnings' reasons), CHECKS (the checks that
+  block; for Unknown those that could not decide; on a row with warnings those that warned), then the
+  counts and the vault context. json / yaml: every check's name, result, reason and message per VM, the
+  advice (cheapest fix first), and a summary. html: one self-contained page (no network) with the summary
+  as charts, the regions where vaults are needed, a sortable, filterable table and each VM's checks and
+  advice; give FILE to write it there. VMs are ordered by resource group, then name.
 
 exit codes:
   0  every selected VM can be protected (warnings allowed; also when no VM matches the selection)
@@ -73,6 +76,7 @@ class Format(enum.StrEnum):
     TABLE = "table"
     JSON = "json"
     YAML = "yaml"
+    HTML = "html"  # one self-contained page (preflight_html)
 
 
 class VaultMissing(errors.AzbackupError):
@@ -479,6 +483,8 @@ def document(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, fmt: Format) -> str:
+    if fmt is Format.HTML:
+        return preflight_html.render(document(report), [summary_line(report) + ".", *context_lines(report)])
     if fmt is Format.JSON:
         return json.dumps(document(report), indent=2) + "\n"
     if fmt is Format.YAML:
@@ -510,7 +516,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="make no backupStatus call per VM; NotProtectedElsewhere is reported Skipped")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the Azure SDK's warnings on stderr")
     parser.add_argument("-o", "--output", choices=[str(x) for x in Format], default=str(Format.TABLE),
-                        help="output format (default table)")
+                        help="output format (default table); html is one self-contained page with charts")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="write the report to FILE instead of stdout")
     azure = parser.add_argument_group("Azure (as `azbackup run`)")
     azure.add_argument("--arm-endpoint", metavar="URL", help="Azure Resource Manager endpoint (AZBACKUP_ARM_ENDPOINT)")
     azure.add_argument("--authority-host", metavar="URL", help="Entra ID authority host (AZURE_AUTHORITY_HOST)")
@@ -541,7 +548,12 @@ def main(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> int:
         return 2
     if not report.rows:
         print("azbackup preflight: no VM matches the selection", file=sys.stderr)
-    sys.stdout.write(render(report, Format(args.output)))
+    text = render(report, Format(args.output))
+    if args.file:
+        with open(args.file, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
     return exit_code(report)
 
 

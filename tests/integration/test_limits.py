@@ -89,9 +89,9 @@ def test_drift_that_keeps_returning_is_reported_not_rewritten(cluster: Cluster, 
         cluster.apply(vault("vault-a"), policy("daily", "vault-a"))
         cluster.wait_for("backuppolicy", "daily", operator=operator)
         for edit in range(4):  # someone keeps changing the retention in the portal
-            body = arm.backup.protection_policies.get("vault-a", "rg-backup", "daily").as_dict()
-            body["properties"]["retention_policy"]["daily_schedule"]["retention_duration"]["count"] = 7 + edit
-            arm.backup.protection_policies.create_or_update("vault-a", "rg-backup", "daily", body)
+            found = arm.backup.protection_policies.get("vault-a", "rg-backup", "daily")
+            found.properties.retention_policy.daily_schedule.retention_duration.count = 7 + edit
+            arm.backup.protection_policies.create_or_update("vault-a", "rg-backup", "daily", found)
             if edit < 3:  # corrected back to the spec's 30 days
                 eventually(lambda: _count(arm) == 30, timeout=60, what=f"correction {edit + 1}")
         obj = cluster.wait_for("backuppolicy", "daily", status="False", reason="DriftKeepsReturning", timeout=60,
@@ -103,5 +103,5 @@ def test_drift_that_keeps_returning_is_reported_not_rewritten(cluster: Cluster, 
 
 
 def _count(arm: Arm) -> int:
-    body = arm.backup.protection_policies.get("vault-a", "rg-backup", "daily").as_dict()
-    return int(body["properties"]["retention_policy"]["daily_schedule"]["retention_duration"]["count"])
+    found = arm.backup.protection_policies.get("vault-a", "rg-backup", "daily")
+    return int(found.properties.retention_policy.daily_schedule.retention_duration.count)

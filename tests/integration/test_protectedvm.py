@@ -30,7 +30,7 @@ PROTECTABLE = {
     ("rg-web", "vm-web-01"): [], ("rg-apps", "vm-api-01"): [], ("rg-data", "vm-ade-ok"): [],
     ("rg-apps", "vm-stopped"): ["ApplicationConsistent", "VMAgentReady"],
     ("rg-data", "vm-cluster-1"): ["NoSharedDisks"], ("rg-web", "vm-multi-nic"): ["RestoreNetworkConfig"],
-    ("rg-apps", "vm-appvhd"): ["StorageAccountAccess"],
+    ("rg-apps", "vm-appvhd"): ["ManagedDisks"],
 }
 
 

@@ -367,3 +367,20 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     text = capsys.readouterr().out
     assert "exit codes:" in text
     assert all(f"  {code}  " in text for code in (0, 1, 2))
+
+
+# -- the html page ------------------------------------------------------------------------------------
+
+
+def test_html_page_carries_the_counts_charts_and_rows_and_escapes_text() -> None:
+    evil = row("vm-<b>x</b>", "rg", Outcome.BLOCKED, "RegionMismatch", ("SameRegion",), location="northeurope")
+    page = preflight.render(report(*SAMPLE.rows, evil, vault_location=None), preflight.Format.HTML)
+    assert '<span class="n" data-count="total">4</span>' in page
+    assert '<span class="n" data-count="Blocked">2</span>' in page
+    assert '<g class="bar" data-label="RegionMismatch" data-value="2">' in page
+    assert '<g class="bar" data-label="VMAgentNotReporting" data-value="1">' in page
+    assert '<li data-region="northeurope" data-vms="2">' in page
+    assert "vm-&lt;b&gt;x&lt;/b&gt;" in page
+    assert "<b>x</b>" not in page.split('<script id="report-data"')[0]
+    assert "</b>" not in page.split('<script id="report-data"')[1].split("</script>")[0]
+    assert page.count('<tr data-result=') == 4

@@ -17,7 +17,8 @@ UNMANAGED = disk(managed=False, storage_account="stvhds")
         pytest.param(vm(), (Result.PASSED, Reason.CHECK_PASSED), id="managed-disks-pass"),
         pytest.param(vm(os_disk=UNMANAGED, data_disks=(), storage_accounts=(storage_account(),)),
                      (Result.WARNING, Reason.UNMANAGED_DISKS_DEPRECATED), id="unmanaged-disks-warn-deprecated"),
-        pytest.param(vm(os_disk=disk(managed=None)), (Result.UNKNOWN, Reason.FACT_UNAVAILABLE), id="unknown-is-unknown"),
+        pytest.param(vm(os_disk=disk(managed=None)), (Result.UNKNOWN, Reason.FACT_UNAVAILABLE),
+                     id="unknown-is-unknown"),
     ],
 )
 def test_managed_disks(subject: VMFacts, want: tuple[Result, Reason]) -> None:
