@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azbackup.azure.inventory import compact_disk
-from azbackup.azure.vm_facts import Network, vm_facts
+from azbackup.checks.gather import Network, compact_disk, vm_facts
 from azbackup.checks import facts as f
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"

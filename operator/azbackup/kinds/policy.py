@@ -1,4 +1,4 @@
-"""External client for BackupPolicy: an AzureIaasVM protection policy in a vault."""
+"""BackupPolicy: an AzureIaasVM protection policy in the vault its vaultRef names."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
+from azbackup.api import names
 from azbackup.api.specs import PolicySpec, VaultSpec
 from azbackup.azure import errors, operations, policy_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
+from azbackup.kinds import operations as ops
+from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
 from azbackup.limits import policy_budget
-from azbackup.managed import Hold, Observation, Operation, OperationResult, Resource
+from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
 
 # Status field where each BackupPolicy records the creates/edits the operator sent (last 24 hours).
@@ -96,10 +100,10 @@ class PolicyClient:
             await self.clients.backup.protection_policies.begin_delete(
                 self.vault.vault_name, self.vault.resource_group, self.spec.policy_name,
                 polling=False, raw_response_hook=capture)
-        return capture.operation("DeletePolicy", obj.generation)
+        return ops.started(capture, "DeletePolicy", obj.generation)
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        return await operations.poll(self.clients.backup.send_request, operation)
+        return await ops.poll(self.clients.backup.send_request, operation)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.deletion_policy != "Delete"
@@ -107,3 +111,16 @@ class PolicyClient:
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
         reason = Reason.POLICY_IN_USE if "inuse" in result.code.lower().replace("_", "") else Reason.AZURE_ERROR
         return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")
+
+
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
+    # Issue 14: the vault's policy-edit budget is counted over the writes every BackupPolicy of this vault
+    # recorded in its status (limits/policy_budget.py decides).
+    writes = [w for p in ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name
+              for w in policy_budget.parse_all(p.status.get(WRITES))]
+    return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
+                        PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+
+
+KIND = Kind(names.POLICY, client, vault=VAULT_REF, waits_for=(VAULT_REF,))
