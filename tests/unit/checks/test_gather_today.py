@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azbackup.checks.gather import Network, compact_disk, vm_facts
 from azbackup.checks import facts as f
+from azbackup.checks.gather import Network, compact_disk, vm_facts
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
 DISK_ID = f"{SUB}/providers/Microsoft.Compute/disks/data0"
