@@ -200,9 +200,7 @@ def start_configure(
     return op
 
 
-def start_stop(
-    state: State, vault: Vault, item: ProtectedItem, target_state: str, keep_policy: bool, now: float
-) -> Operation:
+def start_stop(state: State, vault: Vault, item: ProtectedItem, target_state: str, now: float) -> Operation:
     """Stop protection and retain data (`ProtectionStopped`) or suspend backups (`BackupsSuspended`)."""
     job = _job(
         state,
@@ -219,9 +217,9 @@ def start_stop(
     )
 
     def complete(at: float) -> None:
+        # The item keeps its policy (policyId/policyName) even when the request sends `policyId: ""`, as
+        # Azure's StopProtection example answers and as `az backup protection resume` relies on.
         item.state = target_state
-        if not keep_policy:
-            item.policy = None
         _finish(op, job, at, None)
 
     _at_due(state, op.due, complete)
