@@ -22,19 +22,21 @@ from azure_emulator.errors import ArmError
 # -- version trains (one per spec) ----------------------------------------------------------------
 
 #: Microsoft.RecoveryServices vaults (`RecoveryServices/.../vaults.json`, TypeSpec `openapi.json`).
-#: Template reference for `Microsoft.RecoveryServices/vaults`; 2026-11-01 is azure-mgmt-recoveryservices 4.3.0's.
+#: Template reference for `Microsoft.RecoveryServices/vaults`; 2026-07-01 is azure-mgmt-recoveryservices 4.2.0's
+#: (what `az` 2.91 sends), 2026-11-01 4.3.0's.
 RECOVERY_SERVICES = (
     "2016-06-01", "2020-02-02", "2020-10-01", "2021-01-01", "2021-02-10", "2021-03-01", "2021-04-01",
     "2021-06-01", "2021-07-01", "2021-08-01", "2021-11-01-preview", "2021-12-01", "2022-01-01",
     "2022-01-31-preview", "2022-02-01", "2022-03-01", "2022-04-01", "2022-05-01", "2022-08-01", "2022-09-10",
     "2022-09-30-preview", "2022-10-01", "2023-01-01", "2023-02-01", "2023-04-01", "2023-06-01", "2023-08-01",
     "2024-01-01", "2024-02-01", "2024-04-01", "2024-04-30-preview", "2024-09-30-preview", "2024-10-01",
-    "2025-01-01", "2025-02-01", "2025-08-01", "2026-01-01", "2026-11-01",
+    "2025-01-01", "2025-02-01", "2025-08-01", "2026-01-01", "2026-07-01", "2026-11-01",
 )  # fmt: skip
 
 #: Azure Backup (`recoveryservicesbackup/.../bms.json`): the 2016-12-01 and 2017-07-01 folders hold the
 #: first bms.json (Azure's own examples still hand out `?api-version=2016-12-01` in LRO headers); the rest
-#: is the template reference for `vaults/backupconfig`; 2026-10-01 is azure-mgmt-recoveryservicesbackup 11.2.0's.
+#: is the template reference for `vaults/backupconfig`; 2026-08-01 is azure-mgmt-recoveryservicesbackup 11.1.0's
+#: (what `az` 2.91 sends), 2026-10-01 11.2.0's.
 BACKUP = (
     "2016-06-01", "2016-08-10", "2016-12-01", "2017-07-01", "2019-05-13", "2019-06-15", "2020-10-01",
     "2020-12-01", "2021-01-01", "2021-02-01-preview", "2021-02-01", "2021-02-10", "2021-03-01", "2021-04-01",
@@ -42,7 +44,7 @@ BACKUP = (
     "2022-03-01", "2022-04-01", "2022-06-01-preview", "2022-09-01-preview", "2022-09-30-preview", "2022-10-01",
     "2023-01-01", "2023-02-01", "2023-04-01", "2023-06-01", "2023-08-01", "2024-01-01", "2024-02-01",
     "2024-04-01", "2024-04-30-preview", "2024-07-30-preview", "2024-10-01", "2024-11-01-preview", "2025-01-01",
-    "2025-02-01", "2025-02-28-preview", "2025-08-01", "2026-01-01", "2026-10-01",
+    "2025-02-01", "2025-02-28-preview", "2025-08-01", "2026-01-01", "2026-08-01", "2026-10-01",
 )  # fmt: skip
 
 #: Microsoft.Compute `ComputeRP` (virtual machines, extensions, ...): template reference for
@@ -65,7 +67,8 @@ DISKS = (
 )  # fmt: skip
 
 #: Microsoft.Network (one train for every network type): the versions ARM lists for `networkInterfaces`
-#: (Azure/azure-cli#28496) and the template reference; 2026-03-01 is azure-mgmt-network 33.1.0's.
+#: (Azure/azure-cli#28496) and the template reference; 2025-09-01 is what `az` 2.91's network commands send for
+#: some operations, 2026-03-01 azure-mgmt-network 33.1.0's.
 NETWORK = (
     "2014-12-01-preview", "2015-05-01-preview", "2015-06-15", "2016-03-30", "2016-06-01", "2016-07-01",
     "2016-08-01", "2016-09-01", "2016-10-01", "2016-11-01", "2016-12-01", "2017-03-01", "2017-04-01",
@@ -76,21 +79,23 @@ NETWORK = (
     "2020-07-01", "2020-08-01", "2020-11-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01",
     "2022-01-01", "2022-05-01", "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01", "2023-04-01",
     "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
-    "2024-07-01", "2024-10-01", "2025-01-01", "2025-03-01", "2025-05-01", "2026-03-01",
+    "2024-07-01", "2024-10-01", "2025-01-01", "2025-03-01", "2025-05-01", "2025-09-01", "2026-03-01",
 )  # fmt: skip
 
-#: Microsoft.Storage: template reference for `storageAccounts`; 2026-09-01 is azure-mgmt-storage 25.3.0's.
+#: Microsoft.Storage: template reference for `storageAccounts`; 2025-08-01 is azure-mgmt-storage 25.0.0's (`az` 2.91),
+#: 2026-09-01 25.3.0's.
 STORAGE = (
     "2015-05-01-preview", "2015-06-15", "2016-01-01", "2016-05-01", "2016-12-01", "2017-06-01", "2017-10-01",
     "2018-02-01", "2018-03-01-preview", "2018-07-01", "2018-11-01", "2019-04-01", "2019-06-01",
     "2020-08-01-preview", "2021-01-01", "2021-02-01", "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01",
     "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01",
-    "2025-06-01", "2026-09-01",
+    "2025-06-01", "2025-08-01", "2026-09-01",
 )  # fmt: skip
 
 #: ARM's own types (subscriptions, resource groups, providers): the list ARM answers with in
 #: InvalidApiVersionParameter (ansible-collections/azure#1739, Azure/azure-cli#28038) plus 2024-11-01
-#: (azure-mgmt-resource 24, which `az` 2.91 sends) and 2025-04-01 (azure-mgmt-resource 26, the tests').
+#: (azure-mgmt-resource 24, which `az` 2.91 sends; its folders also hold 2025-03-01) and 2025-04-01
+#: (azure-mgmt-resource 26, the tests').
 #: ARM also accepts the odd '2014-02-26' and '2014-04'.
 RESOURCES = (
     "2013-03-01", "2014-01-01", "2014-02-26", "2014-04", "2014-04-01", "2014-04-01-preview", "2015-01-01",
@@ -101,7 +106,7 @@ RESOURCES = (
     "2020-01-01", "2020-05-01", "2020-06-01", "2020-07-01", "2020-08-01", "2020-09-01", "2020-10-01",
     "2021-01-01", "2021-04-01", "2022-01-01", "2022-03-01-preview", "2022-05-01", "2022-06-01", "2022-09-01",
     "2022-11-01-preview", "2022-12-01", "2023-03-01-preview", "2023-07-01", "2023-07-01-preview",
-    "2024-03-01", "2024-06-01-preview", "2024-08-01", "2024-11-01", "2025-04-01",
+    "2024-03-01", "2024-06-01-preview", "2024-08-01", "2024-11-01", "2025-03-01", "2025-04-01",
 )  # fmt: skip
 
 TRAINS: dict[str, tuple[str, ...]] = {
