@@ -124,7 +124,7 @@ _L = "Microsoft.RecoveryServices/locations"
 _I = _V + "/backupFabrics/protectionContainers/protectedItems"
 
 #: resource type (as ARM names it: namespace/type/child...) -> its train. Every route has an entry
-#: (tests/unit/test_emulator_apiversions.py).
+#: (tests/emulator/test_emulator_apiversions.py).
 TYPES: dict[str, str] = {
     "Microsoft.Resources/subscriptions": "Resources",
     "Microsoft.Resources/resourceGroups": "Resources",
