@@ -161,6 +161,7 @@ TYPES: dict[str, str] = {
     _V + "/backupJobs/cancel": "RecoveryServicesBackup",
     _V + "/backupJobs/operationResults": "RecoveryServicesBackup",
     _V + "/backupValidateOperation": "RecoveryServicesBackup",
+    _V + "/backupTriggerValidateOperation": "RecoveryServicesBackup",
     _V + "/backupValidateOperationResults": "RecoveryServicesBackup",
     _V + "/backupValidateOperationsStatuses": "RecoveryServicesBackup",
     _V + "/backupFabrics/backupProtectionIntent": "RecoveryServicesBackup",

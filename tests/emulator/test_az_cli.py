@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ class Result:
     out: Any
     error: str | None  #: the ARM error code az printed, if any
     stderr: str
+    seconds: float
 
 
 class Walk:
@@ -69,6 +71,7 @@ class Walk:
     def run(self, *args: str, expect: str | None = None) -> Result:
         """Run `az args -o json`; it passes when it succeeds (expect None) or fails with code `expect`."""
         argv = [*args, "-o", "json"]
+        started = time.monotonic()
         done = subprocess.run([self.az, *argv], capture_output=True, text=True, env=self.env, timeout=120, check=False)
         out: Any = None
         if done.stdout.strip():
@@ -77,7 +80,9 @@ class Walk:
             except ValueError:
                 out = done.stdout
         found = re.search(r"^Code: (\w+)", done.stderr, re.M) or re.search(r"\((\w+)\)", done.stderr)
-        result = Result(argv, done.returncode, out, found.group(1) if found else None, done.stderr)
+        result = Result(
+            argv, done.returncode, out, found.group(1) if found else None, done.stderr, time.monotonic() - started
+        )
         passed = done.returncode == 0 if expect is None else (done.returncode != 0 and result.error == expect)
         self.results.append((result, passed))
         return result
@@ -86,7 +91,12 @@ class Walk:
         failed = [
             f"az {' '.join(r.argv)} -> rc {r.code} {r.error}: {r.stderr[-400:]}" for r, ok in self.results if not ok
         ]
-        return f"{len(self.results) - len(failed)}/{len(self.results)} az commands passed\n" + "\n".join(failed)
+        slowest = max(self.results, key=lambda x: x[0].seconds)[0] if self.results else None
+        took = sum(r.seconds for r, _ in self.results)
+        head = f"{len(self.results) - len(failed)}/{len(self.results)} az commands passed in {took:.0f} s"
+        if slowest is not None:
+            head += f" (slowest: az {' '.join(slowest.argv[:4])} {slowest.seconds:.1f} s)"
+        return head + "\n" + "\n".join(failed)
 
 
 @pytest.fixture
@@ -96,6 +106,7 @@ def walk(az: str, emu: EmulatorProcess, tmp_path: Path) -> Iterator[Walk]:
     print("\n" + w.summary())
 
 
+@pytest.mark.timeout(900)  # about 50 s on an idle machine; az starts a Python process per command
 def test_az_walks_the_guide(walk: Walk, emu: EmulatorProcess) -> None:
     w = walk
     # Log in as a user of a private cloud would.

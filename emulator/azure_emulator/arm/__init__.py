@@ -11,6 +11,7 @@ from azure_emulator.arm import (
     policies,
     protection,
     resources,
+    restore,
     storage,
     vaults,
 )
@@ -24,6 +25,7 @@ ROUTES: list[Route] = [
     *discovery.ROUTES,
     *guards.ROUTES,
     *jobs.ROUTES,
+    *restore.ROUTES,
     *compute.ROUTES,
     *network.ROUTES,
     *storage.ROUTES,
