@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from azure_emulator import arm, auth, errors, world
+from azure_emulator import apiversions, arm, auth, cloud_metadata, errors, ids, world
+from azure_emulator.arm import resources
 from azure_emulator.arm.base import Call, Principal, Reply, Route
 from azure_emulator.counters import Counters
 from azure_emulator.errors import ArmError
@@ -86,6 +87,7 @@ class Emulator:
         app.router.add_get("/{tenant}/discovery/instance", self._instance_discovery)
         app.router.add_get("/{tenant}/discovery/v2.0/keys", self._keys)
         app.router.add_get("/{tenant}/discovery/keys", self._keys)
+        app.router.add_get("/metadata/endpoints", self._metadata_endpoints)
         app.router.add_route("*", "/{tail:.*}", self._arm)
         return app
 
@@ -138,6 +140,13 @@ class Emulator:
 
     async def _keys(self, request: web.Request) -> web.StreamResponse:
         return _json(200, {"keys": []})
+
+    async def _metadata_endpoints(self, request: web.Request) -> web.StreamResponse:
+        """The cloud metadata document (no token, as ARM serves it), counted as `Metadata_Endpoints`."""
+        api_version = next((v for k, v in request.query.items() if k.lower() == "api-version"), None)
+        status, body = cloud_metadata.answer(self._base(request), api_version)
+        self.counters.record("Metadata_Endpoints", status, None, None)
+        return _json(status, body)
 
     # -- ARM --------------------------------------------------------------------------------------
 
@@ -205,7 +214,8 @@ class Emulator:
                 headers[kind.header] = str(decision.remaining)
                 if not decision.allowed:
                     raise _throttled(sub, claims.object_id, kind, decision.retry_after)
-            if "api-version" not in {k.lower() for k in request.query}:
+            api_version = next((v for k, v in request.query.items() if k.lower() == "api-version"), None)
+            if api_version is None:
                 raise errors.missing_api_version()
             if route is None:
                 if known:
@@ -215,6 +225,12 @@ class Emulator:
                         f"The requested resource does not support http method '{request.method}'.",
                     )
                 raise errors.unsupported_route(request.method, request.path)
+            refusal = apiversions.check(
+                apiversions.resource_type(request.path), api_version, self._location_of(request.path), self._regions()
+            )
+            if refusal is not None:
+                raise apiversions.refusal_error(refusal)
+            resources.check_registration(self.state, request.method, request.path)
             scope = request.path.rstrip("/")
             if auth.denied(identity, route.action, scope):
                 raise auth.authorization_failed(claims.client_id, claims.object_id, route.action, scope)
@@ -247,6 +263,25 @@ class Emulator:
             headers[kind.header] = str(max(0, int(self.settings.limits.of(kind).capacity) - 1))
         reply.headers = {**headers, **reply.headers}
         return reply
+
+    # -- what ARM's api-version refusal names -------------------------------------------------
+
+    def _regions(self) -> list[str]:
+        return sorted(self.state.regions)
+
+    def _location_of(self, path: str) -> str:
+        """The location ARM names in NoRegisteredProviderFound: the path's `locations/{x}`, else the
+        resource group's, else the inventory's default location (emulator choice)."""
+        segs = [s for s in path.split("/") if s]
+        low = [s.lower() for s in segs]
+        if "locations" in low and low.index("locations") + 1 < len(segs):
+            return ids.norm_location(segs[low.index("locations") + 1])
+        if len(segs) >= 4 and low[0] == "subscriptions" and low[2] == "resourcegroups":
+            sub = self.state.subscriptions.get(ids.key(segs[1]))
+            found = sub.groups.get(ids.key(segs[3])) if sub else None
+            if found:
+                return found[1]
+        return self.state.seed.default_location
 
 
 def _throttled(sub: str, principal: str, kind: Kind, wait: float) -> ArmError:

@@ -128,6 +128,7 @@ class Vault:
     policies: dict[str, Policy] = field(default_factory=dict)
     items: dict[str, ProtectedItem] = field(default_factory=dict)
     discovered: set[str] = field(default_factory=set)  #: lower-cased ids of VMs seen by the last refresh
+    resource_guard: str | None = None  #: the id of the Resource Guard protecting critical operations
     jobs: list[str] = field(default_factory=list)  #: job ids, oldest first
     policy_writes: list[float] = field(default_factory=list)  #: times of accepted policy creates/edits
 

@@ -241,15 +241,15 @@ def _quota_failure(vault: Vault, item_key: str, policy: Policy) -> Failure | Non
         failure = limits.vault_quota(len(registered))
         if failure:
             return failure
-    on_policy = [i for i in registered if i.policy and ids.key(i.policy) == ids.key(policy.name)]
+    # A stopped item keeps its policy's name (as Azure shows it) but no longer counts against the policy.
+    on_policy = [i for i in registered if i.policy and ids.key(i.policy) == ids.key(policy.name)
+                 and i.state != "ProtectionStopped"]
     if item_key in {i.key for i in on_policy}:
         return None
     return limits.policy_quota(len(on_policy))
 
 
-def start_stop(
-    state: State, vault: Vault, item: ProtectedItem, target_state: str, keep_policy: bool, now: float
-) -> Operation:
+def start_stop(state: State, vault: Vault, item: ProtectedItem, target_state: str, now: float) -> Operation:
     """Stop protection and retain data (`ProtectionStopped`) or suspend backups (`BackupsSuspended`)."""
     job = _job(
         state,
@@ -266,9 +266,9 @@ def start_stop(
     )
 
     def complete(at: float) -> None:
+        # The item keeps its policy (policyId/policyName) even when the request sends `policyId: ""`, as
+        # Azure's StopProtection example answers and as `az backup protection resume` relies on.
         item.state = target_state
-        if not keep_policy:
-            item.policy = None
         _finish(op, job, at, None)
 
     _at_due(state, op.due, complete)

@@ -70,6 +70,7 @@ class VaultSeed:
     public_network_access: str = "Enabled"
     policies: list[PolicySeed] = field(default_factory=list)
     items: list[ItemSeed] = field(default_factory=list)
+    resource_guard: str | None = None  #: a Resource Guard's id: the vault gets a backupResourceGuardProxy
 
 
 @dataclass
@@ -82,6 +83,7 @@ class SubscriptionSeed:
     vnets: list[Vnet]
     storage_accounts: list[StorageAccount]
     vaults: list[VaultSeed]
+    unregistered_providers: tuple[str, ...] = ()  #: namespaces not registered (e.g. Microsoft.RecoveryServices)
 
 
 @dataclass
@@ -176,6 +178,7 @@ def _vault(doc: Mapping[str, Any], default_location: str, where: str) -> VaultSe
         public_network_access=str(doc.get("publicNetworkAccess", "Enabled")),
         policies=policies,
         items=items,
+        resource_guard=str(doc["resourceGuard"]) if doc.get("resourceGuard") else None,
     )
 
 
@@ -248,7 +251,10 @@ def _subscription(doc: Mapping[str, Any], default_location: str, where: str) -> 
             )
         )
     vaults = [_vault(v, default_location, f"{where} vault") for v in doc.get("vaults") or []]
-    return SubscriptionSeed(sub, str(doc.get("name", "Emulated subscription")), rgs, vms, nsgs, vnets, accounts, vaults)
+    unregistered = tuple(str(ns) for ns in doc.get("unregisteredProviders") or [])
+    return SubscriptionSeed(
+        sub, str(doc.get("name", "Emulated subscription")), rgs, vms, nsgs, vnets, accounts, vaults, unregistered
+    )
 
 
 def parse_inventory(document: Mapping[str, Any]) -> Inventory:

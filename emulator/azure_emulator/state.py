@@ -113,6 +113,8 @@ class Subscription:
     disks: Index[ManagedDisk] = field(default_factory=Index)
     vaults: Index[Vault] = field(default_factory=Index)
     deleted_vaults: dict[tuple[str, str], DeletedVault] = field(default_factory=dict)
+    group_tags: dict[str, dict[str, str]] = field(default_factory=dict)  #: resource group key -> tags
+    unregistered: set[str] = field(default_factory=set)  #: lower-cased provider namespaces not registered
 
 
 class State:
@@ -143,6 +145,7 @@ class State:
 
     def _seed_subscription(self, s: inventory.SubscriptionSeed) -> None:
         sub = self.subscriptions[ids.key(s.id)] = Subscription(s.id, s.display_name)
+        sub.unregistered = {ns.lower() for ns in s.unregistered_providers}
         for name, location in s.resource_groups.items():
             self.ensure_group(sub, name, location)
         for nsg in s.nsgs:

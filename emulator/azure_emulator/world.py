@@ -60,6 +60,7 @@ def _seed_vault(state: State, sub: Subscription, vs: VaultSeed, now: float) -> N
     vault.redundancy, vault.cross_region_restore = vs.storage_redundancy, vs.cross_region_restore
     vault.soft_delete_state, vault.soft_delete_days = vs.soft_delete, vs.soft_delete_days
     vault.immutability, vault.public_network_access = vs.immutability, vs.public_network_access
+    vault.resource_guard = vs.resource_guard
     for p in vs.policies:
         props = policy_bodies.from_short_form(p.name, p.doc, day_of(now))
         vault.policies[ids.key(p.name)] = Policy(p.name, props, policy_bodies.validate(props, None))

@@ -11,6 +11,8 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.network.aio import NetworkManagementClient
 from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
+from azure.mgmt.resource.resources.aio import ResourceManagementClient
+from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 from azure.mgmt.storage.aio import StorageManagementClient
 from azure_emulator.inventory import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from azure_emulator.server import EmulatorProcess
@@ -67,9 +69,19 @@ class Azure:
         self.compute = ComputeManagementClient(self.credential, SUB, **kw)
         self.network = NetworkManagementClient(self.credential, SUB, **kw)
         self.storage = StorageManagementClient(self.credential, SUB, **kw)
+        self.resources = ResourceManagementClient(self.credential, SUB, **kw)
+        self.subscriptions = SubscriptionClient(self.credential, **kw)
 
     async def close(self) -> None:
-        for client in (self.vaults, self.backup, self.compute, self.network, self.storage):
+        for client in (
+            self.vaults,
+            self.backup,
+            self.compute,
+            self.network,
+            self.storage,
+            self.resources,
+            self.subscriptions,
+        ):
             await client.close()
         await self.credential.close()
 

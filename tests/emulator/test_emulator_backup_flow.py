@@ -210,7 +210,11 @@ async def test_full_lifecycle_with_sdk_clients(emu: EmulatorProcess, azure: Azur
 
     stopped = await set_item(azure, "rg-web", "vm-web-01", {"protectionState": "ProtectionStopped", "policyId": ""})
     assert stopped.properties["protectionState"] == "ProtectionStopped"
-    assert "policyId" not in stopped.properties
+    # Azure keeps the policy of a stopped item (the StopProtection example), also when `policyId` is ""
+    assert (stopped.properties["policyName"], stopped.properties["policyId"].rsplit("/", 1)[1]) == (
+        "hourly-enhanced",
+        "hourly-enhanced",
+    )
 
     with pytest.raises(HttpResponseError) as not_empty:
         await (await azure.vaults.vaults.begin_delete(RG, VAULT)).result()

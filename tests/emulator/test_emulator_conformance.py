@@ -13,6 +13,8 @@ from azure.mgmt.compute import models as cm
 from azure.mgmt.network import models as nm
 from azure.mgmt.recoveryservices import models as rsm
 from azure.mgmt.recoveryservicesbackup import models as bm
+from azure.mgmt.resource.resources import models as resm
+from azure.mgmt.resource.subscriptions import models as subm
 from azure.mgmt.storage import models as sm
 from azure_emulator import arm
 from azure_emulator.server import EmulatorProcess
@@ -176,6 +178,20 @@ OPERATIONS: dict[str, tuple[str | None, type, bool]] = {
     "StorageAccounts_GetProperties": (None, sm.StorageAccount, False),
     "StorageAccounts_List": (None, sm.StorageAccount, True),
     "StorageAccounts_ListByResourceGroup": (None, sm.StorageAccount, True),
+    "Subscriptions_List": (None, subm.Subscription, True),
+    "Subscriptions_Get": (None, subm.Subscription, False),
+    "ResourceGroups_List": (None, resm.ResourceGroup, True),
+    "ResourceGroups_Get": (None, resm.ResourceGroup, False),
+    "ResourceGroups_CreateOrUpdate": (None, resm.ResourceGroup, False),
+    "Providers_List": (None, resm.Provider, True),
+    "Providers_Get": (None, resm.Provider, False),
+    "Providers_Register": (None, resm.Provider, False),
+    "Providers_Unregister": (None, resm.Provider, False),
+    "ResourceGuardProxies_Get": (None, bm.ResourceGuardProxyBaseResource, True),
+    "ResourceGuardProxy_Get": (None, bm.ResourceGuardProxyBaseResource, False),
+    "PublicIPAddresses_Get": (None, nm.PublicIPAddress, False),
+    "PublicIPAddresses_List": (None, nm.PublicIPAddress, True),
+    "PublicIPAddresses_ListAll": (None, nm.PublicIPAddress, True),
 }
 
 #: Operations whose successful answers carry no body (202/204, or 200 without content).
@@ -193,6 +209,9 @@ BODYLESS = {
     "Backups_Trigger",
     "JobCancellations_Trigger",
     "JobOperationResults_Get",
+    "ResourceGroups_CheckExistence",
+    "ResourceGroups_Delete",
+    "ResourceGroupOperationResults_Get",
     "Restores_Trigger",
     "ValidateOperation_Trigger",
 }
@@ -582,6 +601,27 @@ async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
     await s.storage_accounts.get_properties("rg-legacy", "stlegacyvhds")
     [x async for x in s.storage_accounts.list()]
     [x async for x in s.storage_accounts.list_by_resource_group("rg-apps")]
+
+    [x async for x in azure.subscriptions.subscriptions.list()]
+    await azure.subscriptions.subscriptions.get(SUB)
+    r = azure.resources
+    await r.resource_groups.create_or_update("rg-restore", resm.ResourceGroup(location="westeurope", tags={"a": "b"}))
+    await r.resource_groups.check_existence("rg-restore")
+    await r.resource_groups.get("rg-restore")
+    [x async for x in r.resource_groups.list()]
+    await (await r.resource_groups.begin_delete("rg-restore")).result()
+    [x async for x in r.providers.list()]
+    await r.providers.get("Microsoft.RecoveryServices")
+    await r.providers.unregister("Microsoft.Storage")
+    await r.providers.register("Microsoft.Storage")
+    guarded = f"/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.Resources/resourceGuards/guard"
+    assert emu.emulator is not None
+    emu.emulator.state.subscription(SUB).vaults.get("rg-legacy", "rsv-legacy").resource_guard = guarded  # type: ignore[union-attr]
+    [x async for x in b.resource_guard_proxies.get("rsv-legacy", "rg-legacy")]
+    await b.resource_guard_proxy.get("rsv-legacy", "rg-legacy", "VaultProxy")
+    await n.public_ip_addresses.get("rg-web", "vm-web-01-nic-pip")
+    [x async for x in n.public_ip_addresses.list("rg-web")]
+    [x async for x in n.public_ip_addresses.list_all()]
 
 
 async def test_every_body_matches_the_examples_and_the_sdk_models(emu: EmulatorProcess, azure: Azure) -> None:

@@ -227,19 +227,51 @@ async def test_every_answer_carries_request_ids_and_rate_limit_headers(emu: Emul
         pytest.param("GET", VAULTS, None, "", 400, "MissingApiVersionParameter", id="missing-api-version"),
         pytest.param(
             "GET",
+            VAULTS,
+            None,
+            "api-version=2099-01-01",
+            400,
+            "NoRegisteredProviderFound",
+            id="unpublished-api-version",
+        ),
+        pytest.param(
+            "GET",
+            f"{VAULTS}/rsv-legacy/backupPolicies",
+            None,
+            "api-version=2026-11-01",
+            400,
+            "NoRegisteredProviderFound",
+            id="vault-version-on-a-backup-type",
+        ),
+        pytest.param(
+            "GET", VAULTS, None, "api-version=latest", 400, "InvalidApiVersionParameter", id="malformed-api-version"
+        ),
+        pytest.param(
+            "GET",
+            f"/subscriptions/{SUB}/resourcegroups",
+            None,
+            "api-version=2099-01-01",
+            400,
+            "InvalidApiVersionParameter",
+            id="arm-own-type-with-unpublished-version",
+        ),
+        pytest.param(
+            "GET",
             f"/subscriptions/{SUB}/providers/Microsoft.Nothing/things",
             None,
-            "api-version=1",
+            "api-version=2026-11-01",
             404,
             "InvalidResourceType",
             id="unknown-route",
         ),
-        pytest.param("POST", f"{VAULTS}/rsv-legacy", None, "api-version=1", 405, "MethodNotAllowed", id="wrong-method"),
+        pytest.param(
+            "POST", f"{VAULTS}/rsv-legacy", None, "api-version=2026-11-01", 405, "MethodNotAllowed", id="wrong-method"
+        ),
         pytest.param(
             "GET",
             "/subscriptions/99999999-0000-0000-0000-000000000000/providers/Microsoft.RecoveryServices/vaults",
             None,
-            "api-version=1",
+            "api-version=2026-11-01",
             404,
             "SubscriptionNotFound",
             id="unknown-subscription",
@@ -248,17 +280,19 @@ async def test_every_answer_carries_request_ids_and_rate_limit_headers(emu: Emul
             "GET",
             VAULTS.replace("rg-backup", "rg-nope"),
             None,
-            "api-version=1",
+            "api-version=2026-11-01",
             404,
             "ResourceGroupNotFound",
             id="unknown-resource-group",
         ),
-        pytest.param("GET", f"{VAULTS}/rsv-nope", None, "api-version=1", 404, "ResourceNotFound", id="unknown-vault"),
+        pytest.param(
+            "GET", f"{VAULTS}/rsv-nope", None, "api-version=2026-11-01", 404, "ResourceNotFound", id="unknown-vault"
+        ),
         pytest.param(
             "PUT",
             f"{VAULTS}/1bad",
             {"location": "westeurope"},
-            "api-version=1",
+            "api-version=2026-11-01",
             400,
             "InvalidRestApiParameter",
             id="bad-vault-name",
@@ -267,12 +301,14 @@ async def test_every_answer_carries_request_ids_and_rate_limit_headers(emu: Emul
             "PUT",
             f"{VAULTS}/rsv-mars",
             {"location": "Mars North"},
-            "api-version=1",
+            "api-version=2026-11-01",
             400,
             "LocationNotAvailableForResourceType",
             id="unsupported-region",
         ),
-        pytest.param("PUT", f"{VAULTS}/rsv-noloc", {}, "api-version=1", 400, "LocationRequired", id="no-location"),
+        pytest.param(
+            "PUT", f"{VAULTS}/rsv-noloc", {}, "api-version=2026-11-01", 400, "LocationRequired", id="no-location"
+        ),
         pytest.param(
             "PUT",
             f"{VAULTS}/rsv-crr",
@@ -285,7 +321,7 @@ async def test_every_answer_carries_request_ids_and_rate_limit_headers(emu: Emul
                     }
                 },
             },
-            "api-version=1",
+            "api-version=2026-11-01",
             400,
             "BMSUserErrorUnableToEnableCrossRegionRestore",
             id="crr-needs-geo-redundancy",
@@ -300,7 +336,7 @@ async def test_every_answer_carries_request_ids_and_rate_limit_headers(emu: Emul
                     "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy"},
                 }
             },
-            "api-version=1",
+            "api-version=2026-10-01",
             400,
             "BMSUserErrorInvalidInput",
             id="hourly-standard-policy",
@@ -320,7 +356,7 @@ async def test_invalid_json_is_refused(emu: EmulatorProcess) -> None:
     async with (
         aiohttp.ClientSession() as session,
         session.put(
-            f"{emu.url}{VAULTS}/rsv-json?api-version=1",
+            f"{emu.url}{VAULTS}/rsv-json?api-version=2026-11-01",
             data=b"{not json",
             headers={"Authorization": f"Bearer {token}"},
             ssl=ctx,

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from azure_emulator.arm import compute, discovery, jobs, network, policies, protection, restore, storage, vaults
+from azure_emulator.arm import (
+    compute,
+    discovery,
+    guards,
+    jobs,
+    network,
+    policies,
+    protection,
+    resources,
+    restore,
+    storage,
+    vaults,
+)
 from azure_emulator.arm.base import Route, Router
 
 ROUTES: list[Route] = [
+    *resources.ROUTES,
     *vaults.ROUTES,
     *policies.ROUTES,
     *protection.ROUTES,
     *discovery.ROUTES,
+    *guards.ROUTES,
     *jobs.ROUTES,
     *restore.ROUTES,
     *compute.ROUTES,

@@ -84,6 +84,7 @@ class Route:
     operation: str  #: the spec's operationId, used by the request counters
     action: str  #: the RBAC action the authorization check uses
     handler: Handler
+    template: str = ""  #: the path template (`{name}` placeholders), for the api-version table
 
 
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -94,7 +95,7 @@ def route(method: str, template: str, operation: str, action: str, handler: Hand
     regex = _PARAM.sub(
         lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
     )
-    return Route(method.upper(), re.compile(f"^{regex}/?$", re.I), operation, action, handler)
+    return Route(method.upper(), re.compile(f"^{regex}/?$", re.I), operation, action, handler, template)
 
 
 class Router:

@@ -3,6 +3,7 @@ NIC, service tags."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from azure_emulator import errors, ids, netrules
@@ -210,6 +211,75 @@ def get_subnet(call: Call) -> Reply:
 def list_subnets(call: Call) -> Reply:
     vnet: Vnet = _find(call, "vnets", "vnet", f"{N}/virtualNetworks")
     return page(call, iter(list(vnet.subnets)), lambda k: subnet_json(vnet, k))
+
+
+# -- public IP addresses ---------------------------------------------------------------------------
+# The inventory gives a NIC's first IP configuration a public IP (`publicIp: true` or a name); the
+# resource is the one that configuration references (Standard SKU, static IPv4, as Azure creates for VMs).
+
+
+def _public_ips(sub: Any) -> list[tuple[Nic, str]]:
+    """Every (NIC, ipConfiguration name) that references a public IP, in NIC order."""
+    return [(nic, c.name) for nic in sub.nics.values() for c in nic.ip_configs if c.public_ip_id]
+
+
+def public_ip_address(pip_id: str) -> str:
+    """A stable public address per resource id (synthetic, inside 20.0.0.0/8)."""
+    digest = hashlib.sha256(ids.key(pip_id).encode()).digest()
+    return f"20.{digest[0]}.{digest[1]}.{max(1, digest[2] % 255)}"
+
+
+def public_ip_json(nic: Nic, config_name: str) -> dict[str, Any]:
+    config = next(c for c in nic.ip_configs if c.name == config_name)
+    pip_id = str(config.public_ip_id)
+    ref = ids.parse_resource_id(pip_id)
+    return {
+        "name": ref.name if ref else pip_id.rsplit("/", 1)[-1],
+        "id": pip_id,
+        "etag": f'W/"{ids.stable_uuid(pip_id, "etag")}"',
+        "type": f"{N}/publicIPAddresses",
+        "location": nic.location,
+        "tags": {},
+        "sku": {"name": "Standard", "tier": "Regional"},
+        "zones": [],
+        "properties": {
+            "provisioningState": "Succeeded",
+            "resourceGuid": ids.stable_uuid(pip_id, "resourceGuid"),
+            "ipAddress": public_ip_address(pip_id),
+            "publicIPAddressVersion": "IPv4",
+            "publicIPAllocationMethod": "Static",
+            "idleTimeoutInMinutes": 4,
+            "ipTags": [],
+            "ipConfiguration": {"id": f"{nic.id}/ipConfigurations/{config_name}"},
+        },
+    }
+
+
+def get_public_ip(call: Call) -> Reply:
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    for nic, config_name in _public_ips(sub):
+        config = next(c for c in nic.ip_configs if c.name == config_name)
+        ref = ids.parse_resource_id(str(config.public_ip_id))
+        if ref and same(ref.resource_group, call.params["rg"]) and same(ref.name, call.params["pip"]):
+            return Reply(200, public_ip_json(nic, config_name))
+    raise errors.resource_not_found(f"{N}/publicIPAddresses", call.params["pip"], call.params["rg"])
+
+
+def list_public_ips(call: Call) -> Reply:
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    rows = [
+        (nic, name)
+        for nic, name in _public_ips(sub)
+        if (ref := ids.parse_resource_id(str(next(c for c in nic.ip_configs if c.name == name).public_ip_id)))
+        and same(ref.resource_group, call.params["rg"])
+    ]
+    return page(call, iter(rows), lambda row: public_ip_json(*row))
+
+
+def list_all_public_ips(call: Call) -> Reply:
+    return page(call, iter(_public_ips(call.sub())), lambda row: public_ip_json(*row))
 
 
 # -- service tags and effective rules ------------------------------------------------------------
@@ -424,6 +494,17 @@ ROUTES = [
         "VirtualNetworks_ListAll",
         f"{N}/virtualNetworks/read",
         list_all_vnets,
+    ),
+    route(
+        "GET", RG + "/publicIPAddresses/{pip}", "PublicIPAddresses_Get", f"{N}/publicIPAddresses/read", get_public_ip
+    ),
+    route("GET", RG + "/publicIPAddresses", "PublicIPAddresses_List", f"{N}/publicIPAddresses/read", list_public_ips),
+    route(
+        "GET",
+        SUB + "/providers/Microsoft.Network/publicIPAddresses",
+        "PublicIPAddresses_ListAll",
+        f"{N}/publicIPAddresses/read",
+        list_all_public_ips,
     ),
     route("GET", VNET + "/subnets/{subnet}", "Subnets_Get", f"{N}/virtualNetworks/subnets/read", get_subnet),
     route("GET", VNET + "/subnets", "Subnets_List", f"{N}/virtualNetworks/subnets/read", list_subnets),

@@ -162,7 +162,7 @@ def put_item(call: Call) -> Reply:
             raise errors.invalid_configure_protection("the item is not protected")
         if desired == "BackupsSuspended" and vault.immutability not in ("Unlocked", "Locked"):
             raise errors.invalid_input("BackupsSuspended needs a vault with immutability enabled (Unlocked or Locked).")
-        op = engine.start_stop(call.state, vault, item, desired, desired == "BackupsSuspended", call.now)
+        op = engine.start_stop(call.state, vault, item, desired, call.now)
         return _item_lro(call, vault, op)
     policy = _policy(vault, props.get("policyId"))
     exclusion = (props.get("extendedProperties") or {}).get("diskExclusionProperties")
