@@ -28,6 +28,7 @@ class RecoveryPoint:
     encrypted: bool
     managed: bool
     zones: list[str] = field(default_factory=list)
+    os_type: str = "Linux"
 
 
 @dataclass
@@ -96,6 +97,7 @@ class Vault:
     monitoring: dict[str, Any] = field(default_factory=dict)
     encryption: dict[str, Any] | None = None
     restore_settings: dict[str, Any] | None = None
+    cost_management: dict[str, Any] | None = None  #: properties.costManagementSettings as last set
     provisioning_state: str = "Succeeded"
     etag_time: float = 0.0
     policies: dict[str, Policy] = field(default_factory=dict)

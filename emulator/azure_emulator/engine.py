@@ -51,6 +51,7 @@ def add_recovery_point(
         encrypted=vm.encryption is not None,
         managed=all(d.managed for d in vm.disks),
         zones=list(vm.zones),
+        os_type=vm.os_type,
     )
     item.recovery_points.append(rp)
     return rp
@@ -375,6 +376,20 @@ def run_scheduled(state: State, now: float, vault_id: str | None = None) -> list
 
 def cancel_job(state: State, job: Job, now: float) -> None:
     job.cancel(now)
+
+
+def start_vault_create(state: State, vault: Vault, now: float) -> Operation:
+    """A new vault answers `Provisioning` until its creation operation completes (emulator choice)."""
+    vault.provisioning_state = "Provisioning"
+    op = _operation(state, "VaultCreate", vault, state.settings.durations.vault_create, now)
+
+    def complete(at: float) -> None:
+        if vault.provisioning_state == "Provisioning":
+            vault.provisioning_state = "Succeeded"
+        op.finish(at)
+
+    _at_due(state, op.due, complete)
+    return op
 
 
 def start_vault_delete(state: State, vault: Vault, now: float) -> Operation:

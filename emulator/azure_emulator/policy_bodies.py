@@ -95,6 +95,7 @@ def enhanced(
         "instantRpRetentionRangeInDays": instant_rp_days,
         "timeZone": time_zone,
         "protectedItemsCount": 0,
+        "snapshotConsistencyType": "OnlyCrashConsistent",
     }
 
 
@@ -181,3 +182,16 @@ def validate(props: Mapping[str, Any], existing_type: str | None) -> str:
         if kind == "V1" and freq == "Weekly" and days != 5:
             raise errors.invalid_input("A weekly Standard policy keeps instant recovery points for 5 days.")
     return kind
+
+
+def with_service_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A policy PUT body as the service stores it: the fields it fills in when the caller leaves them out
+    (Azure's ProtectionPolicies_CreateOrUpdate_Simple example: sent without `scheduleWeeklyFrequency`,
+    answered with 0; IaaS_v2_daily: answered with `snapshotConsistencyType: OnlyCrashConsistent`)."""
+    out = copy.deepcopy(dict(props))
+    schedule = out.get("schedulePolicy")
+    if isinstance(schedule, dict) and schedule.get("schedulePolicyType") == "SimpleSchedulePolicy":
+        schedule.setdefault("scheduleWeeklyFrequency", 0)
+    if policy_type(out) == "V2":
+        out.setdefault("snapshotConsistencyType", "OnlyCrashConsistent")
+    return out

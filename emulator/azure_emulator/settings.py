@@ -18,6 +18,7 @@ class Durations:
     delete_protection: float = 4.0  #: DeleteBackupData job (stop protection and delete data)
     trigger_backup: float = 1.0  #: the trigger operation (the job itself runs on)
     backup_job: float = 20.0  #: a Backup job: snapshot, then transfer to the vault
+    vault_create: float = 2.0  #: a new vault's PUT: 201 Provisioning, then Succeeded
     vault_delete: float = 2.0
     vault_undelete: float = 2.0
     effective_nsg: float = 1.0  #: effectiveNetworkSecurityGroups when answered asynchronously

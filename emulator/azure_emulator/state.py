@@ -197,6 +197,9 @@ class State:
             self._detach(sub, old)
         sub.vms.put(vm.resource_group, vm.name, vm)
         for nic in bundle.nics:
+            subnet = self.subnet_of(nic)
+            if subnet is not None:
+                vmspec.place_in_subnet(nic, subnet.address_prefix)
             sub.nics.put(nic.resource_group, nic.name, nic)
         for disk in vm.disks:
             if disk.managed:

@@ -16,6 +16,13 @@ const ISSUES = [
       "the 2026-10-01 examples (rsbackup__Compute_ProtectedItem_Get.json) show it",
   },
   {
+    code: "OBJECT_ADDITIONAL_PROPERTIES",
+    path: /\/properties\/instantAccess(SnapshotEnabled|DurationMinutes)$/,
+    why:
+      "policies' instantAccessSnapshotEnabled / instantAccessDurationMinutes are newer than bms.json 2024-04-01; " +
+      "Azure's 2026-10-01 example rsbackup__IaaS_v2_daily.json sends and answers them",
+  },
+  {
     code: "INVALID_TYPE",
     path: /\/tagMap$/,
     operations: ["NetworkInterfaces_ListEffectiveNetworkSecurityGroups"],

@@ -156,6 +156,10 @@ def rp_json(vault: Vault, item: ProtectedItem, rp: RecoveryPoint, now: float) ->
             "virtualMachineSize": rp.vm_size,
             "originalStorageAccountOption": False,
             "recoveryPointProperties": {"expiryTime": iso(rp.expiry), "ruleName": "DefaultRule"},
+            # archive tier (move readiness) is not modelled: no point is ready to move (emulator choice)
+            "recoveryPointMoveReadinessInfo": {"ArchivedRP": {"isReadyForMove": False}},
+            "isPrivateAccessEnabledOnAnyDisk": False,
+            "osType": rp.os_type,
             **({"zones": list(rp.zones)} if rp.zones else {}),
         },
     }

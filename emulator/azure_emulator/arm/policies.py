@@ -144,6 +144,7 @@ def put_policy(call: Call) -> Reply:
     props = {k: copy.deepcopy(v) for k, v in props.items() if k != "protectedItemsCount"}
     existing = vault.policies.get(ids.key(name))
     kind = policy_bodies.validate(props, existing.policy_type if existing else None)
+    props = policy_bodies.with_service_defaults(props)
     props.setdefault("policyType", kind)
     if existing is not None:
         existing.properties, existing.policy_type = props, kind
