@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import hashlib
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
