@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from azure.core.rest import HttpRequest
 from azure.mgmt.compute import models as cm
 from azure.mgmt.network import models as nm
 from azure.mgmt.recoveryservices import models as rsm
@@ -130,6 +131,7 @@ OPERATIONS: dict[str, tuple[str | None, type, bool]] = {
     "Vaults_ListByResourceGroup": ("vault", rsm.Vault, True),
     "Vaults_ListBySubscriptionId": ("vault", rsm.Vault, True),
     "GetOperationStatus": ("vault-operation", rsm.OperationResource, False),
+    "GetOperationResult": ("vault", rsm.Vault, False),
     "RecoveryServices_CheckNameAvailability": (None, rsm.CheckNameAvailabilityResult, False),
     "DeletedVaults_ListBySubscriptionId": (None, rsm.DeletedVault, True),
     "DeletedVaults_Get": (None, rsm.DeletedVault, False),
@@ -200,7 +202,6 @@ OPERATIONS: dict[str, tuple[str | None, type, bool]] = {
 #: Operations whose successful answers carry no body (202/204, or 200 without content).
 BODYLESS = {
     "Vaults_Delete",
-    "GetOperationResult",
     "DeletedVaults_Undelete",
     "BackupResourceStorageConfigsNonCRR_Patch",
     "ProtectionPolicies_Delete",
@@ -427,7 +428,13 @@ async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
     body = rsm.Vault(
         location="westeurope",
         sku=rsm.Sku(name="Standard"),
-        identity=rsm.IdentityData(type="SystemAssigned"),
+        identity=rsm.IdentityData(
+            type="SystemAssigned, UserAssigned",
+            user_assigned_identities={
+                f"/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/"
+                "userAssignedIdentities/id-backup": rsm.UserIdentity()
+            },
+        ),
         properties=rsm.VaultProperties(
             encryption=rsm.VaultPropertiesEncryption(
                 key_vault_properties=rsm.CmkKeyVaultProperties(key_uri="https://kv.vault.azure.net/keys/k/1"),
@@ -442,7 +449,13 @@ async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
             security_settings=rsm.SecuritySettings(immutability_settings=rsm.ImmutabilitySettings(state="Unlocked")),
         ),
     )
-    await (await azure.vaults.vaults.begin_create_or_update(rg, vault, body)).result()
+    created: dict[str, str] = {}
+    poller = await azure.vaults.vaults.begin_create_or_update(
+        rg, vault, body, raw_response_hook=lambda r: created.update(r.http_response.headers)
+    )
+    await poller.result()
+    result = await azure.vaults.send_request(HttpRequest("GET", created["Location"]))  # the creation's result
+    assert result.status_code == 200, result.text()
     await (
         await azure.vaults.vaults.begin_update(
             rg,
