@@ -84,7 +84,13 @@ function readTraffic(dir) {
     if (!name.endsWith(".jsonl")) continue;
     const lines = fs.readFileSync(path.join(dir, name), "utf8").split("\n");
     lines.forEach((line, i) => {
-      if (line.trim()) pairs.push({ where: `${name}:${i + 1}`, ...JSON.parse(line) });
+      if (!line.trim()) return;
+      try {
+        pairs.push({ where: `${name}:${i + 1}`, ...JSON.parse(line) });
+      } catch (e) {
+        // only the last line of a file may be cut short (an emulator process killed while writing)
+        if (lines.slice(i + 1).some((l) => l.trim())) throw new Error(`${name}:${i + 1}: ${e.message}`);
+      }
     });
   }
   return pairs;
