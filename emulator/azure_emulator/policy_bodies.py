@@ -95,7 +95,6 @@ def enhanced(
         "instantRpRetentionRangeInDays": instant_rp_days,
         "timeZone": time_zone,
         "protectedItemsCount": 0,
-        "snapshotConsistencyType": "OnlyCrashConsistent",
     }
 
 
@@ -187,11 +186,10 @@ def validate(props: Mapping[str, Any], existing_type: str | None) -> str:
 def with_service_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
     """A policy PUT body as the service stores it: the fields it fills in when the caller leaves them out
     (Azure's ProtectionPolicies_CreateOrUpdate_Simple example: sent without `scheduleWeeklyFrequency`,
-    answered with 0; IaaS_v2_daily: answered with `snapshotConsistencyType: OnlyCrashConsistent`)."""
+    answered with 0). `snapshotConsistencyType` is only answered when sent (its one value opts out of
+    application consistency; the examples that show it sent it)."""
     out = copy.deepcopy(dict(props))
     schedule = out.get("schedulePolicy")
     if isinstance(schedule, dict) and schedule.get("schedulePolicyType") == "SimpleSchedulePolicy":
         schedule.setdefault("scheduleWeeklyFrequency", 0)
-    if policy_type(out) == "V2":
-        out.setdefault("snapshotConsistencyType", "OnlyCrashConsistent")
     return out

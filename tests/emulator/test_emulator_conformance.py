@@ -393,6 +393,7 @@ SOMETIMES: dict[str, dict[str, str]] = {
         "properties.schedulePolicy.scheduleRunTimes": "Standard policies (Enhanced ones have a daily/hourlySchedule)",
         "properties.schedulePolicy.scheduleWeeklyFrequency": "Standard policies",
         "properties.retentionPolicy.dailySchedule": "daily policies (weekly ones keep weekly points)",
+        "properties.snapshotConsistencyType": "Enhanced policies created with it (crash-consistent only)",
     },
     "ProtectedItems_Get": {"properties.lastRecoveryPoint": "items with a recovery point"},
     "ProtectedItemOperationStatuses_Get": {"endTime": "finished operations"},
