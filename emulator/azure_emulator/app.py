@@ -2,7 +2,8 @@
 
 Every ARM request goes through the same steps: injected fault (before) -> bearer token -> throttling
 -> api-version -> route -> authorization -> settle due operations -> handler -> injected fault
-(after) -> counters -> the traffic record (opt-in, `traffic.py`). Every answer carries `x-ms-request-id` and `x-ms-correlation-request-id`.
+(after) -> counters -> the traffic record (opt-in, `traffic.py`). Every answer carries
+`x-ms-request-id` and `x-ms-correlation-request-id`.
 """
 
 from __future__ import annotations

@@ -323,8 +323,8 @@ def build_vm(
         aset_rg, aset = split_ref(str(doc["availabilitySet"]), rg, 1)
         vm.availability_set = ids.resource_id(subscription, aset_rg, "Microsoft.Compute", "availabilitySets", aset)
         # Azure spreads a set's VMs over its domains (2 fault, 5 update by default); a stable pick here
-        seed = _digest(subscription, rg, name)
-        vm.fault_domain, vm.update_domain = seed[6] % 2, seed[7] % 5
+        domains = _digest(subscription, rg, name)
+        vm.fault_domain, vm.update_domain = domains[6] % 2, domains[7] % 5
     if encryption:
         linux = os_type == "Linux"
         version = {("ADE", True): "1.1", ("ADE", False): "2.2", ("ADE-AAD", True): "0.1", ("ADE-AAD", False): "1.1"}
@@ -368,15 +368,15 @@ def build_vm(
                 )
             given = nic_doc.get("privateIp") if c == 0 else (nic_doc.get("extraPrivateIps") or [])[c - 1 : c]
             given = given[0] if isinstance(given, list) and given else given
-            seed = int.from_bytes(digest[:4], "big") + c
+            ip_seed = int.from_bytes(digest[:4], "big") + c
             configs.append(
                 IpConfig(
                     name="ipconfig1" if c == 0 else f"ipconfig{c + 1}",
-                    private_ip=str(given) if given else f"10.{digest[0] % 200}.{digest[1]}.{seed % 250 + 4}",
+                    private_ip=str(given) if given else f"10.{digest[0] % 200}.{digest[1]}.{ip_seed % 250 + 4}",
                     primary=c == 0,
                     public_ip_id=public_id,
                     lb_pool_ids=pools,
-                    seed=None if given else seed,
+                    seed=None if given else ip_seed,
                 )
             )
         nic = Nic(
