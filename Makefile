@@ -5,7 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit integration bench chaos tools venv crds reasons clean
+.PHONY: demo test lint unit integration bench chaos tools venv crds reasons clean oav traffic-check
+
+# Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it), and
+# where the emulators of the test run record their ARM traffic for Azure's validator (oav).
+SPECS ?= ../shared/reference/specs
+TRAFFIC := $(CURDIR)/.traffic
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +26,20 @@ tools:
 demo: venv tools
 	$(BIN)/azbackup demo
 
-# The whole suite: static checks, then unit, emulator and integration tests.
-test: venv tools lint
-	$(BIN)/pytest -q
+# The whole suite: static checks, then unit, emulator and integration tests, then every request and
+# answer the emulators served in them validated against Azure's OpenAPI specs with Azure's oav.
+test: venv tools lint oav
+	rm -rf $(TRAFFIC)
+	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q
+	$(MAKE) --no-print-directory traffic-check
+
+# Install oav (npm, pinned by hack/oav/package-lock.json) into ~/.cache/azbackup/oav when missing.
+oav:
+	@bash hack/oav/install.sh >/dev/null
+
+# Validate the traffic recorded in .traffic/ (by `make test`, or any run with AZURE_EMULATOR_TRAFFIC_DIR).
+traffic-check: oav
+	node hack/oav/validate-traffic.js --oav "$$(bash hack/oav/install.sh)" --specs $(SPECS) --traffic $(TRAFFIC)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -55,4 +71,4 @@ crds: venv
 	$(BIN)/azbackup reasons --update-readme README.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .traffic

@@ -2,7 +2,8 @@
 
 Every ARM request goes through the same steps: injected fault (before) -> bearer token -> throttling
 -> api-version -> route -> authorization -> settle due operations -> handler -> injected fault
-(after) -> counters. Every answer carries `x-ms-request-id` and `x-ms-correlation-request-id`.
+(after) -> counters -> the traffic record (opt-in, `traffic.py`). Every answer carries
+`x-ms-request-id` and `x-ms-correlation-request-id`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from azure_emulator.inventory import parse_inventory
 from azure_emulator.settings import Settings
 from azure_emulator.state import Clock, State
 from azure_emulator.throttle import Kind, Throttler
+from azure_emulator.traffic import TrafficRecorder
 
 log = logging.getLogger("azure_emulator")
 _SUB = re.compile(r"^/subscriptions/([^/]+)", re.I)
@@ -50,6 +52,8 @@ class Emulator:
         #: called with (operation, status, body) for every ARM answer (debugging, conformance tests)
         self.observers: list[Callable[[str, int, Any], None]] = []
         self.ca_bundle: str = ""
+        #: opt-in record of every ARM exchange for Azure's validator (`AZURE_EMULATOR_TRAFFIC_DIR`)
+        self.traffic: TrafficRecorder | None = TrafficRecorder.from_environment()
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class Emulator:
         if fault.drop:
             return _drop(request)
         if fault.status:
-            return _fault_response(fault)
+            return _fault_response(fault, request.path)
         return None
 
     async def _arm(self, request: web.Request) -> web.StreamResponse:
@@ -184,11 +188,13 @@ class Emulator:
                 if fault.drop:
                     response = _drop(request)
                 elif fault.status:
-                    response = _fault_response(fault, reply.headers)
+                    response = _fault_response(fault, request.path, reply.headers)
         if sub is not None and kind.header not in response.headers:
             response.headers[kind.header] = str(max(0, int(self.settings.limits.of(kind).capacity) - 1))
         status = DROPPED if getattr(response, "dropped", False) else response.status
         self.counters.record(operation, status, kind, sub)
+        if self.traffic is not None and status != DROPPED:
+            await _record(self.traffic, request, operation, response)
         return response
 
     def _serve(
@@ -253,7 +259,7 @@ class Emulator:
             )
             reply = route.handler(call)
         except ArmError as exc:
-            reply = Reply(exc.status, exc.envelope(), dict(exc.headers))
+            reply = Reply(exc.status, errors.for_path(request.path, exc.envelope()), dict(exc.headers))
             if exc.status == 401:
                 reply.headers["WWW-Authenticate"] = (
                     f'Bearer authorization_uri="{self._base(request)}/{self.state.tenant_id}", error="invalid_token", '
@@ -316,11 +322,12 @@ def _to_response(reply: Reply) -> web.Response:
     return _json(reply.status, reply.body, reply.headers)
 
 
-def _fault_response(fault: Fault, headers: Mapping[str, str] | None = None) -> web.Response:
+def _fault_response(fault: Fault, path: str, headers: Mapping[str, str] | None = None) -> web.Response:
     out = {k: v for k, v in (headers or {}).items() if k.lower().startswith("x-ms-ratelimit")}
     if fault.retry_after is not None:
         out["Retry-After"] = str(fault.retry_after)
-    return _json(fault.status or 500, errors.envelope(fault.error_code, fault.error_message), out)
+    body = errors.for_path(path, errors.envelope(fault.error_code, fault.error_message))
+    return _json(fault.status or 500, body, out)
 
 
 class _Dropped(web.Response):
@@ -332,3 +339,19 @@ def _drop(request: web.Request) -> web.StreamResponse:
     if request.transport is not None:
         request.transport.abort()
     return _Dropped(status=500)
+
+
+async def _record(
+    recorder: TrafficRecorder, request: web.Request, operation: str, response: web.StreamResponse
+) -> None:
+    body = response.body if isinstance(response, web.Response) else None
+    recorder.record(
+        operation=operation,
+        url=str(request.url),
+        method=request.method,
+        request_headers=request.headers,
+        request_body=await request.read() if request.method in ("PUT", "PATCH", "POST") else b"",
+        status=response.status,
+        response_headers=response.headers,
+        response_body=body if isinstance(body, bytes) else b"",
+    )

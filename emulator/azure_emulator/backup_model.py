@@ -123,6 +123,7 @@ class Vault:
     monitoring: dict[str, Any] = field(default_factory=dict)
     encryption: dict[str, Any] | None = None
     restore_settings: dict[str, Any] | None = None
+    cost_management: dict[str, Any] | None = None  #: properties.costManagementSettings as last set
     provisioning_state: str = "Succeeded"
     etag_time: float = 0.0
     policies: dict[str, Policy] = field(default_factory=dict)

@@ -427,6 +427,20 @@ def cancel_job(state: State, job: Job, now: float) -> None:
     job.cancel(now)
 
 
+def start_vault_create(state: State, vault: Vault, now: float) -> Operation:
+    """A new vault answers `Provisioning` until its creation operation completes (emulator choice)."""
+    vault.provisioning_state = "Provisioning"
+    op = _operation(state, "VaultCreate", vault, state.settings.durations.vault_create, now)
+
+    def complete(at: float) -> None:
+        if vault.provisioning_state == "Provisioning":
+            vault.provisioning_state = "Succeeded"
+        op.finish(at)
+
+    _at_due(state, op.due, complete)
+    return op
+
+
 def start_vault_delete(state: State, vault: Vault, now: float) -> Operation:
     """Delete an empty vault; it becomes a deleted vault for 14 days (callers check emptiness)."""
     vault.provisioning_state = "Deleting"

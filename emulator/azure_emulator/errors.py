@@ -1,11 +1,13 @@
 """The ARM error envelope and the error codes the emulator answers with.
 
-Every non-2xx ARM answer is `{"error": {"code", "message", "target", "details", "additionalInfo"}}`,
+Every non-2xx ARM answer is `{"error": {"code", "message", "target", "details", "additionalInfo"}}`
+(without `additionalInfo` under Microsoft.Compute, whose error schema lacks it),
 which azure-core parses into `HttpResponseError.error.code` (ODataV4 format).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +49,19 @@ def envelope(
             "additionalInfo": [],
         }
     }
+
+
+#: Resource providers whose error schema has no `additionalInfo` (Compute's `ApiError`:
+#: details, innererror, code, target, message), so their errors leave it out as Compute does.
+_WITHOUT_ADDITIONAL_INFO = re.compile(r"/providers/Microsoft\.Compute/", re.I)
+
+
+def for_path(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An error envelope in the shape of the resource provider that `path` addresses."""
+    error = body.get("error")
+    if isinstance(error, dict) and _WITHOUT_ADDITIONAL_INFO.search(path):
+        return {**body, "error": {k: v for k, v in error.items() if k != "additionalInfo"}}
+    return body
 
 
 def bad_request(code: str, message: str, *, target: str | None = None) -> ArmError:

@@ -181,3 +181,15 @@ def validate(props: Mapping[str, Any], existing_type: str | None) -> str:
         if kind == "V1" and freq == "Weekly" and days != 5:
             raise errors.invalid_input("A weekly Standard policy keeps instant recovery points for 5 days.")
     return kind
+
+
+def with_service_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A policy PUT body as the service stores it: the fields it fills in when the caller leaves them out
+    (Azure's ProtectionPolicies_CreateOrUpdate_Simple example: sent without `scheduleWeeklyFrequency`,
+    answered with 0). `snapshotConsistencyType` is only answered when sent (its one value opts out of
+    application consistency; the examples that show it sent it)."""
+    out = copy.deepcopy(dict(props))
+    schedule = out.get("schedulePolicy")
+    if isinstance(schedule, dict) and schedule.get("schedulePolicyType") == "SimpleSchedulePolicy":
+        schedule.setdefault("scheduleWeeklyFrequency", 0)
+    return out

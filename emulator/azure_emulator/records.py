@@ -54,6 +54,8 @@ class Extension:
     type: str
     version: str
     provisioning_state: str = "Succeeded"
+    settings: dict[str, Any] = field(default_factory=dict)  #: public settings (protected ones never show)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class IpConfig:
     primary: bool = True
     public_ip_id: str | None = None
     lb_pool_ids: list[str] = field(default_factory=list)
+    seed: int | None = None  #: picks the address inside the subnet's range (None: `private_ip` was given)
 
 
 @dataclass
@@ -120,6 +123,12 @@ class Vm:
     time_created: str = "2024-01-15T09:00:00.0000000+00:00"
     computer_name: str = ""
     admin_username: str = "azureuser"
+    availability_set: str | None = None  #: id of the availability set the VM is in
+    fault_domain: int = 0  #: platform fault and update domains (instance view)
+    update_domain: int = 0
+    user_data: str | None = None  #: base64 user data, shown with `$expand=userData`
+    boot_diagnostics: bool = True  #: boot diagnostics on, in managed storage unless a storage URI is given
+    boot_diagnostics_uri: str | None = None
 
     @property
     def id(self) -> str:

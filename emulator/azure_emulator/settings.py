@@ -18,6 +18,7 @@ class Durations:
     delete_protection: float = 4.0  #: DeleteBackupData job (stop protection and delete data)
     trigger_backup: float = 1.0  #: the trigger operation (the job itself runs on)
     backup_job: float = 20.0  #: a Backup job: snapshot, then transfer to the vault
+    vault_create: float = 2.0  #: a new vault's PUT: 201 Provisioning, then Succeeded
     restore_job: float = 30.0  #: a Restore job: transfer from the vault, then create the VM
     rehydration: float = 60.0  #: added to a Restore job that rehydrates an archived point first
     vault_delete: float = 2.0

@@ -206,6 +206,9 @@ class State:
             self._detach(sub, old)
         sub.vms.put(vm.resource_group, vm.name, vm)
         for nic in bundle.nics:
+            home = self.subnet_of(nic)
+            if home is not None:
+                vmspec.place_in_subnet(nic, home.address_prefix)
             sub.nics.put(nic.resource_group, nic.name, nic)
         for disk in vm.disks:
             if disk.managed and not disk.ephemeral:  # an ephemeral OS disk is no disk resource

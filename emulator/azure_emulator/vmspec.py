@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -350,10 +351,21 @@ def build_vm(
                 str(e.get("publisher", "Microsoft.Azure.Extensions")),
                 str(e.get("type", e["name"])),
                 str(e.get("version", "1.0")),
+                settings=dict(e.get("settings") or {}),
+                tags=tags_of(e.get("tags"), f"{where} extension '{e['name']}'"),
             )
             for e in doc.get("extensions") or []
         ],
+        user_data=str(doc["userData"]) if doc.get("userData") is not None else None,
+        boot_diagnostics=doc.get("bootDiagnostics", True) is not False,
+        boot_diagnostics_uri=(str(doc["bootDiagnostics"]) if isinstance(doc.get("bootDiagnostics"), str) else None),
     )
+    if doc.get("availabilitySet"):
+        aset_rg, aset = split_ref(str(doc["availabilitySet"]), rg, 1)
+        vm.availability_set = ids.resource_id(subscription, aset_rg, "Microsoft.Compute", "availabilitySets", aset)
+        # Azure spreads a set's VMs over its domains (2 fault, 5 update by default); a stable pick here
+        domains = _digest(subscription, rg, name)
+        vm.fault_domain, vm.update_domain = domains[6] % 2, domains[7] % 5
     if encryption:
         linux = os_type == "Linux"
         version = {("ADE", True): "1.1", ("ADE", False): "2.2", ("ADE-AAD", True): "0.1", ("ADE-AAD", False): "1.1"}
@@ -395,17 +407,17 @@ def build_vm(
                         subscription, lb_rg, "Microsoft.Network", "loadBalancers", lb, "backendAddressPools", pool_name
                     )
                 )
+            given = nic_doc.get("privateIp") if c == 0 else (nic_doc.get("extraPrivateIps") or [])[c - 1 : c]
+            given = given[0] if isinstance(given, list) and given else given
+            ip_seed = int.from_bytes(digest[:4], "big") + c
             configs.append(
                 IpConfig(
                     name="ipconfig1" if c == 0 else f"ipconfig{c + 1}",
-                    private_ip=str(
-                        nic_doc.get("privateIp")
-                        if c == 0 and nic_doc.get("privateIp")
-                        else f"10.{digest[0] % 200}.{digest[1]}.{(digest[2] + c) % 250 + 4}"
-                    ),
+                    private_ip=str(given) if given else f"10.{digest[0] % 200}.{digest[1]}.{ip_seed % 250 + 4}",
                     primary=c == 0,
                     public_ip_id=public_id,
                     lb_pool_ids=pools,
+                    seed=None if given else ip_seed,
                 )
             )
         nic = Nic(
@@ -429,3 +441,18 @@ def build_vm(
         if not disk.managed and disk.storage_account:
             bundle.storage_accounts.append((disk.storage_account_rg or rg, disk.storage_account, location))
     return bundle
+
+
+def place_in_subnet(nic: Nic, address_prefix: str) -> None:
+    """Give each IP configuration without an inventory address one inside its subnet's range (Azure
+    keeps the first four addresses and the last one of a subnet)."""
+    try:
+        net = ipaddress.ip_network(address_prefix, strict=False)
+    except ValueError:
+        return
+    usable = net.num_addresses - 5
+    if usable <= 0:
+        return
+    for config in nic.ip_configs:
+        if config.seed is not None:
+            config.private_ip = str(net.network_address + 4 + config.seed % usable)

@@ -25,6 +25,7 @@ FREE_MAPS = (
     "properties.recoveryPointMoveReadinessInfo",
     "properties.effectiveSecurityRules[].tagMap",
     "tagMap",
+    "properties.settings",
 )
 
 
@@ -194,3 +195,50 @@ def check_model(value: Any, tp: Any, path: str = "") -> list[str]:
         if issubclass(tp, datetime.datetime | datetime.date | datetime.time | datetime.timedelta | bytes):
             return [] if isinstance(value, str) else [f"{path}: expected a string ({tp.__name__})"]
     return []
+
+
+# -- Azure's examples, per operation ------------------------------------------------------------
+
+#: Example files that do not name their operation.
+OPERATION_OF_FILE = {"network__NetworkSecurityGroupGet.json": "NetworkSecurityGroups_Get"}
+
+
+def examples_by_operation() -> dict[str, list[tuple[str, Any]]]:
+    """`operationId -> [(file, 2xx response body)]` over every example file."""
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for path in sorted(EXAMPLES.glob("*.json")):
+        doc = json.loads(path.read_text())
+        operation = doc.get("operationId") or OPERATION_OF_FILE.get(path.name)
+        for code, response in doc.get("responses", {}).items():
+            if operation and code.startswith("2") and response.get("body") is not None:
+                out.setdefault(operation, []).append((path.name, response["body"]))
+    return out
+
+
+def element_paths(body: Any) -> dict[str, set[str]]:
+    """`path -> JSON types` of a body, list pages read element by element (`value[].x` -> `x`)."""
+    out: dict[str, set[str]] = {}
+    for path, kind in walk(body):
+        if path in ("value", "value[]"):
+            continue
+        out.setdefault(path.removeprefix("value[]."), set()).add(kind)
+    return out
+
+
+def missing_from(example: Any, answers: list[dict[str, set[str]]], optional: Mapping[str, str]) -> list[str]:
+    """Key paths of `example` (with their JSON types) that no answer has; keys whose example value is
+    null show absence, and `optional` (path -> why) lists the keys Azure gives only in some states."""
+    have: dict[str, set[str]] = {}
+    for paths in answers:
+        for path, kinds in paths.items():
+            have.setdefault(path, set()).update(kinds)
+    out = []
+    for path, kinds in element_paths(example).items():
+        kinds = kinds - {"null"}
+        if not kinds or any(path == o or path.startswith((o + ".", o + "[]")) for o in optional):
+            continue
+        if path not in have:
+            out.append(path)
+        elif not kinds & have[path]:
+            out.append(f"{path} ({'/'.join(sorted(kinds))}, answered {'/'.join(sorted(have[path]))})")
+    return out

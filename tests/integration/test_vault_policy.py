@@ -235,7 +235,8 @@ def test_policy_drift_is_corrected_and_in_use_policy_is_not_deleted(
     cluster.wait_for("backuppolicy", "daily", operator=operator)
     body = arm.backup.protection_policies.get("vault-a", "rg-backup", "daily").as_dict()
     body["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] = 7
-    arm.backup.protection_policies.create_or_update("vault-a", "rg-backup", "daily", body)
+    # a user's edit in Azure: the properties only (id, name and type are read-only in a PUT's body)
+    arm.backup.protection_policies.create_or_update("vault-a", "rg-backup", "daily", {"properties": body["properties"]})
     eventually(lambda: arm.backup.protection_policies.get("vault-a", "rg-backup", "daily").as_dict()[
         "properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] == 30,
         timeout=30, what="policy drift corrected")

@@ -61,7 +61,11 @@ def instance_view(vm: Vm, now: float) -> dict[str, Any]:
     """What `instanceView` reports; the agent reports only from a running VM."""
     t = iso(now - 60)
     running = vm.power_state == "running"
-    view: dict[str, Any] = {"computerName": vm.computer_name}
+    view: dict[str, Any] = {
+        "platformUpdateDomain": vm.update_domain,
+        "platformFaultDomain": vm.fault_domain,
+        "computerName": vm.computer_name,
+    }
     if vm.power_state != "deallocated":
         view.update(osName=vm.os_name, osVersion=vm.os_version)
     view["hyperVGeneration"] = "V2"
@@ -120,10 +124,16 @@ def instance_view(vm: Vm, now: float) -> dict[str, Any]:
                 "name": e.name,
                 "type": f"{e.publisher}.{e.type}",
                 "typeHandlerVersion": e.version,
-                "statuses": [{**SUCCEEDED, "message": "Enable succeeded"}],
+                "statuses": [{**SUCCEEDED, "message": "Enable succeeded", "time": t}],
             }
             for e in vm.extensions
         ]
+    if vm.boot_diagnostics and vm.boot_diagnostics_uri:
+        blob = f"{vm.boot_diagnostics_uri.rstrip('/')}/bootdiagnostics-{vm.name[:9].lower()}-{vm.vm_id}"
+        view["bootDiagnostics"] = {
+            "consoleScreenshotBlobUri": f"{blob}/{vm.name}.{vm.vm_id}.screenshot.bmp",
+            "serialConsoleLogBlobUri": f"{blob}/{vm.name}.{vm.vm_id}.serialconsole.log",
+        }
     provisioning = (
         SUCCEEDED
         if vm.provisioning_state == "Succeeded"
@@ -144,6 +154,9 @@ def instance_view(vm: Vm, now: float) -> dict[str, Any]:
     return view
 
 
+_EXTENSION_TIME = "2024-01-15T09:05:00+00:00"  #: when the inventory's extensions last reported
+
+
 def extension_json(vm: Vm, e: Extension, *, with_view: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": e.name,
@@ -156,20 +169,31 @@ def extension_json(vm: Vm, e: Extension, *, with_view: bool = False) -> dict[str
             "publisher": e.publisher,
             "type": e.type,
             "typeHandlerVersion": e.version,
+            "enableAutomaticUpgrade": False,
+            "suppressFailures": False,
+            "settings": dict(e.settings),  # protectedSettings are never returned
         },
+        "tags": dict(e.tags),
     }
     if with_view:
         body["properties"]["instanceView"] = {
             "name": e.name,
             "type": f"{e.publisher}.{e.type}",
             "typeHandlerVersion": e.version,
-            "statuses": [SUCCEEDED],
+            "statuses": [{**SUCCEEDED, "message": "Enable succeeded", "time": _EXTENSION_TIME}],
         }
     return body
 
 
 def vm_json(
-    state: State, vm: Vm, now: float, *, view: bool = False, resources: bool = False, status_only: bool = False
+    state: State,
+    vm: Vm,
+    now: float,
+    *,
+    view: bool = False,
+    resources: bool = False,
+    status_only: bool = False,
+    user_data: bool = False,
 ) -> dict[str, Any]:
     head: dict[str, Any] = {
         "name": vm.name,
@@ -204,6 +228,8 @@ def vm_json(
         "networkProfile": {"networkInterfaces": [{"id": n.id, "properties": {"primary": n.primary}} for n in nics]},
         "provisioningState": vm.provisioning_state,
         "timeCreated": vm.time_created,
+        "diagnosticsProfile": {"bootDiagnostics": _boot_diagnostics(vm)},
+        "extensionsTimeBudget": "PT1H30M",  # Azure's default when the VM does not set one
     }
     if vm.security_type:
         # SPEC computeRPCommon SecurityProfile; both types run with secure boot and vTPM by default.
@@ -211,14 +237,26 @@ def vm_json(
             "securityType": vm.security_type,
             "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True},
         }
+    if vm.availability_set:
+        props["availabilitySet"] = {"id": vm.availability_set}
+    if user_data and vm.user_data is not None:
+        props["userData"] = vm.user_data
     if view:
         props["instanceView"] = instance_view(vm, now)
-    body: dict[str, Any] = {**head, "tags": dict(vm.tags), "properties": props}
+    # one version per VM model; the emulator's inventory edits do not bump it
+    body: dict[str, Any] = {**head, "etag": '"1"', "tags": dict(vm.tags), "properties": props}
     if vm.zones:
         body["zones"] = list(vm.zones)
     if resources and vm.extensions:
         body["resources"] = [extension_json(vm, e) for e in vm.extensions]
     return body
+
+
+def _boot_diagnostics(vm: Vm) -> dict[str, Any]:
+    out: dict[str, Any] = {"enabled": vm.boot_diagnostics}
+    if vm.boot_diagnostics and vm.boot_diagnostics_uri:
+        out["storageUri"] = vm.boot_diagnostics_uri
+    return out
 
 
 def find_vm(call: Call) -> Vm:
@@ -235,7 +273,9 @@ def _expand(call: Call) -> bool:
 
 
 def get_vm(call: Call) -> Reply:
-    return Reply(200, vm_json(call.state, find_vm(call), call.now, view=_expand(call), resources=True))
+    user_data = (call.q("$expand") or "").lower() == "userdata"
+    body = vm_json(call.state, find_vm(call), call.now, view=_expand(call), resources=True, user_data=user_data)
+    return Reply(200, body)
 
 
 def get_instance_view(call: Call) -> Reply:

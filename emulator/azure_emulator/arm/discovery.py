@@ -137,6 +137,7 @@ def backup_status(call: Call) -> Reply:
             "protectedItemName": f"vm;iaasvmcontainerv2;{item.vm_resource_group};{item.vm_name}",
             "policyName": item.policy or "",
             "errorCode": "Success",
+            "errorMessage": "",  # Azure's example carries one with every answer; a success has nothing to say
         },
     )
 

@@ -148,6 +148,8 @@ def rp_json(vault: Vault, item: ProtectedItem, rp: RecoveryPoint, now: float) ->
                 "additionalInfo": "Recovery point cannot be moved to archive tier since it has already been moved.",
             }
         }
+    else:  # moving points to the archive tier is not modelled: none is ready to move (emulator choice)
+        extra["recoveryPointMoveReadinessInfo"] = {"ArchivedRP": {"isReadyForMove": False}}
     return {
         "id": f"{item_path(vault, item)}/recoveryPoints/{rp.name}",
         "name": rp.name,
@@ -165,6 +167,7 @@ def rp_json(vault: Vault, item: ProtectedItem, rp: RecoveryPoint, now: float) ->
             "virtualMachineSize": rp.vm_size,
             "originalStorageAccountOption": False,
             "recoveryPointProperties": {"expiryTime": iso(rp.expiry), "ruleName": "DefaultRule"},
+            "isPrivateAccessEnabledOnAnyDisk": False,
             "osType": rp.os_type,
             **extra,
         },

@@ -17,6 +17,11 @@ RG = SUB + "/resourceGroups/{rg}/providers/Microsoft.Network"
 N = "Microsoft.Network"
 
 
+def _dns_label(subnet_id: str) -> str:
+    """A stable per-VNet label, shaped like Azure's (22 lower-case letters and digits)."""
+    return ids.stable_uuid(subnet_id.split("/subnets/")[0]).replace("-", "")[:22]
+
+
 def nic_json(nic: Nic) -> dict[str, Any]:
     configs = []
     for c in nic.ip_configs:
@@ -36,13 +41,21 @@ def nic_json(nic: Nic) -> dict[str, Any]:
     props = {
         "provisioningState": "Succeeded",
         "ipConfigurations": configs,
-        "dnsSettings": {"dnsServers": [], "appliedDnsServers": []},
+        "dnsSettings": {
+            "dnsServers": [],
+            "appliedDnsServers": [],
+            # Azure-provided DNS names the VNet's hosts under a per-VNet internal suffix
+            "internalDomainNameSuffix": f"{_dns_label(nic.subnet_id)}.ax.internal.cloudapp.net",
+        },
         "macAddress": nic.mac,
         "enableAcceleratedNetworking": nic.accelerated_networking,
         "enableIPForwarding": False,
         "networkSecurityGroup": ref(nic.nsg_id),
         "primary": nic.primary,
         "virtualMachine": ref(nic.vm_id),
+        "vnetEncryptionSupported": False,  # VNet encryption needs VM sizes the emulator does not single out
+        "disableTcpStateTracking": False,
+        "nicType": "Standard",
     }
     return {
         "name": nic.name,

@@ -150,6 +150,7 @@ def put_policy(call: Call) -> Reply:
     if refusal is not None:
         raise refusal
     vault.policy_writes.append(call.now)
+    props = policy_bodies.with_service_defaults(props)
     props.setdefault("policyType", kind)
     if existing is not None:
         existing.properties, existing.policy_type = props, kind

@@ -129,6 +129,8 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
         changes["encryption"] = _encryption(v, props["encryption"])
     if isinstance(props.get("restoreSettings"), Mapping):
         changes["restore_settings"] = copy.deepcopy(dict(props["restoreSettings"]))
+    if isinstance(props.get("costManagementSettings"), Mapping):
+        changes["cost_management"] = _merge(v.cost_management or {}, props["costManagementSettings"])
     for name, value in changes.items():
         setattr(v, name, value)
     v.etag_time = call.now

@@ -37,13 +37,15 @@ def _etag(v: Vault) -> str:
     return f"W/\"datetime'{stamp}'\""
 
 
+BCDR_LEVELS = ("Poor", "Fair", "Good", "Excellent")
+
+
 def _bcdr_level(v: Vault) -> str:
-    """Emulator choice: the better the soft-delete and immutability settings, the better the level."""
-    if v.soft_delete_state == "AlwaysON" and v.immutability == "Locked":
-        return "Excellent"
-    if v.soft_delete_state != "Disabled" and v.immutability != "Disabled":
-        return "Good"
-    return "Fair" if v.soft_delete_state != "Disabled" else "Poor"
+    """Emulator choice (Azure's rule is unpublished): a point for always-on soft delete, one for
+    immutability (two when locked), one for multi-user authorization (never on here). Reversible soft
+    delete counts nothing, as in Azure's GETVault example (soft delete Enabled, nothing else: Poor)."""
+    points = (v.soft_delete_state == "AlwaysON") + {"Unlocked": 1, "Locked": 2}.get(v.immutability, 0)
+    return BCDR_LEVELS[min(points, len(BCDR_LEVELS) - 1)]
 
 
 def vault_json(v: Vault) -> dict[str, Any]:
@@ -73,6 +75,8 @@ def vault_json(v: Vault) -> dict[str, Any]:
         props["encryption"] = copy.deepcopy(v.encryption)
     if v.restore_settings:
         props["restoreSettings"] = copy.deepcopy(v.restore_settings)
+    if v.cost_management:
+        props["costManagementSettings"] = copy.deepcopy(v.cost_management)
     body: dict[str, Any] = {
         "name": v.name,
         "type": "Microsoft.RecoveryServices/vaults",
@@ -80,7 +84,7 @@ def vault_json(v: Vault) -> dict[str, Any]:
         "id": v.id,
         "location": v.location,
         "properties": props,
-        "sku": copy.deepcopy(v.sku),
+        "sku": {**v.sku, "tier": "Standard"},  # the only tier (PUTVault example: RS0 / Standard)
         "tags": dict(v.tags),
     }
     if v.identity:
@@ -129,7 +133,13 @@ def put_vault(call: Call) -> Reply:
         sub.vaults.pop(rg_name, name)
         call.state.vaults_by_id.pop(vault.key, None)
         raise
-    return Reply(201, vault_json(vault))
+    # A creation is a long-running operation (spec: x-ms-long-running-operation, 201 with Location and
+    # Retry-After); Azure also sends Azure-AsyncOperation on {vault}/operationStatus (rest-api-specs #27869).
+    op = engine.start_vault_create(call.state, vault, call.now)
+    headers = accepted(
+        call, location=f"{vault.id}/operationResults/{op.id}", async_operation=f"{vault.id}/operationStatus/{op.id}"
+    ).headers
+    return Reply(201, vault_json(vault), headers)
 
 
 def patch_vault(call: Call) -> Reply:
