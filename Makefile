@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit integration bench tools venv crds reasons clean
+.PHONY: demo demo-in-cluster test lint unit integration realnode bench tools node-tools venv crds reasons clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,21 @@ venv: $(BIN)/.installed
 tools:
 	@bash hack/build-tools.sh >/dev/null
 
+# kubelet, kube-scheduler, containerd, runc, pause, kstatus and the images of the real node (root only:
+# mmdebstrap and buildah; without root the real-node tests are skipped and nothing is built).
+node-tools: tools
+	@if [ "$$(id -u)" = 0 ]; then bash hack/build-images.sh >/dev/null; fi
+
 demo: venv tools
 	$(BIN)/azbackup demo
 
-# The whole suite: static checks, then unit, emulator and integration tests.
-test: venv tools lint
+# The same story with the operator as a pod: the image built from the Dockerfile, installed with the
+# chart onto a real local node (kubelet + containerd). Needs root.
+demo-in-cluster: venv tools node-tools
+	$(BIN)/azbackup demo --in-cluster
+
+# The whole suite: static checks, then unit, emulator, integration and real-node tests.
+test: venv tools node-tools lint
 	$(BIN)/pytest -q
 
 lint: venv
@@ -37,6 +47,10 @@ unit: venv
 
 integration: venv tools
 	$(BIN)/pytest -q tests/integration
+
+# The chart on a real node: helm install of the image built from the Dockerfile (needs root).
+realnode: venv node-tools
+	$(BIN)/pytest -q tests/realnode
 
 # Fleet-scale benchmarks against the emulator with ARM throttling on (figures, never assertions).
 BENCH_ARGS ?= --vms 1000 --vaults 5

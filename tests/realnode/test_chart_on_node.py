@@ -21,6 +21,9 @@ from tests.integration.harness import SUB, Cluster, eventually, policy, protecte
 from tests.realnode import gitops
 from tests.realnode.conftest import Release, denied_lines
 
+# The first test also waits for the session's builds when they are cold (`make test` builds them first).
+pytestmark = pytest.mark.timeout(1800)
+
 
 def on_demand(name: str, target: str) -> dict[str, Any]:
     return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "OnDemandBackup", "metadata": {"name": name},

@@ -159,8 +159,13 @@ def kill_shims(fp: Footprint) -> None:
 
 def mounts_under(*prefixes: str) -> list[str]:
     """Mount points under the given directories, deepest first (from /proc/self/mountinfo)."""
+    return points_under(Path("/proc/self/mountinfo").read_text(), prefixes)
+
+
+def points_under(mountinfo: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The mount points of a mountinfo text that are one of `prefixes` or below one, deepest first."""
     points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in mountinfo.splitlines():
         point = line.split()[4].replace("\\040", " ")
         if any(point == p or point.startswith(p.rstrip("/") + "/") for p in prefixes if p):
             points.append(point)
