@@ -26,12 +26,14 @@ CGROUP_FS = Path("/sys/fs/cgroup")
 
 
 def start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); None if gone."""
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); None if gone
+    or a zombie (dead, only waiting for its parent to reap it)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]
 
 
 @dataclass
