@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -34,8 +35,14 @@ func main() {
 }
 
 func run(in io.Reader, out io.Writer) error {
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return err
+	}
+	// apimachinery's decoder turns whole numbers into int64, as unstructured objects need them
+	// (encoding/json would give float64, which kstatus refuses for observedGeneration).
 	var doc map[string]interface{}
-	if err := json.NewDecoder(in).Decode(&doc); err != nil {
+	if err := utiljson.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("reading JSON: %w", err)
 	}
 	items := []interface{}{doc}

@@ -28,7 +28,8 @@ def argocd(obj: Mapping[str, Any]) -> dict[str, str]:
 
 def kstatus(binary: Path, objects: list[dict[str, Any]]) -> list[dict[str, str]]:
     out = subprocess.run([str(binary)], input=json.dumps({"kind": "List", "items": objects}), text=True,
-                         capture_output=True, check=True, timeout=30)
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, f"kstatus failed: {out.stderr}"
     return [json.loads(line) for line in out.stdout.splitlines() if line]
 
 
