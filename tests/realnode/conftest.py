@@ -58,13 +58,6 @@ def emulator_pod(real_cluster: cluster.Cluster, tmp_path_factory: pytest.TempPat
     return emu
 
 
-@pytest.fixture
-def emulator(emulator_pod: incluster.PodEmulator) -> incluster.PodEmulator:
-    """The session's emulator pod, reset to its sample fleet with fresh counters for each test."""
-    emulator_pod.admin("POST", "reset", {"counters": True, "faults": True})
-    return emulator_pod
-
-
 @pytest.fixture(scope="session")
 def helm(real_cluster: cluster.Cluster, tmp_path_factory: pytest.TempPathFactory) -> incluster.Helm:
     return incluster.Helm(real_cluster, tmp_path_factory.mktemp("helm"))
@@ -110,11 +103,11 @@ class Release:
 
 @pytest.fixture
 def install(real_cluster: cluster.Cluster, helm: incluster.Helm,
-            emulator: incluster.PodEmulator) -> Iterator[Any]:
+            emulator_pod: incluster.PodEmulator) -> Iterator[Any]:
     releases: list[Release] = []
 
     def _install(**values: Any) -> Release:
-        release = Release(real_cluster, helm, emulator, **values)
+        release = Release(real_cluster, helm, emulator_pod, **values)
         releases.append(release)
         return release.install()
 
