@@ -172,15 +172,15 @@ def test_a_deleted_operator_pod_is_replaced_without_a_second_write(
                   on_demand("again", "web"))
     objects.wait_for("ondemandbackup", "again", status="False", reason="BackupTriggered", timeout=120,
                      operator=operator)
-    [before] = ready_pods(single)
-    real_cluster.kubectl("delete", "pod", before["metadata"]["name"], "-n", single.namespace, "--wait=false")
+    [old] = ready_pods(single)
+    real_cluster.kubectl("delete", "pod", old["metadata"]["name"], "-n", single.namespace, "--wait=false")
     started = time.monotonic()
-    after = eventually(lambda: [p for p in ready_pods(single) if p["metadata"]["uid"] != before["metadata"]["uid"]],
-                       timeout=120, what="a replacement pod Ready")
+    new = eventually(lambda: [p for p in ready_pods(single) if p["metadata"]["uid"] != old["metadata"]["uid"]],
+                     timeout=120, what="a replacement pod Ready")
     replaced = time.monotonic() - started
     objects.wait_for("ondemandbackup", "again", reason="BackupSucceeded", timeout=120, operator=operator)
     print(f"\n[real-node] pod deleted mid-job: replacement Ready in {replaced:.1f}s "
-          f"({after[0]['metadata']['name']})")
+          f"({new[0]['metadata']['name']})")
     # One write of each, although the operator that sent them was deleted while the job ran.
     assert delta(before, writes(emulator_pod)) == {"Vaults_CreateOrUpdate": 1, "ProtectedItems_CreateOrUpdate": 1,
                                                    "Backups_Trigger": 1}
