@@ -214,8 +214,12 @@ def test_active_standby_the_standby_takes_over(install: Any, real_cluster: clust
     pods = {p["metadata"]["name"]: p for p in ready_pods(release)}
     active, standby = f"{release.fullname}-1", f"{release.fullname}-0"  # the highest ordinal wins
     assert set(pods) == {active, standby}
-    eventually(lambda: "Pausing operations in favour of" in release.logs(standby), timeout=60,
-               what="the standby pauses")
+    try:
+        eventually(lambda: "Pausing operations in favour of" in release.logs(standby), timeout=60,
+                   what="the standby pauses")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nstandby:\n{release.logs(standby)[-3000:]}\n"
+                             f"active:\n{release.logs(active)[-3000:]}") from None
     objects.apply(vault("vault-c"))
     objects.wait_for("backupvault", "vault-c", timeout=90)
     assert "vault-c" in release.logs(active)

@@ -80,12 +80,16 @@ def running(workdir: Path | None = None, keep: bool = False, tools: Tools | None
     fp.remove_workdir = own and not keep
     fp.save()
     plane.on_spawn = fp.add_process
+    began = time.monotonic()
     try:
         try:
             plane.start()
         except Exception as exc:
             raise realnode.StepFailed("control plane (real-node mode)", str(exc)) from exc
+        started = time.monotonic()
         real.start()
+        steps = ", ".join(f"{k} {v:.0f}s" for k, v in real.timings.items())
+        print(f"[real-node] control plane {started - began:.0f}s, node: {steps}", file=sys.stderr, flush=True)
         yield Cluster(plane, real, tools.images, tools.node)
     finally:
         left = real.stop()

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +211,7 @@ class RealNode:
     preload: tuple[Path, ...] = ()
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     address: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  #: seconds per start-up step
 
     @property
     def name(self) -> str:
@@ -236,10 +238,14 @@ class RealNode:
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            self._network(fp)
-            self._cgroup(fp)
-            self._containerd(fp, timeout)
-            self._kubelet(fp, timeout)
+            steps: list[tuple[str, Callable[[], None]]] = [
+                ("network", lambda: self._network(fp)), ("cgroup", lambda: self._cgroup(fp)),
+                ("containerd", lambda: self._containerd(fp, timeout)), ("images", self._import_images),
+                ("kubelet", lambda: self._kubelet(fp, timeout))]
+            for name, step in steps:
+                started = time.monotonic()
+                step()
+                self.timings[name] = time.monotonic() - started
         except BaseException:
             self.stop()
             raise
@@ -317,11 +323,13 @@ class RealNode:
         if out.returncode != 0:
             raise StepFailed(f"importing {archive.name} into containerd", out.stderr[-2000:])
 
+    def _import_images(self) -> None:
+        for archive in self.preload:
+            self.import_image(archive)
+
     def _kubelet(self, fp: footprint.Footprint, timeout: float) -> None:
         step = "kubelet"
         assert self.plane.pki is not None
-        for archive in self.preload:
-            self.import_image(archive)
         resolv = self.workdir / "resolv.conf"
         resolv.write_text("")  # pods have no DNS server to reach: say so, rather than the host's
         config = self.workdir / "kubelet.json"
