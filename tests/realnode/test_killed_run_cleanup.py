@@ -39,9 +39,10 @@ def test_a_killed_run_is_cleaned_up_without_touching_another(real_cluster: clust
         eventually(lambda: "export KUBECONFIG" in (tmp_path / "start.log").read_text() or proc.poll() is not None,
                    timeout=300, what="the second cluster to start")
         assert proc.poll() is None, (tmp_path / "start.log").read_text()
+        # The pause image: always in the node (the operator image is named by the code it was built from).
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper", "namespace": "default"},
-               "spec": {"containers": [{"name": "s", "image": real_cluster.images.image, "imagePullPolicy": "Never",
-                                        "command": ["sleep", "3600"]}], "automountServiceAccountToken": False}}
+               "spec": {"containers": [{"name": "s", "image": "registry.k8s.io/pause:3.10.1",
+                                        "imagePullPolicy": "Never"}], "automountServiceAccountToken": False}}
 
         def running() -> bool:
             kubectl(real_cluster.plane.bin_dir, kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(pod))
