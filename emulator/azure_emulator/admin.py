@@ -96,11 +96,30 @@ class AdminClient:
         self.request("DELETE", "faults")
 
     def add_job_fault(
-        self, vm: str, code: str, *, operation: str = "Backup", message: str | None = None, count: int | None = 1
+        self,
+        vm: str,
+        code: str,
+        *,
+        operation: str = "Backup",
+        message: str | None = None,
+        count: int | None = 1,
+        result: str = "Failed",
     ) -> Any:
-        return self.request(
-            "POST", "job-faults", {"vm": vm, "code": code, "operation": operation, "message": message, "count": count}
-        )
+        """The next `count` jobs of `operation` (Backup, ConfigureBackup, Restore) for the VM fail with
+        `code`; a Restore with `result="CompletedWithWarnings"` restores the disks but not the VM."""
+        body = {"vm": vm, "code": code, "operation": operation, "message": message, "count": count, "result": result}
+        return self.request("POST", "job-faults", body)
+
+    # -- restores and recovery points ------------------------------------------------------------
+
+    def restores(self) -> list[Any]:
+        """Every restore with what its job created (`created.virtualMachine`, `networkInterfaces`, ...)."""
+        return list(self.request("GET", "restores")["restores"])
+
+    def add_recovery_point(self, vault_id: str, vm: str, **point: Any) -> Any:
+        """A recovery point of the VM's protected item: `ageDays`, `type`, `tiers`, `rehydratedDays`, ...;
+        returns it as `RecoveryPoints_Get` would."""
+        return self.request("POST", "recovery-points", {"vaultId": vault_id, "vm": vm, **point})
 
     def clear_job_faults(self) -> None:
         self.request("DELETE", "job-faults")

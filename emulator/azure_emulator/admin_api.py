@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from azure_emulator import arm, engine, ids, inventory, netrules, vmspec
+from azure_emulator import arm, engine, ids, inventory, netrules, rp_seed, vmspec
+from azure_emulator.arm import jobs
 from azure_emulator.errors import ArmError
 from azure_emulator.faults import Fault
 from azure_emulator.records import Denial, Identity, Nsg, Vm
@@ -133,8 +134,11 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
     async def add_job_fault(request: web.Request) -> Any:
         doc = await _body(request)
         operation = str(doc.get("operation", "Backup"))
-        if operation not in ("Backup", "ConfigureBackup"):
-            raise AdminError(400, "operation is Backup or ConfigureBackup")
+        if operation not in ("Backup", "ConfigureBackup", "Restore"):
+            raise AdminError(400, "operation is Backup, ConfigureBackup or Restore")
+        result = str(doc.get("result") or "Failed")
+        if result not in ("Failed", "CompletedWithWarnings") or (result != "Failed" and operation != "Restore"):
+            raise AdminError(400, "result is Failed, or CompletedWithWarnings for a Restore")
         fault = JobFault(
             ids.new_id(),
             ids.key(str(doc["vm"])),
@@ -142,12 +146,35 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
             str(doc["code"]),
             str(doc.get("message") or f"Injected job failure {doc['code']}"),
             None if doc.get("count", 1) is None else int(doc.get("count", 1)),
+            result,
         )
         emu.state.job_faults.append(fault)
         return vars(fault)
 
     async def clear_job_faults(request: web.Request) -> Any:
         emu.state.job_faults.clear()
+
+    async def list_restores(request: web.Request) -> Any:
+        emu.state.settle()
+        return {"restores": [r.to_json() for r in emu.state.restores.values()]}
+
+    async def add_recovery_point(request: web.Request) -> Any:
+        doc = await _body(request)
+        now = emu.state.settle()
+        vault = emu.state.vaults_by_id.get(ids.key(str(doc.get("vaultId") or "")))
+        if vault is None:
+            raise AdminError(404, f"no vault {doc.get('vaultId')}")
+        vm = emu.state.find_vm(str(doc.get("vm") or ""))
+        item = next((i for i in vault.items.values() if vm and ids.key(i.vm_id) == ids.key(vm.id)), None)
+        if vm is None or item is None:
+            raise AdminError(404, f"no protected item of VM {doc.get('vm')} in the vault")
+        policy = vault.policies.get(ids.key(item.policy)) if item.policy else None
+        rp = rp_seed.seed_recovery_point(
+            item, vm, emu.state.facts(vm), now, doc, instant_days=engine.instant_days(policy)
+        )
+        if item.state == "IRPending":
+            item.state = "Protected"
+        return jobs.rp_json(vault, item, rp, now)
 
     async def list_vms(request: web.Request) -> Any:
         return {"vms": [vm_summary(vm) for s in emu.state.subscriptions.values() for vm in s.vms.values()]}
@@ -287,6 +314,8 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         ("GET", "/_admin/job-faults", list_job_faults),
         ("POST", "/_admin/job-faults", add_job_fault),
         ("DELETE", "/_admin/job-faults", clear_job_faults),
+        ("GET", "/_admin/restores", list_restores),
+        ("POST", "/_admin/recovery-points", add_recovery_point),
         ("GET", "/_admin/vms", list_vms),
         ("POST", "/_admin/vms", add_vm),
         ("GET", "/_admin/vms/{sub}/{rg}/{name}", get_vm),

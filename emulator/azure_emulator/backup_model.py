@@ -18,8 +18,26 @@ class Policy:
     policy_type: str = "V1"
 
 
+@dataclass(frozen=True)
+class RpDisk:
+    """A disk as the recovery point holds it (`lun` None is the OS disk)."""
+
+    lun: int | None
+    name: str
+    size_gb: int
+    sku: str
+    managed: bool
+
+
 @dataclass
 class RecoveryPoint:
+    """A recovery point: when, how consistent, in which tiers, and the VM as it was then.
+
+    The tiers (`recovery_tiers.tier_details` renders them): a snapshot copy valid until
+    `instant_until` (None: the point never had one), a vault copy (`vault_tier`), and, once moved to
+    the archive, `archived` (the vault copy is then gone) with `rehydrated_until` after a rehydration.
+    """
+
     name: str
     time: float
     type: str
@@ -28,6 +46,15 @@ class RecoveryPoint:
     encrypted: bool
     managed: bool
     zones: list[str] = field(default_factory=list)
+    os_type: str = "Linux"
+    tags: dict[str, str] = field(default_factory=dict)  #: the VM's tags at backup time
+    source: dict[str, Any] = field(default_factory=dict)  #: the VM's inventory document at backup time
+    disks: list[RpDisk] = field(default_factory=list)
+    computer_name: str = ""
+    instant_until: float | None = None
+    vault_tier: bool = True
+    archived: bool = False
+    rehydrated_until: float | None = None
 
 
 @dataclass

@@ -5,13 +5,15 @@ through the admin API while a job runs is seen by that job).
 
 from __future__ import annotations
 
+import bisect
+import copy
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from azure_emulator import ids, verdicts
-from azure_emulator.backup_model import DeletedVault, Policy, ProtectedItem, RecoveryPoint, Vault
+from azure_emulator.backup_model import DeletedVault, Policy, ProtectedItem, RecoveryPoint, RpDisk, Vault
 from azure_emulator.lro import BACKUP_TASKS, Failure, Job, Operation
 from azure_emulator.records import Extension, Vm
 from azure_emulator.state import State
@@ -39,21 +41,41 @@ def new_item(vault: Vault, vm: Vm, policy: str | None, exclusion: dict[str, Any]
 
 
 def add_recovery_point(
-    item: ProtectedItem, vm: Vm, facts: verdicts.VmFacts, at: float, expiry: float | None = None
+    item: ProtectedItem,
+    vm: Vm,
+    facts: verdicts.VmFacts,
+    at: float,
+    expiry: float | None = None,
+    *,
+    instant_days: float = 2.0,
+    rp_type: str | None = None,
 ) -> RecoveryPoint:
+    """A new recovery point of the VM as it is now (kept in time order; restores rebuild it from here)."""
     name = str(int(at * 1000)) + str(len(item.recovery_points) % 10)
     rp = RecoveryPoint(
         name,
         at,
-        verdicts.recovery_point_type(facts),
+        rp_type or verdicts.recovery_point_type(facts),
         expiry or at + 30 * DAY,
         vm.size,
         encrypted=vm.encryption is not None,
         managed=all(d.managed for d in vm.disks),
         zones=list(vm.zones),
+        os_type=vm.os_type,
+        tags=dict(vm.tags),
+        source=copy.deepcopy(vm.doc),
+        disks=[RpDisk(d.lun, d.name, d.size_gb, d.sku, d.managed) for d in vm.disks],
+        computer_name=vm.computer_name,
+        instant_until=at + instant_days * DAY,
     )
-    item.recovery_points.append(rp)
+    bisect.insort(item.recovery_points, rp, key=lambda r: r.time)
     return rp
+
+
+def instant_days(policy: Policy | None) -> float:
+    """How long the policy keeps the snapshot tier (`instantRpRetentionRangeInDays`, default 2)."""
+    days = policy.properties.get("instantRpRetentionRangeInDays") if policy else None
+    return float(days) if isinstance(days, int | float) and days > 0 else 2.0
 
 
 # -- operations and jobs ---------------------------------------------------------------------
@@ -339,7 +361,7 @@ def start_backup(
                 item.state = "ProtectionError"
             return
         assert vm is not None
-        rp = add_recovery_point(item, vm, facts, at, expiry)
+        rp = add_recovery_point(item, vm, facts, at, expiry, instant_days=instant_days(policy))
         job.recovery_point = rp.name
         job.finish(at, None, verdicts.backup_warnings(facts))
         item.last_backup_status, item.last_backup_time = "Completed", at

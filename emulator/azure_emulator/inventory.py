@@ -50,7 +50,7 @@ class ItemSeed:
     policy: str | None = "DefaultPolicy"
     state: str = "Protected"
     soft_deleted: bool = False
-    recovery_points: int = 1
+    recovery_points: int | list[dict[str, Any]] = 1  #: a count (daily points), or one document per point
     last_backup_status: str | None = None
     exclusion: dict[str, Any] | None = None
 
@@ -127,6 +127,15 @@ def _identity(doc: Mapping[str, Any], tenant: str, where: str) -> Identity:
     )
 
 
+def _recovery_points(value: Any, where: str) -> int | list[dict[str, Any]]:
+    """`recoveryPoints: 3`, or a list of point documents (`rp_seed.seed_recovery_point` reads them)."""
+    if isinstance(value, list):
+        if not all(isinstance(rp, Mapping) for rp in value):
+            raise InventoryError(f"{where}: each recovery point is a mapping")
+        return [dict(rp) for rp in value]
+    return int(value)
+
+
 def _vault(doc: Mapping[str, Any], default_location: str, where: str) -> VaultSeed:
     name = str(required(doc, "name", where))
     policies = [PolicySeed(str(required(p, "name", f"{where} policy")), dict(p)) for p in doc.get("policies") or []]
@@ -148,7 +157,7 @@ def _vault(doc: Mapping[str, Any], default_location: str, where: str) -> VaultSe
                 policy=item.get("policy", "DefaultPolicy"),
                 state=str(item.get("state", "Protected")),
                 soft_deleted=bool(item.get("softDeleted", False)),
-                recovery_points=int(item.get("recoveryPoints", 1)),
+                recovery_points=_recovery_points(item.get("recoveryPoints", 1), f"{where} item '{ref}'"),
                 last_backup_status=item.get("lastBackupStatus"),
                 exclusion=exclusion,
             )

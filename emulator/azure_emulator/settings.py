@@ -18,6 +18,8 @@ class Durations:
     delete_protection: float = 4.0  #: DeleteBackupData job (stop protection and delete data)
     trigger_backup: float = 1.0  #: the trigger operation (the job itself runs on)
     backup_job: float = 20.0  #: a Backup job: snapshot, then transfer to the vault
+    restore_job: float = 30.0  #: a Restore job: transfer from the vault, then create the VM
+    rehydration: float = 60.0  #: added to a Restore job that rehydrates an archived point first
     vault_delete: float = 2.0
     vault_undelete: float = 2.0
     effective_nsg: float = 1.0  #: effectiveNetworkSecurityGroups when answered asynchronously

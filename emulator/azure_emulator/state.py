@@ -15,6 +15,7 @@ from azure_emulator import errors, ids, inventory, netrules, verdicts, vmspec
 from azure_emulator.backup_model import DeletedVault, Vault
 from azure_emulator.lro import Job, Operation, Timeline
 from azure_emulator.records import Disk, Identity, Nic, Nsg, StorageAccount, Subnet, Vm, Vnet
+from azure_emulator.restore_model import Restore
 from azure_emulator.settings import Settings
 
 T = TypeVar("T")
@@ -76,6 +77,8 @@ class ManagedDisk:
     disk: Disk
     vm_ids: list[str] = field(default_factory=list)
     os_type: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    created: float | None = None  #: creation time of a disk made at run time (a restore)
 
     @property
     def id(self) -> str:
@@ -90,10 +93,11 @@ class JobFault:
 
     id: str
     vm: str  #: VM name or id (lower-cased)
-    operation: str  #: Backup or ConfigureBackup
+    operation: str  #: Backup, ConfigureBackup or Restore
     code: str
     message: str
     count: int | None = 1
+    result: str = "Failed"  #: Restore only: `CompletedWithWarnings` restores the disks but not the VM
 
 
 @dataclass
@@ -130,6 +134,8 @@ class State:
         self.protection: dict[str, tuple[str, str]] = {}  #: vm id key -> (vault key, item key)
         self.vaults_by_id: dict[str, Vault] = {}
         self.job_faults: list[JobFault] = []
+        self.restores: dict[str, Restore] = {}  #: by Restore job id
+        self.validations: dict[str, list[dict[str, Any]]] = {}  #: validate-operation results by operation id
         for sub_seed in seed.subscriptions:
             self._seed_subscription(sub_seed)
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from azure_emulator import ids, policy_bodies
 from azure_emulator.backup_model import Policy, Vault
-from azure_emulator.engine import DAY, add_recovery_point, day_of, new_item
+from azure_emulator.engine import DAY, add_recovery_point, day_of, instant_days, new_item
 from azure_emulator.inventory import Inventory, ItemSeed, VaultSeed
+from azure_emulator.rp_seed import seed_recovery_point
 from azure_emulator.settings import Settings
 from azure_emulator.state import Clock, State, Subscription
 
@@ -78,8 +79,13 @@ def _seed_item(state: State, sub: Subscription, vault: Vault, seed: ItemSeed, no
     item = new_item(vault, vm, policy.name if policy else None, seed.exclusion, now - 20 * DAY)
     item.state = seed.state
     facts = state.facts(vm)
-    for n in range(seed.recovery_points):
-        add_recovery_point(item, vm, facts, now - (seed.recovery_points - n) * DAY)
+    days = instant_days(policy)
+    if isinstance(seed.recovery_points, int):
+        for n in range(seed.recovery_points):
+            add_recovery_point(item, vm, facts, now - (seed.recovery_points - n) * DAY, instant_days=days)
+    else:
+        for doc in seed.recovery_points:
+            seed_recovery_point(item, vm, facts, now, doc, instant_days=days)
     if item.recovery_points:
         item.last_backup_time = item.recovery_points[-1].time
         item.last_backup_status = "Completed"

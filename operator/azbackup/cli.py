@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
             logging.getLogger("azbackup").error("cannot serve metrics on port %s: %s", config.metrics_port, exc)
             return 2
     import azbackup.controllers  # noqa: F401  (registers the handlers)
-    from azbackup import tlsbuffer
+    from azbackup.process import tlsbuffer
 
     tlsbuffer.shrink_read_buffer()
     kopf.run(clusterwide=not config.namespaces, namespaces=config.namespaces, standalone=config.standalone,

@@ -2,8 +2,8 @@
 
 Modelled on crossplane-runtime's managed reconciler: an external client per kind observes Azure and
 creates, updates or deletes; the one loop in `azbackup.reconcile.loop` decides which to call and owns
-conditions, events, requeues and the journal. It lives at the bottom of the package because both
-layers use it: `azure/` implements clients, `reconcile/` drives them.
+conditions, events, requeues and the journal. It lives below both: `kinds/` implements clients,
+`reconcile/` drives them.
 """
 
 from __future__ import annotations
@@ -87,11 +87,6 @@ class Resource:
             # An unknown value must not silently start writing to Azure: treat it as observe.
             return ReconcilePolicy.OBSERVE
 
-    def reference(self) -> dict[str, Any]:
-        """An object reference for Kubernetes Events."""
-        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
-                "namespace": self.namespace, "uid": self.uid}
-
 
 @dataclass(frozen=True)
 class Operation:
@@ -136,6 +131,15 @@ class Hold:
     message: str
     stalls: bool = True  # True: needs a human (Stalled); False: waiting on something (Reconciling)
     retry_in: float | None = None
+
+
+class Waiting(Exception):
+    """Raised while resolving references: the object cannot be reconciled yet (a reference missing or
+    not Ready, a duplicate claim). The loop reports the hold; no Azure call is made."""
+
+    def __init__(self, hold: Hold) -> None:
+        super().__init__(hold.message)
+        self.hold = hold
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -25,11 +26,13 @@ from typing import Any
 import yaml
 
 from azbackup import checks
-from azbackup.azure import errors, inventory, protection
+from azbackup.azure import errors, lists
 from azbackup.azure import gateway as gw
 from azbackup.azure.credentials import CLIENT_SECRET, CredentialSource
 from azbackup.azure.rest import rest
 from azbackup.checks import facts as f
+from azbackup.checks import gather
+from azbackup.kinds import contract
 from azbackup.reasons import Reason
 
 DESCRIPTION = """\
@@ -158,33 +161,37 @@ async def run(settings: gw.AzureSettings, source: CredentialSource, request: Req
     gateway = gw.Gateway(settings)
     await gateway.start()
     try:
-        return await gather(gateway.clients(request.subscription_id, source), request)
+        return await survey(gateway.clients(request.subscription_id, source), request)
     finally:
         await gateway.close()
 
 
-async def gather(clients: gw.Clients, request: Request) -> Gathered:
+async def survey(clients: gw.Clients, request: Request) -> Gathered:
     """The selected VMs of one subscription with their check results; only reads, never writes."""
     vault_id, vault_location = request.vault_id, request.vault_location
     if vault_id and vault_location is None:
         vault_id, vault_location = await read_vault(clients, vault_id)
-    fleet = await inventory.load_fleet(clients)
+    fleet = await gather.load_fleet(lists.SubscriptionLists(clients.send_request, clients.subscription_id))
     selected = [vm for key, vm in fleet.vms.items()
                 if request.selection.matches(vm, _tags(fleet.raw.get(key, {})))]
     # A private Inventory gives the operator's single flight: concurrent VMs of one region share one
     # service-tag read.
-    cache, limit = inventory.Inventory(), asyncio.Semaphore(_CONCURRENCY)
+    cache, limit = contract.new_inventory(time.monotonic), asyncio.Semaphore(_CONCURRENCY)
+
+    async def protection(vm: f.VMFacts) -> f.Protection | None:
+        region = vm.region or vault_location
+        if not (request.protection_status and region):
+            return None
+        answer = await cache.protection(clients, vm.id, region, 0.0)
+        return gather.protection(answer.protection_status, answer.vault_id)
+
+    async def prefixes(region: str) -> tuple[str, ...] | None:
+        return await cache.storage_prefixes(clients, region).get(float("inf"))
 
     async def evaluate(vm: f.VMFacts) -> Evaluated:
         async with limit:
-            region = vm.region or vault_location
-            if request.protection_status and region:
-                vm = dataclasses.replace(vm, protection=await cache.protection(clients, vm.id, region, 0.0))
-            prefixes = None
-            # The operator's own rule: only NSG rules naming CIDRs need the Storage prefixes.
-            if vm.region and protection.nsgs_name_cidrs(vm):
-                prefixes = await cache.storage_prefixes(clients, vm.region).get(float("inf"))
-        ctx = context(request, vm, vault_id, vault_location, prefixes)
+            vm, found = await gather.complete(vm, protection, prefixes)
+        ctx = context(request, vm, vault_id, vault_location, found)
         return Evaluated(vm, ctx, tuple(checks.evaluate(vm, ctx)))
 
     tasks = [asyncio.ensure_future(evaluate(vm)) for vm in selected]

@@ -102,8 +102,6 @@ class Reason(enum.StrEnum):
     # --- ProtectedVM: summary conditions ---
     PREREQUISITES_MET = "PrerequisitesMet"
     """Every blocking prerequisite check passed."""
-    PREREQUISITES_NOT_MET = "PrerequisitesNotMet"
-    """At least one blocking prerequisite check failed; nothing was written to Azure."""
     PREREQUISITES_UNKNOWN = "PrerequisitesUnknown"
     """A fact needed by a blocking check could not be read yet."""
     VM_NOT_FOUND = "VMNotFound"

@@ -74,6 +74,11 @@ KINDS: dict[str, list[tuple[str, str | None]]] = {
         ("rsbackup__ListJobsWithStartTimeAndEndTimeFilters.json", V),
     ],
     "recovery-point": [("rsbackup__RecoveryPoints_Get.json", None), ("rsbackup__RecoveryPoints_List.json", V)],
+    "validate": [
+        ("rsbackup__ValidateOperation_RestoreDisk.json", None),
+        ("rsbackup__ValidateOperationResults.json", None),
+    ],
+    "validate-status": [("rsbackup__ValidateOperationStatus.json", None)],
     "vm": [
         ("compute__VirtualMachine_Get.json", None),
         ("compute__VirtualMachine_ListAll_MinimumSet_Gen.json", V),
@@ -131,6 +136,9 @@ OPERATIONS: dict[str, tuple[str | None, type, bool]] = {
     "BackupJobs_List": ("job", bm.JobResource, True),
     "RecoveryPoints_Get": ("recovery-point", bm.RecoveryPointResource, False),
     "RecoveryPoints_List": ("recovery-point", bm.RecoveryPointResource, True),
+    "Operation_Validate": ("validate", bm.ValidateOperationsResponse, False),
+    "ValidateOperationResults_Get": ("validate", bm.ValidateOperationsResponse, False),
+    "ValidateOperationStatuses_Get": ("validate-status", bm.OperationStatus, False),
     "VirtualMachines_Get": ("vm", cm.VirtualMachine, False),
     "VirtualMachines_List": ("vm", cm.VirtualMachine, True),
     "VirtualMachines_ListAll": ("vm", cm.VirtualMachine, True),
@@ -185,6 +193,8 @@ BODYLESS = {
     "Backups_Trigger",
     "JobCancellations_Trigger",
     "JobOperationResults_Get",
+    "Restores_Trigger",
+    "ValidateOperation_Trigger",
 }
 
 #: Key paths the emulator returns that the kind's example files do not show. Each is a field of the SDK
@@ -244,6 +254,10 @@ EXTRAS: dict[str, set[str]] = {
         "properties.errorDetails[].recommendations[]",
         "properties.extendedInfo.progressPercentage",
         "properties.extendedInfo.dynamicErrorMessage",
+        # Restore jobs (reference restore.md §2.1, CLIREC)
+        "properties.extendedInfo.internalPropertyBag",
+        "properties.extendedInfo.internalPropertyBag.restoreLocationType",
+        "properties.extendedInfo.estimatedRemainingDuration",
     },
     "vm": {
         "properties.storageProfile.osDisk.vhd",
@@ -290,6 +304,53 @@ EXTRAS: dict[str, set[str]] = {
         "value[].effectiveSecurityRules[].expandedDestinationAddressPrefix[]",
     },
 }
+
+
+async def exercise_restores(azure: Azure, vault: str, rg: str, rp: str) -> None:
+    """A new-VM restore of vm-web-01 followed to its job, and both validate operations."""
+    b, names = azure.backup, (container("rg-web", "vm-web-01"), item("rg-web", "vm-web-01"))
+    vnet = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-weu"
+    request = bm.IaasVMRestoreRequest(
+        recovery_point_id=rp,
+        recovery_type="AlternateLocation",
+        source_resource_id=vm_id("rg-web", "vm-web-01"),
+        target_virtual_machine_id=vm_id("rg-dev", "vm-web-01-restored"),
+        target_resource_group_id=f"/subscriptions/{SUB}/resourceGroups/rg-dev",
+        storage_account_id=f"/subscriptions/{SUB}/resourceGroups/rg-apps/providers/Microsoft.Storage/storageAccounts/stappvhds",
+        virtual_network_id=vnet,
+        subnet_id=f"{vnet}/subnets/default",
+        region="westeurope",
+    )
+    headers = await (
+        await b.restores.begin_trigger(
+            vault,
+            rg,
+            "Azure",
+            *names,
+            rp,
+            bm.RestoreRequestResource(properties=request),
+            polling=False,
+            cls=lambda pr, _d, _h: pr.http_response.headers,
+        )
+    ).result()
+    op = headers["Azure-AsyncOperation"].split("/operationsStatus/")[1].split("?")[0]
+    await b.protected_item_operation_results.get(vault, rg, "Azure", *names, op)
+    status = await b.backup_operation_statuses.get(vault, rg, op)
+    await azure.wait_job(vault, rg, status.properties.job_id)
+    validate = bm.ValidateOperationRequestResource(
+        id=f"{vault_id(rg, vault)}/backupFabrics/Azure/protectionContainers/{names[0]}/protectedItems/{names[1]}"
+        f"/recoveryPoints/{rp}",
+        properties=bm.ValidateIaasVMRestoreOperationRequest(restore_request=request),
+    )
+    await b.operation.validate(vault, rg, validate)
+    trig = await (
+        await b.validate_operation.begin_trigger(
+            vault, rg, validate, polling=False, cls=lambda pr, _d, _h: pr.http_response.headers
+        )
+    ).result()
+    op = trig["Azure-AsyncOperation"].split("/backupValidateOperationsStatuses/")[1].split("?")[0]
+    await b.validate_operation_statuses.get(vault, rg, op)
+    await b.validate_operation_results.get(vault, rg, op)
 
 
 async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
@@ -436,6 +497,7 @@ async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
     await b.recovery_points.get(
         vault, rg, "Azure", container("rg-web", "vm-web-01"), item("rg-web", "vm-web-01"), points[0].name
     )
+    await exercise_restores(azure, vault, rg, points[0].name)
     await b.backup_status.get(
         "westeurope", bm.BackupStatusRequest(resource_type="VM", resource_id=vm_id("rg-web", "vm-web-01"))
     )

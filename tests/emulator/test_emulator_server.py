@@ -83,8 +83,10 @@ def test_admin_faults_and_job_faults_are_listed_and_cleared(emu: EmulatorProcess
     emu.admin.add_job_fault("vm-web-01", "UserErrorX")
     assert len(emu.admin.request("GET", "job-faults")["jobFaults"]) == 1
     emu.admin.clear_job_faults()
-    with pytest.raises(AdminError):
-        emu.admin.add_job_fault("vm-web-01", "UserErrorX", operation="Restore")
+    with pytest.raises(AdminError):  # Restore jobs take faults since restores exist; other operations do not
+        emu.admin.add_job_fault("vm-web-01", "UserErrorX", operation="DisableBackup")
+    with pytest.raises(AdminError):  # only a Restore can complete with warnings
+        emu.admin.add_job_fault("vm-web-01", "UserErrorX", operation="Backup", result="CompletedWithWarnings")
 
 
 def test_admin_state_reset_counters_clock_and_settings(emu: EmulatorProcess) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azure_emulator.arm import compute, discovery, jobs, network, policies, protection, storage, vaults
+from azure_emulator.arm import compute, discovery, jobs, network, policies, protection, restore, storage, vaults
 from azure_emulator.arm.base import Route, Router
 
 ROUTES: list[Route] = [
@@ -11,6 +11,7 @@ ROUTES: list[Route] = [
     *protection.ROUTES,
     *discovery.ROUTES,
     *jobs.ROUTES,
+    *restore.ROUTES,
     *compute.ROUTES,
     *network.ROUTES,
     *storage.ROUTES,

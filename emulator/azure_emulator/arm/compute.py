@@ -317,7 +317,7 @@ def disk_json(state: State, md: ManagedDisk) -> dict[str, Any]:
         "uniqueId": ids.stable_uuid(md.id, "disk"),
         "provisioningState": "Succeeded",
         "diskState": "Attached" if md.vm_ids else "Unattached",
-        "timeCreated": vm.time_created if vm else None,
+        "timeCreated": vm.time_created if vm else iso(md.created),
         "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
         "networkAccessPolicy": "AllowAll",
         "publicNetworkAccess": "Enabled",
@@ -349,6 +349,8 @@ def disk_json(state: State, md: ManagedDisk) -> dict[str, Any]:
         "sku": {"name": d.sku, "tier": tier},
         "properties": {k: v for k, v in props.items() if v is not None},
     }
+    if md.tags:
+        body["tags"] = dict(md.tags)
     if md.vm_ids:
         body["managedBy"] = md.vm_ids[0]
     if len(md.vm_ids) > 1:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_emulator import engine, errors, ids, verdicts
+from azure_emulator import engine, errors, ids, recovery_tiers, verdicts
 from azure_emulator.arm.base import Call, Reply, accepted, iso, page, parse_filter, parse_time, route, same
 from azure_emulator.arm.protection import ITEM, _item_lro, find_item, item_path
+from azure_emulator.arm.restore import decorate_job
 from azure_emulator.arm.vaults import VAULT, find_operation, find_vault
 from azure_emulator.backup_model import ProtectedItem, RecoveryPoint, Vault
 from azure_emulator.errors import ArmError
 from azure_emulator.lro import Failure, Job, Operation, iso_duration
+from azure_emulator.restore_model import Restore
 
 A = "Microsoft.RecoveryServices/vaults"
 
@@ -41,7 +43,7 @@ def _error_info(f: Failure) -> dict[str, Any]:
     }
 
 
-def job_json(vault: Vault, job: Job, now: float) -> dict[str, Any]:
+def job_json(vault: Vault, job: Job, now: float, restore: Restore | None = None, scale: float = 1.0) -> dict[str, Any]:
     tasks = [
         {"taskId": name, "status": status, "duration": iso_duration(spent)}
         for name, status, spent in job.task_states(now)
@@ -75,6 +77,8 @@ def job_json(vault: Vault, job: Job, now: float) -> dict[str, Any]:
         extended["dynamicErrorMessage"] = problems[0].message
     if job.recovery_point:
         extended["propertyBag"]["Recovery Point Id"] = job.recovery_point
+    if restore is not None:
+        decorate_job(props, job, restore, now, scale)
     return {
         "id": f"{vault.backup_prefix}/backupJobs/{job.id}",
         "name": job.id,
@@ -92,7 +96,8 @@ def _find_job(call: Call, vault: Vault) -> Job:
 
 def get_job(call: Call) -> Reply:
     vault = find_vault(call)
-    return Reply(200, job_json(vault, _find_job(call, vault), call.now))
+    job = _find_job(call, vault)
+    return Reply(200, job_json(vault, job, call.now, call.state.restores.get(job.id), call.state.settings.time_scale))
 
 
 def list_jobs(call: Call) -> Reply:
@@ -112,13 +117,14 @@ def list_jobs(call: Call) -> Reply:
         )
 
     jobs = (j for j in (call.state.jobs.get(i) for i in reversed(vault.jobs)) if j is not None and wanted(j))
-    return page(call, jobs, lambda j: job_json(vault, j, call.now))
+    restores, scale = call.state.restores, call.state.settings.time_scale
+    return page(call, jobs, lambda j: job_json(vault, j, call.now, restores.get(j.id), scale))
 
 
 def cancel_job(call: Call) -> Reply:
     vault = find_vault(call)
     job = _find_job(call, vault)
-    if job.done or job.operation != "Backup":
+    if job.done or job.operation not in ("Backup", "Restore"):
         raise errors.invalid_input(f"The job '{job.id}' cannot be cancelled.")
     engine.cancel_job(call.state, job, call.now)
     op = Operation(ids.new_id(), "CancelJob", call.now, 0.0, vault.key, job_id=job.id)
@@ -134,11 +140,14 @@ def job_operation_result(call: Call) -> Reply:
 
 
 def rp_json(vault: Vault, item: ProtectedItem, rp: RecoveryPoint, now: float) -> dict[str, Any]:
-    instant = now - rp.time < 2 * engine.DAY
-    tiers = [
-        {"type": "InstantRP", "status": "Valid" if instant else "Deleted"},
-        {"type": "HardenedRP", "status": "Valid"},
-    ]
+    extra: dict[str, Any] = {"zones": list(rp.zones)} if rp.zones else {}
+    if rp.archived:
+        extra["recoveryPointMoveReadinessInfo"] = {
+            "ArchivedRP": {
+                "isReadyForMove": False,
+                "additionalInfo": "Recovery point cannot be moved to archive tier since it has already been moved.",
+            }
+        }
     return {
         "id": f"{item_path(vault, item)}/recoveryPoints/{rp.name}",
         "name": rp.name,
@@ -151,12 +160,13 @@ def rp_json(vault: Vault, item: ProtectedItem, rp: RecoveryPoint, now: float) ->
             "sourceVMStorageType": "NormalStorage",
             "isSourceVMEncrypted": rp.encrypted,
             "isInstantIlrSessionActive": False,
-            "recoveryPointTierDetails": tiers,
+            "recoveryPointTierDetails": recovery_tiers.tier_details(rp, now),
             "isManagedVirtualMachine": rp.managed,
             "virtualMachineSize": rp.vm_size,
             "originalStorageAccountOption": False,
             "recoveryPointProperties": {"expiryTime": iso(rp.expiry), "ruleName": "DefaultRule"},
-            **({"zones": list(rp.zones)} if rp.zones else {}),
+            "osType": rp.os_type,
+            **extra,
         },
     }
 

@@ -243,6 +243,8 @@ def item_operation_result(call: Call) -> Reply:
         return _item_lro(call, vault, op)
     if op.failure:
         raise errors.bad_request(op.failure.code, op.failure.message)
+    if op.kind == "Restore":
+        return Reply(204)  # restore.md §9.1 (the real answer is unverified; the SDK ignores the body)
     names = item_names(call)
     item = vault.items.get(ids.key(ids.item_name(*names))) if names else None
     return Reply(200, render_item(vault, item)) if item else Reply(204)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from azbackup import API_GROUP, API_VERSION
+from azbackup.api import names
 from azbackup.api.schema import (
     Schema,
     array,
@@ -127,8 +128,9 @@ READY_COLUMNS = [
 AGE_COLUMN = printer("Age", ".metadata.creationTimestamp", "Time since creation.", "date")
 
 
-def crd(kind: str, plural: str, short_names: list[str], description: str, spec: Schema, status: Schema,
+def crd(kind_name: names.KindName, description: str, spec: Schema, status: Schema,
         columns: list[dict[str, Any]], root_rules: list[Schema] | None = None) -> dict[str, Any]:
+    kind, plural = kind_name.kind, kind_name.plural
     root = obj(
         description,
         {
@@ -156,7 +158,7 @@ def crd(kind: str, plural: str, short_names: list[str], description: str, spec: 
                 "listKind": f"{kind}List",
                 "plural": plural,
                 "singular": kind.lower(),
-                "shortNames": short_names,
+                "shortNames": list(kind_name.short_names),
                 "categories": [CATEGORY],
             },
             "versions": [
@@ -315,7 +317,7 @@ def backup_vault() -> dict[str, Any]:
         "vault",
     )
     return crd(
-        "BackupVault", "backupvaults", ["bvault", "bv"],
+        names.VAULT,
         "A Recovery Services vault that holds VM backups (the guide's step 'Create a Recovery "
         "Services vault').",
         spec, status,
@@ -499,7 +501,7 @@ def backup_policy() -> dict[str, Any]:
         "policy",
     )
     return crd(
-        "BackupPolicy", "backuppolicies", ["bpolicy", "bpol"],
+        names.POLICY,
         "A VM backup policy (schedule and retention) in a BackupVault.",
         spec, status,
         [
@@ -616,7 +618,7 @@ def protected_vm() -> dict[str, Any]:
     )
     status["properties"]["checks"]["x-kubernetes-list-map-keys"] = ["name"]
     return crd(
-        "ProtectedVM", "protectedvms", ["pvm"],
+        names.PROTECTED_VM,
         "An Azure VM protected by a BackupVault, with every prerequisite of the guide as a condition.",
         spec, status,
         [
@@ -682,7 +684,7 @@ def vm_backup_selector() -> dict[str, Any]:
         "selector",
     )
     return crd(
-        "VMBackupSelector", "vmbackupselectors", ["vmsel", "vbs"],
+        names.SELECTOR,
         "Protects every VM that matches tags, resource groups and OS type, as they come and go.",
         spec, status,
         [
@@ -736,7 +738,7 @@ def on_demand_backup() -> dict[str, Any]:
         "on-demand backup",
     )
     return crd(
-        "OnDemandBackup", "ondemandbackups", ["odb"],
+        names.ON_DEMAND,
         "One on-demand backup of a ProtectedVM, followed to Succeeded or Failed.",
         spec, status,
         [

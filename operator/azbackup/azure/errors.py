@@ -82,6 +82,12 @@ class StorageRedundancyLocked(AzbackupError):
     reason, retry = Reason.STORAGE_REDUNDANCY_LOCKED, Retry.NEVER
 
 
+class CrossRegionRestoreRefused(AzbackupError):
+    """Azure will not enable cross-region restore: the vault's storage is not (or no longer) geo-redundant."""
+
+    reason, retry = Reason.CROSS_REGION_RESTORE_NEEDS_GEO_REDUNDANCY, Retry.NEVER
+
+
 class VaultNameUnavailable(AzbackupError):
     reason = Reason.VAULT_NAME_UNAVAILABLE
 
@@ -123,6 +129,7 @@ BY_ARM_CODE: Final[Mapping[str, type[AzbackupError]]] = {
     "LocationNotAvailableForResourceType": LocationNotSupported,
     "NoRegisteredProviderFound": LocationNotSupported,
     "StorageModelModifyError": StorageRedundancyLocked,
+    "BMSUserErrorUnableToEnableCrossRegionRestore": CrossRegionRestoreRefused,
     "CreateResourceFailedDueToInvalidCache": VaultNameUnavailable,
     "VaultNameNotAvailable": VaultNameUnavailable,
     "ServiceResourceNotEmpty": DeleteBlocked,

@@ -197,14 +197,6 @@ class Gateway:
             self._clients[key] = Clients(subscription_id, self.credential(source), options)
         return self._clients[key]
 
-    async def forget(self, source: CredentialSource) -> None:
-        """Drop the clients and credential of a rotated or deleted Secret."""
-        for key in [k for k in self._clients if k[1] == source.key]:
-            await self._clients.pop(key).close()
-        if (cred := self._credentials.pop(source.key, None)) is not None:
-            with contextlib.suppress(Exception):
-                await cred.close()
-
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self._clients.values()), return_exceptions=True)
         self._clients.clear()

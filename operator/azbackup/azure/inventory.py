@@ -2,7 +2,8 @@
 
 Reads grow with subscriptions and vaults, not with VMs: one paged list per collection per refresh.
 Callers that arrive while a refresh is running await the same refresh (single flight), and a
-snapshot younger than `max_age` is served from memory.
+snapshot younger than `max_age` is served from memory. What a fleet snapshot holds is the caller's
+choice (`load_fleet`): the gateway reads, it does not decide what the reads mean.
 """
 
 from __future__ import annotations
@@ -11,17 +12,27 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from azbackup.azure import errors, lists, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.azure.vm_facts import Network, compact_nic, lower_id, vm_facts, with_storage_accounts
-from azbackup.checks import facts as f
-from azbackup.managed import Operation, OperationState
 
 T = TypeVar("T")
+FleetT = TypeVar("FleetT")
+
+
+def lower_id(resource_id: str | None) -> str:
+    return (resource_id or "").lower()
+
+
+@dataclass(frozen=True)
+class BackupStatus:
+    """Azure Backup's answer to "which vault protects this VM" (backupStatus)."""
+
+    protection_status: str
+    vault_id: str | None
 
 
 async def collect(pages: Any) -> list[dict[str, Any]]:
@@ -70,66 +81,6 @@ class SingleFlight(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Fleet:
-    """Facts of every VM of a subscription at one moment."""
-
-    vms: Mapping[str, f.VMFacts]  # by lower-cased resource id
-    raw: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def get(self, vm_id: str) -> f.VMFacts | None:
-        return self.vms.get(vm_id.lower())
-
-
-async def load_fleet(clients: Clients) -> Fleet:
-    """One list call per collection (VMs with instance view, disks, NICs, NSGs, VNets, storage accounts).
-
-    The VM list, the largest, is turned into facts page by page, so memory holds one page of VM JSON
-    at a time (on top of the compacted disks and network), not the whole subscription.
-    """
-    send, sub = clients.send_request, clients.subscription_id
-    # Disks and NICs (one or more per VM) are compacted page by page too; NSGs and VNets are few.
-    disk_list, nics, nsgs, vnets = await asyncio.gather(
-        _compacted(send, lists.disks(sub), compact_disk),
-        _compacted(send, lists.network(sub, "networkInterfaces"), compact_nic),
-        lists.collect(send, lists.network(sub, "networkSecurityGroups")),
-        lists.collect(send, lists.network(sub, "virtualNetworks")))
-    disks = {lower_id(d.get("id")): d for d in disk_list}
-    network = Network(nics, nsgs, vnets)
-    del disk_list, nics, nsgs, vnets
-    built: dict[str, f.VMFacts] = {}
-    selectable: dict[str, dict[str, Any]] = {}
-    async for vm in lists.pages(send, lists.vms(sub)):
-        key = lower_id(vm.get("id"))
-        # Storage accounts are read only if some VM has unmanaged disks (facts completed below).
-        built[key] = vm_facts(vm, disks, network, None)
-        selectable[key] = _selectable(vm)
-    if any(facts.storage_accounts is None for facts in built.values()):
-        accounts = {str(a.get("name", "")).lower(): a for a in await lists.collect(send, lists.storage_accounts(sub))}
-        built = {k: with_storage_accounts(v, accounts) if v.storage_accounts is None else v
-                 for k, v in built.items()}
-    return Fleet(built, selectable)
-
-
-async def _compacted(send: Callable[..., Any], url: str,
-                     compact: Callable[[Mapping[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
-    return [compact(item) async for item in lists.pages(send, url)]
-
-
-def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings)."""
-    props = disk.get("properties") or {}
-    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection") if k in props}
-    return {"id": disk.get("id"), "properties": keep}
-
-
-def _selectable(vm: Mapping[str, Any]) -> dict[str, Any]:
-    """The few fields a VMBackupSelector matches on; the rest of the VM JSON is not kept."""
-    os_disk = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}
-    return {"id": vm.get("id"), "name": vm.get("name"), "location": vm.get("location"), "tags": vm.get("tags") or {},
-            "properties": {"storageProfile": {"osDisk": {"osType": os_disk.get("osType")}}}}
-
-
-@dataclass(frozen=True)
 class VaultItems:
     """The protected items of one vault, by lower-cased source VM id."""
 
@@ -167,24 +118,26 @@ async def load_vault_items(clients: Clients, vault_name: str, resource_group: st
     return VaultItems(by_vm)
 
 
-class Inventory:
+class Inventory(Generic[FleetT]):
     """The shared caches of the process: fleets per subscription, items per vault, service tags."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, load_fleet: Callable[[Clients], Awaitable[FleetT]],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._fleets: dict[str, SingleFlight[Fleet]] = {}
+        self._load_fleet = load_fleet
+        self._fleets: dict[str, SingleFlight[FleetT]] = {}
         self._items: dict[str, SingleFlight[VaultItems]] = {}
         self._tags: dict[tuple[str, str], SingleFlight[tuple[str, ...] | None]] = {}
-        self._status: dict[str, tuple[float, f.Protection]] = {}
+        self._status: dict[str, tuple[float, BackupStatus]] = {}
         self._protectable: dict[str, SingleFlight[frozenset[str]]] = {}
         self._discoveries: dict[str, SingleFlight[float]] = {}
         # When each finished operation was first seen done: a list read begun before that cannot show it.
         self.done_at: dict[str, float] = {}
 
-    def fleet(self, clients: Clients) -> SingleFlight[Fleet]:
+    def fleet(self, clients: Clients) -> SingleFlight[FleetT]:
         key = clients.subscription_id.lower()
         if key not in self._fleets:
-            self._fleets[key] = SingleFlight(lambda: load_fleet(clients), self.clock)
+            self._fleets[key] = SingleFlight(lambda: self._load_fleet(clients), self.clock)
         return self._fleets[key]
 
     def vault_items(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str
@@ -207,7 +160,7 @@ class Inventory:
             self._tags[key] = SingleFlight(load, self.clock)
         return self._tags[key]
 
-    async def protection(self, clients: Clients, vm_id: str, region: str, max_age: float) -> f.Protection:
+    async def protection(self, clients: Clients, vm_id: str, region: str, max_age: float) -> BackupStatus:
         """Which vault protects a VM (backupStatus), cached per VM: asked only for VMs not yet ours."""
         cached = self._status.get(vm_id.lower())
         if cached and self.clock() - cached[0] <= max_age:
@@ -215,7 +168,7 @@ class Inventory:
         with errors.guard():
             answer = rest(await clients.backup.backup_status.get(
                 region.replace(" ", "").lower(), {"resourceType": "VM", "resourceId": vm_id}))
-        protection = f.Protection(str(answer.get("protectionStatus") or "NotProtected"), answer.get("vaultId"))
+        protection = BackupStatus(str(answer.get("protectionStatus") or "NotProtected"), answer.get("vaultId"))
         self._status[vm_id.lower()] = (self.clock(), protection)
         return protection
 
@@ -247,9 +200,8 @@ class Inventory:
                 url = capture.headers.get("Location") or capture.headers.get("location")
                 wait = float(capture.headers.get("Retry-After") or 2)
                 for _ in range(60 if url else 0):
-                    result = await operations.poll(clients.backup.send_request,
-                                                   Operation("RefreshContainers", url or "", ""))
-                    if result.state is not OperationState.RUNNING:
+                    polled = await operations.poll(clients.backup.send_request, url or "")
+                    if polled.state is not operations.State.RUNNING:
                         break
                     await asyncio.sleep(wait)
                 if (flight := self._protectable.get(key)) is not None:

@@ -10,7 +10,8 @@ the pinned SDKs send: tests/unit/azure/test_lists.py compares them with the SDKs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ BACKUP = "2026-10-01"  # azure-mgmt-recoveryservicesbackup 11.2.0
 
 IAAS_VM_ITEMS = "backupManagementType eq 'AzureIaasVM' and itemType eq 'VM'"
 IAAS_VM = "backupManagementType eq 'AzureIaasVM'"
+Compact = Callable[[Mapping[str, Any]], dict[str, Any]]  # what of an item to keep in memory
 
 
 def _q(value: str) -> str:
@@ -85,3 +87,27 @@ async def get(send_request: Callable[..., Any], url: str) -> dict[str, Any]:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
     return result
+
+
+class SubscriptionLists:
+    """A subscription's collections as ARM JSON: one paged list call each, the fleet's only reads."""
+
+    def __init__(self, send_request: Callable[..., Any], subscription: str) -> None:
+        self._send, self._subscription = send_request, subscription
+
+    async def network_and_disks(self, compact_disk: Compact, compact_nic: Compact
+                                ) -> tuple[list[dict[str, Any]], ...]:
+        sub = self._subscription
+        return tuple(await asyncio.gather(
+            self._compacted(disks(sub), compact_disk), self._compacted(network(sub, "networkInterfaces"), compact_nic),
+            collect(self._send, network(sub, "networkSecurityGroups")),
+            collect(self._send, network(sub, "virtualNetworks"))))
+
+    async def _compacted(self, url: str, compact: Compact) -> list[dict[str, Any]]:
+        return [compact(item) async for item in pages(self._send, url)]
+
+    def virtual_machines(self) -> AsyncIterator[dict[str, Any]]:
+        return pages(self._send, vms(self._subscription))
+
+    async def storage_accounts(self) -> list[dict[str, Any]]:
+        return await collect(self._send, storage_accounts(self._subscription))

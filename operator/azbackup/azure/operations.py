@@ -8,19 +8,31 @@ saved in the object's status. Each later pass polls that URL once through the sa
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
 from azbackup.azure import errors
-from azbackup.managed import Operation, OperationResult, OperationState
 
 
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+class State(enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What one poll of an operation URL said; `job_id` names the job a backup or restore trigger started."""
+
+    state: State
+    code: str = ""
+    message: str = ""
+    job_id: str | None = None
 
 
 class HeaderCapture:
@@ -35,30 +47,30 @@ class HeaderCapture:
             self.status = response.http_response.status_code
             self.headers = dict(response.http_response.headers)
 
-    def operation(self, kind: str, generation: int) -> Operation | None:
-        """The operation to follow, or None when Azure finished synchronously."""
+    @property
+    def url(self) -> str | None:
+        """The operation URL to follow, or None when Azure finished synchronously."""
         if self.status != 202:
             return None
-        url = self.headers.get("Azure-AsyncOperation") or self.headers.get("azure-asyncoperation") \
-            or self.headers.get("Location") or self.headers.get("location")
-        return Operation(kind, url, now_rfc3339(), generation) if url else None
+        return (self.headers.get("Azure-AsyncOperation") or self.headers.get("azure-asyncoperation")
+                or self.headers.get("Location") or self.headers.get("location") or None)
 
 
-async def poll(send_request: Callable[..., Any], operation: Operation) -> OperationResult:
+async def poll(send_request: Callable[..., Any], url: str) -> Polled:
     """One poll of a saved operation URL: 202 or a non-terminal status is running."""
     try:
-        response = await send_request(HttpRequest("GET", operation.url))
+        response = await send_request(HttpRequest("GET", url))
         if response.status_code >= 400:
             response.raise_for_status()
     except HttpResponseError as exc:
         if exc.status_code == 404:
             # The operation record expired (ARM keeps them for hours); the next observe reads the result.
-            return OperationResult(OperationState.SUCCEEDED)
+            return Polled(State.SUCCEEDED)
         raise errors.translate(exc) from exc
     except Exception as exc:
         raise errors.translate(exc) from exc
     if response.status_code == 202:
-        return OperationResult(OperationState.RUNNING)
+        return Polled(State.RUNNING)
     try:
         body = response.json() if response.content else {}
     except ValueError:
@@ -67,8 +79,8 @@ async def poll(send_request: Callable[..., Any], operation: Operation) -> Operat
     if status in ("succeeded", "completed"):
         # A backup trigger's final status names the job it started (OperationStatusJobExtendedInfo).
         job_id = ((body or {}).get("properties") or {}).get("jobId")
-        return OperationResult(OperationState.SUCCEEDED, status={"jobId": job_id} if job_id else {})
+        return Polled(State.SUCCEEDED, job_id=str(job_id) if job_id else None)
     if status in ("failed", "canceled", "cancelled"):
         error = (body or {}).get("error") or {}
-        return OperationResult(OperationState.FAILED, str(error.get("code", "")), str(error.get("message", "")))
-    return OperationResult(OperationState.RUNNING)
+        return Polled(State.FAILED, str(error.get("code", "")), str(error.get("message", "")))
+    return Polled(State.RUNNING)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from azbackup.api.specs import OWNER_TAG, VaultSpec
-from azbackup.managed import Hold
 from azbackup.reasons import Reason
 
 
@@ -24,10 +23,6 @@ def _enabled(flag: bool) -> str:
 
 def _soft_delete_state(state: str) -> str:
     return "AlwaysON" if state == "AlwaysOn" else state  # the API spells it AlwaysON
-
-
-def norm_location(location: str) -> str:
-    return location.replace(" ", "").lower()
 
 
 def identity_body(spec: VaultSpec) -> dict[str, Any]:
@@ -83,10 +78,18 @@ def _dig(obj: Mapping[str, Any] | None, *path: str) -> Any:
 
 
 @dataclass(frozen=True)
+class OneWayRule:
+    """A change Azure refuses once a vault is in a state (redundancy locked, AlwaysOn, Locked, CMK on)."""
+
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True)
 class VaultDiff:
     diffs: tuple[str, ...]  # human-readable, "field: Azure X, spec Y"
     patch: dict[str, Any]  # PATCH body that fixes what may be fixed
-    limitation: Hold | None  # the first one-way rule the spec runs into
+    limitation: OneWayRule | None  # the first one-way rule the spec runs into
     owner_conflict: str | None  # the other owner, when the vault is someone else's
 
 
@@ -98,7 +101,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
     """
     diffs: list[str] = []
     patch_props: dict[str, Any] = {}
-    limits: list[Hold] = []
+    limits: list[OneWayRule] = []
     props = actual.get("properties") or {}
 
     tags = dict(actual.get("tags") or {})
@@ -133,7 +136,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
     have_red = red.get("standardTierStorageRedundancy")
     if have_red != spec.storage_redundancy:
         if redundancy_locked:
-            limits.append(Hold(Reason.STORAGE_REDUNDANCY_LOCKED,
+            limits.append(OneWayRule(Reason.STORAGE_REDUNDANCY_LOCKED,
                                f"storageRedundancy is {have_red} in Azure and locked: Azure fixes it when the first "
                                f"item is protected. To use {spec.storage_redundancy}, create a new vault and "
                                "protect the VMs there, or set storageRedundancy back to " + str(have_red)))
@@ -143,7 +146,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
     have_crr = red.get("crossRegionRestore", "Disabled")
     want_crr = _enabled(spec.cross_region_restore)
     if have_crr == "Enabled" and want_crr == "Disabled":
-        limits.append(Hold(Reason.CROSS_REGION_RESTORE_IRREVERSIBLE,
+        limits.append(OneWayRule(Reason.CROSS_REGION_RESTORE_IRREVERSIBLE,
                            "crossRegionRestore is on in Azure and cannot be turned off; a new vault is needed "
                            "to go without it"))
     else:
@@ -152,7 +155,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
     soft = _dig(props, "securitySettings", "softDeleteSettings") or {}
     have_soft, want_soft = soft.get("softDeleteState"), _soft_delete_state(spec.soft_delete.state)
     if have_soft == "AlwaysON" and want_soft != "AlwaysON":
-        limits.append(Hold(Reason.SOFT_DELETE_ALWAYS_ON,
+        limits.append(OneWayRule(Reason.SOFT_DELETE_ALWAYS_ON,
                            "soft delete is AlwaysON in Azure, which is irreversible; set softDelete.state AlwaysOn"))
     else:
         check("softDelete.state", have_soft, want_soft,
@@ -163,7 +166,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
 
     have_imm = _dig(props, "securitySettings", "immutabilitySettings", "state") or "Disabled"
     if have_imm == "Locked" and spec.immutability != "Locked":
-        limits.append(Hold(Reason.IMMUTABILITY_LOCKED,
+        limits.append(OneWayRule(Reason.IMMUTABILITY_LOCKED,
                            "immutability is Locked in Azure, which is irreversible; set immutability Locked"))
     else:
         check("immutability", have_imm, spec.immutability,
@@ -189,7 +192,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
 
     have_key = _dig(props, "encryption", "keyVaultProperties", "keyUri")
     if have_key and spec.encryption is None:
-        limits.append(Hold(Reason.ENCRYPTION_IRREVERSIBLE,
+        limits.append(OneWayRule(Reason.ENCRYPTION_IRREVERSIBLE,
                            "customer-managed-key encryption is on in Azure and cannot be turned off; keep "
                            "spec.encryption (you may rotate the key)"))
     elif spec.encryption is not None and have_key != spec.encryption.key_uri:

@@ -1,13 +1,5 @@
-"""kopf registration, one thin module per kind; importing this package registers every handler."""
+"""kopf registration; importing this package registers every handler (from the table of kinds)."""
 
-from azbackup.controllers import (
-    backuppolicy,
-    backupvault,
-    login,
-    ondemandbackup,
-    operator,
-    protectedvm,
-    vmbackupselector,
-)
+from azbackup.controllers import handlers, login, operator
 
-__all__ = ["backuppolicy", "backupvault", "login", "ondemandbackup", "operator", "protectedvm", "vmbackupselector"]
+__all__ = ["handlers", "login", "operator"]

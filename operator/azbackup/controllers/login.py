@@ -15,7 +15,7 @@ import aiohttp
 import kopf
 
 from azbackup.config import OperatorConfig
-from azbackup.reconcile.kube import PLURALS
+from azbackup.kinds import KINDS
 
 REQUEST_CONNECTIONS = 24  # short requests in flight at once (patches, Events), beside the streams
 
@@ -30,7 +30,7 @@ def connection_limit(config: OperatorConfig) -> int:
     """
     if config.namespaces and not config.exact_namespaces:
         return 0
-    kinds = len(PLURALS) + 1
+    kinds = len(KINDS) + 1  # and kopf's peering kind
     streams = kinds * max(1, len(config.namespaces)) + (0 if config.exact_namespaces else 2)
     return streams + REQUEST_CONNECTIONS
 
@@ -44,7 +44,7 @@ def bounded_session(info: kopf.ConnectionInfo, limit: int) -> kopf.AiohttpSessio
 
 
 @kopf.on.login()
-async def login(memo: Any, **kwargs: Any) -> kopf.AiohttpSession | None:
+async def login(memo: kopf.Memo, **kwargs: Any) -> kopf.AiohttpSession | None:
     # login_via_client reads files and may run a kubeconfig exec plugin: off the event loop.
     info = await asyncio.to_thread(kopf.login_via_client, **kwargs)
     if info is None:

@@ -11,21 +11,14 @@ from azbackup import API_GROUP, metrics
 from azbackup.api.specs import ANNOTATION_PREFIX
 from azbackup.azure.gateway import Gateway
 from azbackup.config import OperatorConfig
+from azbackup.kinds import BY_NAME, KINDS
 from azbackup.managed import Resource
-from azbackup.reconcile import journal, kinds
-from azbackup.reconcile.kube import PLURALS, Kube, load_api_client
+from azbackup.reconcile import journal
+from azbackup.reconcile.kube import Kube, load_api_client
 from azbackup.reconcile.registry import Registry
-from azbackup.reconcile.runtime import Binding, Runtime
+from azbackup.reconcile.runtime import Runtime
 
 log = logging.getLogger("azbackup")
-
-BINDINGS: dict[str, Binding] = {
-    "BackupVault": kinds.VaultBinding(),
-    "BackupPolicy": kinds.PolicyBinding(),
-    "ProtectedVM": kinds.ProtectedVMBinding(),
-    "OnDemandBackup": kinds.OnDemandBinding(),
-    "VMBackupSelector": kinds.SelectorBinding(),
-}
 
 
 def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
@@ -54,13 +47,13 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
         # (and no cluster-scoped RBAC needed for it).
         settings.scanning.disabled = True
     if config.label_selector:
-        for plural in PLURALS.values():
-            settings.watching.label_selectors[(API_GROUP, plural)] = config.label_selector
+        for kind in KINDS:
+            settings.watching.label_selectors[(API_GROUP, kind.names.plural)] = config.label_selector
     settings.networking.error_backoffs = (1, 2, 5, 10, 20, 30)
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config: OperatorConfig = memo.config
     apply_settings(settings, config)
     gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics())
@@ -72,15 +65,15 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
                 "metadata": {"name": obj.name, "namespace": obj.namespace, "uid": obj.uid}}
         kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=message[:1000])
 
-    registry = Registry(kinds.vault_of)
-    memo.runtime = Runtime(kube, gateway, config.runtime, dict(BINDINGS), registry, events=post_event)
+    registry = Registry(BY_NAME)
+    memo.runtime = Runtime(kube, gateway, config.runtime, BY_NAME, registry, events=post_event)
     metrics.count_objects_of(registry.objects)
     log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
              config.runtime.sync_period)
 
 
 @kopf.on.cleanup()
-async def cleanup(memo: Any, **_: Any) -> None:
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
         await runtime.gateway.close()

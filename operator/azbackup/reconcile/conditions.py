@@ -9,7 +9,7 @@ GitOps tools never read a stale True.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from azbackup.reasons import Reason
@@ -100,9 +100,3 @@ def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> 
     return out
 
 
-def find(conditions: Sequence[Condition], type_: str) -> Condition | None:
-    return next((c for c in conditions if c.type == type_), None)
-
-
-def with_generation(condition: Condition, generation: int) -> Condition:
-    return replace(condition, observed_generation=generation)

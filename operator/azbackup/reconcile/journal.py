@@ -18,10 +18,6 @@ from azbackup.managed import Resource, create_incomplete
 __all__ = ["FAILED", "PENDING", "SUCCEEDED", "Journal", "create_incomplete"]
 
 
-def create_succeeded(annotations: Mapping[str, str]) -> bool:
-    return bool(annotations.get(SUCCEEDED)) and annotations.get(SUCCEEDED, "") >= annotations.get(PENDING, "")
-
-
 class AnnotationWriter(Protocol):
     async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:
         """Patch annotations; with guarded=True the patch fails on a stale resourceVersion (409)."""

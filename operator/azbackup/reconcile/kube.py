@@ -19,12 +19,9 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from azbackup import API_GROUP, API_VERSION, metrics
+from azbackup.api.names import plural_of
 from azbackup.managed import Resource
 
-PLURALS = {
-    "BackupVault": "backupvaults", "BackupPolicy": "backuppolicies", "ProtectedVM": "protectedvms",
-    "VMBackupSelector": "vmbackupselectors", "OnDemandBackup": "ondemandbackups",
-}
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -62,7 +59,7 @@ class Kube:
         metrics.KUBE_WRITES.labels("patch-status").inc()
         try:
             result = await self._run(self.custom.patch_namespaced_custom_object_status, API_GROUP, API_VERSION,
-                                     obj.namespace, PLURALS[obj.kind], obj.name, {"status": dict(patch)},
+                                     obj.namespace, plural_of(obj.kind), obj.name, {"status": dict(patch)},
                                      _content_type=MERGE_PATCH)
         except ApiException as exc:
             if exc.status == 404:
@@ -78,7 +75,7 @@ class Kube:
         metrics.KUBE_WRITES.labels("patch-annotations").inc()
         try:
             result = await self._run(self.custom.patch_namespaced_custom_object, API_GROUP, API_VERSION,
-                                     obj.namespace, PLURALS[obj.kind], obj.name, {"metadata": metadata},
+                                     obj.namespace, plural_of(obj.kind), obj.name, {"metadata": metadata},
                                      _content_type=MERGE_PATCH)
         except ApiException as exc:
             if exc.status == 409:
@@ -105,7 +102,7 @@ class Kube:
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             result = await self._run(self.custom.get_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
-                                     PLURALS[kind], name)
+                                     plural_of(kind), name)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -116,19 +113,19 @@ class Kube:
         meta = body["metadata"]
         metrics.KUBE_WRITES.labels("create").inc()
         result = await self._run(self.custom.create_namespaced_custom_object, API_GROUP, API_VERSION,
-                                 meta["namespace"], PLURALS[body["kind"]], dict(body))
+                                 meta["namespace"], plural_of(body["kind"]), dict(body))
         return dict(result)
 
     async def patch(self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
         metrics.KUBE_WRITES.labels("patch").inc()
         await self._run(self.custom.patch_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
-                        PLURALS[kind], name, dict(patch), _content_type=MERGE_PATCH)
+                        plural_of(kind), name, dict(patch), _content_type=MERGE_PATCH)
 
     async def delete(self, kind: str, namespace: str, name: str) -> None:
         metrics.KUBE_WRITES.labels("delete").inc()
         try:
             await self._run(self.custom.delete_namespaced_custom_object, API_GROUP, API_VERSION, namespace,
-                            PLURALS[kind], name)
+                            plural_of(kind), name)
         except ApiException as exc:
             if exc.status != 404:
                 raise

@@ -29,8 +29,6 @@ class LoopSettings:
     """First delay after an error a human must fix (credential, permission); doubles per attempt."""
     max_retry: float = 1800.0
     """Cap of the doubling delays."""
-    create_grace: float = 30.0
-    """After a create Azure reported done, how long an absent resource is read as eventual consistency."""
 
 
 def backoff(first: float, attempts: int, cap: float) -> float:

@@ -9,14 +9,16 @@ already replaced, even before the watch echoes the change.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from azbackup.kinds.contract import Key, Kind
+
+__all__ = ["Key", "Registry", "VaultKey"]
 from azbackup.managed import Resource
 from azbackup.reconcile.status import compact
 
-Key = tuple[str, str, str]  # (kind, namespace, name)
 _DROPPED_ANNOTATIONS = ("kopf.", "kubectl.kubernetes.io/")  # framework bookkeeping the operator never reads
 
 
@@ -29,12 +31,31 @@ VaultKey = tuple[str, str]  # (namespace, BackupVault name)
 
 
 class Registry:
-    def __init__(self, vault_of: Callable[[Resource, Registry], VaultKey | None]) -> None:
+    """Objects by key, indexed by the kinds' dependency tables: vault membership and claims."""
+
+    def __init__(self, kinds: Mapping[str, Kind]) -> None:
+        self._kinds = kinds
         self._objects: dict[Key, Resource] = {}
-        self._vault_of = vault_of
         self._members: dict[VaultKey, set[Key]] = defaultdict(set)
         self._member_of: dict[Key, VaultKey] = {}
-        self._claims: dict[str, set[Key]] = defaultdict(set)  # lower-cased VM id -> ProtectedVMs naming it
+        self._claims: dict[str, set[Key]] = defaultdict(set)  # claim (e.g. a VM id) -> objects making it
+        self._claim_of: dict[Key, str] = {}
+
+    def _vault_of(self, obj: Resource) -> VaultKey | None:
+        """The vault whose worker runs this object: follow `vault` references until a vault kind."""
+        seen: set[Key] = set()
+        while (kind := self._kinds.get(obj.kind)) is not None and kind.vault is not None:
+            key = kind.vault.key(obj)
+            if key is None or key in seen:
+                return None
+            if (target := self._kinds.get(key[0])) is not None and target.runs_worker:
+                return (key[1], key[2])
+            seen.add(key)
+            nxt = self._objects.get(key)
+            if nxt is None:
+                return None
+            obj = nxt
+        return None
 
     def upsert(self, body: Mapping[str, Any]) -> Resource:
         obj = _slim(Resource.from_body(body))
@@ -44,17 +65,31 @@ class Registry:
                 and obj.resource_version.isdigit() and int(old.resource_version) > int(obj.resource_version)):
             return old
         self._objects[obj.key] = obj
+        before = self._member_of.get(obj.key)
         self._index(obj)
-        if obj.kind == "ProtectedVM" and (old is None or old.spec.get("vaultRef") != obj.spec.get("vaultRef")):
-            # On-demand backups belong to their target's vault: index them again when it appears or moves.
-            self.reindex(o.key for o in self.of_kind("OnDemandBackup", obj.namespace)
-                         if (o.spec.get("protectedVMRef") or {}).get("name") == obj.name)
+        if old is None or self._member_of.get(obj.key) != before:
+            # Objects whose vault is found through this one (an on-demand backup through its VM) follow it.
+            self.reindex(self._through(obj))
         return obj
 
+    def _through(self, obj: Resource) -> list[Key]:
+        """Objects whose `vault` reference names this object."""
+        found = []
+        for kind in self._kinds.values():
+            if kind.vault is not None and kind.vault.kind == obj.kind:
+                found += [o.key for o in self.of_kind(kind.name, obj.namespace) if kind.vault.name(o) == obj.name]
+        return found
+
     def _index(self, obj: Resource) -> None:
-        if obj.kind == "ProtectedVM" and obj.spec.get("vm"):
-            self._claims[str(obj.spec["vm"]).lower()].add(obj.key)
-        vault = self._vault_of(obj, self)
+        kind = self._kinds.get(obj.kind)
+        claim = kind.claim(obj) if kind is not None and kind.claim is not None else None
+        previous_claim = self._claim_of.pop(obj.key, None)
+        if previous_claim is not None:
+            self._claims[previous_claim].discard(obj.key)
+        if claim:
+            self._claims[claim].add(obj.key)
+            self._claim_of[obj.key] = claim
+        vault = self._vault_of(obj)
         previous = self._member_of.pop(obj.key, None)
         if previous is not None:
             self._members[previous].discard(obj.key)
@@ -63,9 +98,10 @@ class Registry:
             self._member_of[obj.key] = vault
 
     def remove(self, key: Key) -> None:
-        obj = self._objects.pop(key, None)
-        if obj is not None and obj.spec.get("vm"):
-            self._claims[str(obj.spec["vm"]).lower()].discard(key)
+        self._objects.pop(key, None)
+        claim = self._claim_of.pop(key, None)
+        if claim is not None:
+            self._claims[claim].discard(key)
         vault = self._member_of.pop(key, None)
         if vault is not None:
             self._members[vault].discard(key)
@@ -80,15 +116,26 @@ class Registry:
         """Keys of the objects whose work runs in this vault's worker (not the vault itself)."""
         return sorted(self._members.get(vault, ()))
 
-    def first_claim(self, vm_id: str) -> Resource | None:
-        """The ProtectedVM that claimed a VM first (oldest, then by namespace/name): the one that acts."""
-        claimants = [o for k in self._claims.get(vm_id.lower(), ()) if (o := self._objects.get(k))]
+    def first_claim(self, claim: str) -> Resource | None:
+        """The object that made a claim first (oldest, then by namespace/name): the one that acts."""
+        claimants = [o for k in self._claims.get(claim, ()) if (o := self._objects.get(k))]
         return min(claimants, key=lambda o: (o.created, o.namespace, o.name), default=None)
 
     def vault_of(self, key: Key) -> VaultKey | None:
-        if key[0] == "BackupVault":
+        kind = self._kinds.get(key[0])
+        if kind is not None and kind.runs_worker:
             return (key[1], key[2])
         return self._member_of.get(key)
+
+    def waiting_for(self, obj: Resource) -> list[Key]:
+        """Objects that wait for this one (their kind's `waits_for` names it): woken when it turns Ready."""
+        found = []
+        for kind in self._kinds.values():
+            for ref in kind.waits_for:
+                if ref.kind == obj.kind:
+                    found += [o.key for o in self.of_kind(kind.name, obj.namespace)
+                              if ref.name(o) == obj.name and o.key != obj.key]
+        return found
 
     def reindex(self, keys: Iterable[Key]) -> None:
         for key in keys:

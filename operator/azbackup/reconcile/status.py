@@ -12,9 +12,8 @@ from typing import Any
 from azbackup.reconcile import conditions as cond
 from azbackup.reconcile.verdict import Verdict
 
-# Condition types whose transitions become Kubernetes Events. Reconciling and Stalled mirror Ready,
-# so an event for each would triple the noise for one change.
-EVENT_CONDITIONS = frozenset({"Ready", "PrerequisitesMet", "Protected", "BackupHealthy"})
+# Transitions of Ready and of a kind's own conditions become Kubernetes Events. Reconciling and
+# Stalled mirror Ready, so an event for each would triple the noise for one change.
 
 
 # Status fields nobody reads back (status.checks: twelve messages per ProtectedVM): the operator keeps a
@@ -78,7 +77,8 @@ def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now:
                 patch[key] = status.get(key)
         elif previous.get(key) != status.get(key):
             patch[key] = status.get(key)
-    events = [c for c in cond.transitions(before, after) if c.type in EVENT_CONDITIONS]
+    worth_an_event = {cond.READY, *(c.type for c in verdict.conditions)}
+    events = [c for c in cond.transitions(before, after) if c.type in worth_an_event]
     ready_reasons = {c.reason for c in events if c.type == cond.READY}
     # Protected=True arriving with Ready=True/Protected says one thing: one Event, not two.
     events = [c for c in events if c.type == cond.READY or c.reason not in ready_reasons]

@@ -49,7 +49,3 @@ class Verdict:
     def with_status(self, **fields: Any) -> Verdict:
         merged = {**self.status, **fields}
         return Verdict(self.phase, self.reason, self.message, self.retry_in, merged, self.conditions)
-
-    def with_conditions(self, *extra: ExtraCondition) -> Verdict:
-        return Verdict(self.phase, self.reason, self.message, self.retry_in, self.status,
-                       (*self.conditions, *extra))

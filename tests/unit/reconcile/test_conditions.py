@@ -63,10 +63,10 @@ def test_status_fields_set_and_deleted_by_the_verdict() -> None:
 
 
 def test_events_only_for_ready_and_kind_conditions_that_transition() -> None:
-    extra = ExtraCondition("PrerequisitesMet", "False", Reason.PREREQUISITES_NOT_MET, "agent")
-    first = st.compute({}, Verdict.stalled(Reason.PREREQUISITES_NOT_MET, "x", conditions=[extra]), 1, T0)
+    extra = ExtraCondition("PrerequisitesMet", "False", Reason.VM_AGENT_NOT_READY, "agent")
+    first = st.compute({}, Verdict.stalled(Reason.VM_AGENT_NOT_READY, "x", conditions=[extra]), 1, T0)
     assert [c.type for c in first.events] == ["Ready"]  # the first appearance of the others is not news
-    same = st.compute(first.status, Verdict.stalled(Reason.PREREQUISITES_NOT_MET, "y", conditions=[extra]), 1, T1)
+    same = st.compute(first.status, Verdict.stalled(Reason.VM_AGENT_NOT_READY, "y", conditions=[extra]), 1, T1)
     assert same.events == []
     fixed = ExtraCondition("PrerequisitesMet", "True", Reason.PREREQUISITES_MET, "ok")
     healed = st.compute(same.status, Verdict.ready(Reason.PROTECTED, "ok", conditions=[fixed]), 1, T1)

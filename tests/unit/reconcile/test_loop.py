@@ -110,8 +110,8 @@ DRIFTED = Observation(exists=True, up_to_date=False, diff=("sku: Azure RS0, spec
     pytest.param(resource(), FakeClient(seen=Observation(exists=True, usable=False)), Phase.PROGRESSING,
                  Reason.PROVISIONING, ["observe"], id="not-usable-is-provisioning"),
     pytest.param(resource(), FakeClient(seen=Observation(
-        exists=False, blocked=Hold(Reason.PREREQUISITES_NOT_MET, "agent")) ), Phase.STALLED,
-        Reason.PREREQUISITES_NOT_MET, ["observe"], id="blocked-writes-nothing"),
+        exists=False, blocked=Hold(Reason.VM_AGENT_NOT_READY, "agent")) ), Phase.STALLED,
+        Reason.VM_AGENT_NOT_READY, ["observe"], id="blocked-writes-nothing"),
     pytest.param(resource(), FakeClient(seen=Observation(
         exists=True, up_to_date=False, limitation=Hold(Reason.IMMUTABILITY_LOCKED, "locked"))),
         Phase.PROGRESSING, Reason.UPDATING, ["observe", "update"], id="limitation-still-updates-the-rest"),

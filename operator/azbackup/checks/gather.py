@@ -1,17 +1,20 @@
-"""ARM JSON of a subscription's VMs, disks, NICs, NSGs, VNets and storage accounts -> VMFacts (pure).
+"""The one place gateway reads become check facts: a subscription's VMs, disks, NICs, NSGs, VNets and
+storage accounts, joined into `VMFacts` (as cert-manager's policies gatherer does for certificates).
 
-The inventory reads each collection once per subscription (one list call each, paged) and this module
+The gateway reads each collection once per subscription (one paged list call each) and this module
 joins them in memory, so facts for a thousand VMs cost a handful of calls instead of thousands of GETs.
+It does no I/O of its own: the pages come from a `FleetSource`, which the ProtectedVM kind and
+preflight both build from the gateway, so the two can never gather differently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from azbackup.checks import facts as f
+from . import facts as f
 
 Json = Mapping[str, Any]
 
@@ -252,3 +255,94 @@ def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
         os_disk=os_disk, data_disks=data, extensions=_extensions(view, vm),
         nics=None if any(n is None for n in nics) else tuple(n for n in nics if n is not None),
         storage_accounts=sa, protection=None)
+
+
+Compact = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+class FleetSource(Protocol):
+    """A subscription's collections as ARM JSON (the gateway's list reads)."""
+
+    async def network_and_disks(self, compact_disk: Compact, compact_nic: Compact
+                                ) -> tuple[list[dict[str, Any]], ...]:
+        """(disks, NICs, NSGs, VNets), read at once; disks and NICs compacted page by page as they arrive."""
+        ...
+
+    def virtual_machines(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def storage_accounts(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Facts of every VM of a subscription at one moment, and what a selector matches on."""
+
+    vms: Mapping[str, f.VMFacts]  # by lower-cased resource id
+    raw: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def get(self, vm_id: str) -> f.VMFacts | None:
+        return self.vms.get(vm_id.lower())
+
+
+async def load_fleet(source: FleetSource) -> Fleet:
+    """Every VM of a subscription as facts, from one list call per collection.
+
+    The VM list, the largest, is turned into facts page by page, so memory holds one page of VM JSON
+    at a time (on top of the compacted disks and network), not the whole subscription.
+    """
+    # Disks and NICs (one or more per VM) are compacted page by page too; NSGs and VNets are few.
+    disk_list, nics, nsgs, vnets = await source.network_and_disks(compact_disk, compact_nic)
+    disks = {lower_id(d.get("id")): d for d in disk_list}
+    network = Network(nics, nsgs, vnets)
+    del disk_list, nics, nsgs, vnets
+    built: dict[str, f.VMFacts] = {}
+    selectable: dict[str, dict[str, Any]] = {}
+    async for vm in source.virtual_machines():
+        key = lower_id(vm.get("id"))
+        # Storage accounts are read only if some VM has unmanaged disks (facts completed below).
+        built[key] = vm_facts(vm, disks, network, None)
+        selectable[key] = _selectable(vm)
+    if any(facts.storage_accounts is None for facts in built.values()):
+        accounts = {str(a.get("name", "")).lower(): a for a in await source.storage_accounts()}
+        built = {k: with_storage_accounts(v, accounts) if v.storage_accounts is None else v
+                 for k, v in built.items()}
+    return Fleet(built, selectable)
+
+
+def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings)."""
+    props = disk.get("properties") or {}
+    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection") if k in props}
+    return {"id": disk.get("id"), "properties": keep}
+
+
+def _selectable(vm: Mapping[str, Any]) -> dict[str, Any]:
+    """The few fields a VMBackupSelector matches on; the rest of the VM JSON is not kept."""
+    os_disk = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}
+    return {"id": vm.get("id"), "name": vm.get("name"), "location": vm.get("location"), "tags": vm.get("tags") or {},
+            "properties": {"storageProfile": {"osDisk": {"osType": os_disk.get("osType")}}}}
+
+
+def protection(status: str | None, vault_id: str | None) -> f.Protection:
+    """Azure's backupStatus answer as the fact `NotProtectedElsewhere` reads."""
+    return f.Protection(status or "NotProtected", vault_id)
+
+
+async def complete(vm: f.VMFacts, protection: Callable[[f.VMFacts], Awaitable[f.Protection | None]],
+                   storage_prefixes: Callable[[str], Awaitable[tuple[str, ...] | None]]
+                   ) -> tuple[f.VMFacts, tuple[str, ...] | None]:
+    """One VM's facts made ready for the checks: which vault protects it, and the region's Storage
+    prefixes, read only when an NSG rule names a CIDR (service-tag rules need no prefixes)."""
+    vm = replace(vm, protection=await protection(vm))
+    prefixes = await storage_prefixes(vm.region) if vm.region and nsgs_name_cidrs(vm) else None
+    return vm, prefixes
+
+
+def nsgs_name_cidrs(vm: f.VMFacts) -> bool:
+    """True when an NSG rule names a CIDR: only then do the checks need the region's Storage prefixes."""
+    for nic in vm.nics or ():
+        for group in nic.security_groups or ():
+            for rule in group.rules:
+                if any(p[:1].isdigit() and p != "0.0.0.0/0" for p in rule.destination_prefixes):
+                    return True
+    return False

@@ -1,4 +1,8 @@
-"""External client for BackupVault: a Recovery Services vault, found by GET and diff, never a blind PUT."""
+"""BackupVault: a Recovery Services vault, found by GET and diff, never a blind PUT.
+
+A vault has no references; it owns a worker that runs the periodic pass of every object in it, and
+each pass starts by refreshing the shared snapshots of its items and its subscription's fleet.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,15 @@ from typing import Any, cast
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from azbackup.api import names
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors, operations, vault_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.managed import Hold, Observation, Operation, OperationResult, Resource
+from azbackup.kinds import operations as ops
+from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.references import clients_for_vault
+from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
 
 
@@ -67,7 +75,7 @@ class VaultClient:
             return Observation(exists=True, status=status)
         return Observation(
             exists=True, up_to_date=not diff.diffs, usable=props.get("provisioningState") == "Succeeded",
-            diff=diff.diffs, status=status, limitation=diff.limitation,
+            diff=diff.diffs, status=status, limitation=_one_way(diff.limitation),
             pending=(Reason.PROVISIONING, f"vault provisioningState is {props.get('provisioningState')}"))
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
@@ -76,7 +84,7 @@ class VaultClient:
         with errors.guard():
             await self.clients.vaults.vaults.begin_create_or_update(
                 self.spec.resource_group, self.spec.vault_name, body, polling=False, raw_response_hook=capture)
-        return capture.operation("CreateVault", obj.generation)
+        return ops.started(capture, "CreateVault", obj.generation)
 
     async def update(self, obj: Resource, seen: Observation) -> Operation | None:
         actual = await self._get()
@@ -91,17 +99,17 @@ class VaultClient:
             await self.clients.vaults.vaults.begin_update(
                 self.spec.resource_group, self.spec.vault_name, cast(Any, patch), polling=False,
                 raw_response_hook=capture)
-        return capture.operation("UpdateVault", obj.generation)
+        return ops.started(capture, "UpdateVault", obj.generation)
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         capture = operations.HeaderCapture()
         with errors.guard():
             await self.clients.vaults.vaults.begin_delete(
                 self.spec.resource_group, self.spec.vault_name, polling=False, raw_response_hook=capture)
-        return capture.operation("DeleteVault", obj.generation)
+        return ops.started(capture, "DeleteVault", obj.generation)
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        return await operations.poll(self.clients.vaults.send_request, operation)
+        return await ops.poll(self.clients.vaults.send_request, operation)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.deletion_policy != "Delete"
@@ -109,3 +117,24 @@ class VaultClient:
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
         reason = Reason.DELETE_BLOCKED if operation.kind == "DeleteVault" else Reason.AZURE_ERROR
         return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")
+
+
+def _one_way(rule: vault_body.OneWayRule | None) -> Hold | None:
+    # Azure refuses the change for good: a human must choose (a new vault, or the spec back).
+    return Hold(rule.reason, rule.message) if rule is not None else None
+
+
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    spec = VaultSpec.parse(obj.name, obj.spec)
+    return VaultClient(await clients_for_vault(obj, ctx), spec, owner_of(obj, ctx.settings.cluster_name))
+
+
+async def refresh_snapshots(obj: Resource, ctx: Context) -> None:
+    """A full pass reads Azure afresh: the vault's items and its subscription's fleet."""
+    spec = VaultSpec.parse(obj.name, obj.spec)
+    ctx.inventory.invalidate_vault(str(obj.status.get("vaultId") or spec.vault_id))
+    # Vaults of one subscription share its fleet: the first pass of a period re-reads it for all.
+    ctx.inventory.invalidate_subscription(spec.subscription_id, older_than=ctx.settings.sync_period / 2)
+
+
+KIND = Kind(names.VAULT, client, full_pass=refresh_snapshots)

@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Iterator
 
 import pytest
-from azbackup import tlsbuffer
+from azbackup.process import tlsbuffer
 
 
 @pytest.fixture

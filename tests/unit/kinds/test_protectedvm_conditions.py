@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from azbackup.api.specs import ProtectedVMSpec
-from azbackup.azure.protection import remediable
 from azbackup.checks.result import CheckResult, Result
+from azbackup.kinds.protectedvm_conditions import remediable
 from azbackup.reasons import Reason
 
 VM = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/"

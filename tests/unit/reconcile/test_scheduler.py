@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from azbackup.reconcile.runtime import RuntimeSettings, VaultWorker
+from azbackup.reconcile.scheduler import SchedulerSettings, VaultWorker
 
 
 @dataclass
 class FakeRuntime:
-    """What VaultWorker uses of a Runtime: a clock, settings, the registry, passes and reconciles."""
+    """What VaultWorker uses of a Runtime (the `Runner`): a clock, settings, the registry, passes and reconciles."""
 
     members: list[tuple[str, str, str]]
     with_operation: set[str]
-    settings: RuntimeSettings = field(default_factory=lambda: RuntimeSettings(concurrency=2, first_pass_jitter=0.0))
+    schedule_settings: SchedulerSettings = field(
+        default_factory=lambda: SchedulerSettings(sync_period=3600.0, concurrency=2, first_pass_jitter=0.0))
     order: list[str] = field(default_factory=list)
     running: int = 0
     peak: int = 0

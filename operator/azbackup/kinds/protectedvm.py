@@ -1,4 +1,4 @@
-"""External client for ProtectedVM: the guide's checks first, then protection of one VM in a vault.
+"""ProtectedVM: the guide's checks first, then protection of one VM in a vault.
 
 Observe reads only from the shared snapshots (the subscription's fleet, the vault's protected items),
 so a vault pass over a thousand ProtectedVMs costs a handful of list calls. A failing blocking check
@@ -13,30 +13,42 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from azbackup import checks
+from azbackup.api import names
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
 from azbackup.azure import errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.azure.inventory import Inventory
 from azbackup.checks import facts as f
+from azbackup.checks import gather
+from azbackup.kinds import operations as ops
+from azbackup.kinds.contract import Context, FleetInventory, Kind
+from azbackup.kinds.protectedvm_conditions import (
+    backup_healthy,
+    item_status,
+    prerequisites_condition,
+    protected_condition,
+    remediable,
+)
+from azbackup.kinds.references import (
+    DEFAULT_POLICY,
+    POLICY_REF,
+    VAULT_REF,
+    PolicyRef,
+    clients_for_vault,
+    resolve_policy,
+    resolve_vault,
+)
 from azbackup.managed import (
-    ExtraCondition,
+    ExternalClient,
     Hold,
     Observation,
     Operation,
     OperationResult,
     OperationState,
     Resource,
+    Waiting,
 )
 from azbackup.reasons import Reason
-
-
-@dataclass(frozen=True)
-class PolicyRef:
-    name: str  # the Azure policy name (DefaultPolicy when the spec names none)
-    policy_type: f.PolicyType | None
-    frequency: str = "Daily"  # Hourly | Daily | Weekly
-    interval_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ ENABLE_EXTENSION_OPERATIONS = ("VM osProfile.allowExtensionOperations is false a
 class ProtectedVMClient:
     deterministic_names = True  # container and item names derive from the VM id
 
-    def __init__(self, clients: Clients, inventory: Inventory, vault: VaultSpec, vault_status: Mapping[str, Any],
+    def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec, vault_status: Mapping[str, Any],
                  policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime) -> None:
         self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
@@ -94,9 +106,8 @@ class ProtectedVMClient:
                 Reason.VM_NOT_FOUND, f"VM {self.spec.vm_id} does not exist (or the identity cannot read it)",
                 retry_in=self.freshness.fleet))
         status["vmName"] = vm.name
-        protection = await self._protection(vm, item)
-        vm = _with_protection(vm, protection)
-        results = checks.evaluate(vm, self._context(vm, await self._prefixes(vm)))
+        vm, prefixes = await gather.complete(vm, lambda vm: self._protection(vm, item), self._prefixes)
+        results = checks.evaluate(vm, self._context(vm, prefixes))
         status["checks"] = [{"name": r.name, "result": str(r.result), "reason": str(r.reason), "message": r.message}
                             for r in results]
         prereq = prerequisites_condition(results)
@@ -110,7 +121,6 @@ class ProtectedVMClient:
             return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
                 prereq.reason, prereq.message, stalls=prereq.status == "False", retry_in=self.freshness.fleet
                 if failures else None))
-        limitation = None
         if self.spec.state == "BackupsSuspended" and self.vault.immutability == "Disabled":
             return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
                 Reason.SUSPEND_NEEDS_IMMUTABLE_VAULT,
@@ -127,7 +137,7 @@ class ProtectedVMClient:
             exists=True, up_to_date=not diffs, diff=diffs, status=status, conditions=conditions,
             usable=protected or self.spec.state != "Protected",
             pending=(Reason.PROTECTION_PENDING, f"Azure reports protectionState {state.state or 'none'}"),
-            ready=ready[self.spec.state.lower()], limitation=limitation)
+            ready=ready[self.spec.state.lower()])
 
     def _observe_deleting(self, state: pb.ItemState) -> Observation:
         if not state.exists or state.soft_deleted:
@@ -156,13 +166,12 @@ class ProtectedVMClient:
         same_region = f.normalize_region(vm.region or "") == f.normalize_region(self.vault.location)
         if same_region and self.spec.vm_id.lower() in await self._protectable(discover=True):
             return f.Protection("NotProtected", None)
-        return await self.inventory.protection(self.clients, vm.id, vm.region or self.vault.location,
-                                               self.freshness.protection)
+        answer = await self.inventory.protection(self.clients, vm.id, vm.region or self.vault.location,
+                                                 self.freshness.protection)
+        return gather.protection(answer.protection_status, answer.vault_id)
 
-    async def _prefixes(self, vm: f.VMFacts) -> tuple[str, ...] | None:
-        if vm.region is None or not nsgs_name_cidrs(vm):
-            return None  # only rules that name CIDRs need the Storage prefixes: skip the call otherwise
-        return await self.inventory.storage_prefixes(self.clients, vm.region).get(self.freshness.tags)
+    async def _prefixes(self, region: str) -> tuple[str, ...] | None:
+        return await self.inventory.storage_prefixes(self.clients, region).get(self.freshness.tags)
 
     def _context(self, vm: f.VMFacts, prefixes: tuple[str, ...] | None) -> checks.CheckContext:
         d = self.spec.disks
@@ -180,7 +189,7 @@ class ProtectedVMClient:
                 cast(Any, body), polling=False, raw_response_hook=capture)
         self.inventory.invalidate_vault(self.vault_id)
         self.inventory.forget_protection(self.spec.vm_id)
-        return capture.operation(kind, obj.generation)
+        return ops.started(capture, kind, obj.generation)
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
         await self._discover()
@@ -208,7 +217,7 @@ class ProtectedVMClient:
                     self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
                     raw_response_hook=capture)
             self.inventory.invalidate_vault(self.vault_id)
-            return capture.operation("DeleteBackupData", obj.generation)
+            return ops.started(capture, "DeleteBackupData", obj.generation)
         return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
 
     async def _enable_extension_operations(self, obj: Resource) -> Operation | None:
@@ -223,13 +232,17 @@ class ProtectedVMClient:
                 self.ref.resource_group, self.ref.name, cast(Any, pb.ENABLE_EXTENSION_OPERATIONS_BODY),
                 polling=False, raw_response_hook=capture)
         self.inventory.invalidate_subscription(self.vault.subscription_id)
-        return capture.operation(REMEDIATION_KIND, obj.generation)
+        return ops.started(capture, REMEDIATION_KIND, obj.generation)
 
     async def _discover(self) -> None:
         """The VM must be discoverable in the vault before it can be protected (one refresh per vault)."""
         if self.spec.vm_id.lower() not in await self._protectable(discover=True):
-            raise errors.AzbackupError(f"{Reason.VM_NOT_DISCOVERABLE}: discovery does not list VM "
-                                       f"{self.ref.name} for vault {self.vault.vault_name} yet")
+            # Not an Azure error: discovery has not listed the VM yet (a new VM takes a while). Wait
+            # for the next discovery instead of stalling: nothing was written.
+            raise Waiting(Hold(Reason.VM_NOT_DISCOVERABLE,
+                               f"Azure Backup's discovery does not list VM {self.ref.name} for vault "
+                               f"{self.vault.vault_name} yet; looking again after the next discovery",
+                               stalls=False, retry_in=self.freshness.discovery))
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
         """Done only once the vault's shared item list, read after the operation finished, can show it.
@@ -239,13 +252,13 @@ class ProtectedVMClient:
         list (or a GET) per object.
         """
         if operation.kind == REMEDIATION_KIND:  # a Compute operation: done when Azure says so
-            result = await operations.poll(self.clients.send_request, operation)
+            result = await ops.poll(self.clients.send_request, operation)
             if result.state is OperationState.SUCCEEDED:
                 self.inventory.invalidate_subscription(self.vault.subscription_id)
             return result
         done_at = self.inventory.done_at.get(operation.url)
         if done_at is None:
-            result = await operations.poll(self.clients.backup.send_request, operation)
+            result = await ops.poll(self.clients.backup.send_request, operation)
             if result.state is not OperationState.SUCCEEDED:
                 return result
             done_at = self.inventory.done_at.setdefault(operation.url, self.inventory.clock())
@@ -270,89 +283,29 @@ class ProtectedVMClient:
                     retry_in=self.freshness.fleet)
 
 
-def remediable(results: list[checks.CheckResult], spec: ProtectedVMSpec) -> bool:
-    """True when the only thing blocking protection is one the spec lets the operator fix on the VM."""
-    failures = checks.blocking_failures(results)
-    return (spec.allow_extension_operations and bool(failures) and not checks.blocking_unknowns(results)
-            and all(r.reason is Reason.EXTENSION_OPERATIONS_DISABLED for r in failures))
 
 
-def nsgs_name_cidrs(vm: f.VMFacts) -> bool:
-    for nic in vm.nics or ():
-        for group in nic.security_groups or ():
-            for rule in group.rules:
-                if any(p[:1].isdigit() and p != "0.0.0.0/0" for p in rule.destination_prefixes):
-                    return True
-    return False
+def claimed_vm(obj: Resource) -> str | None:
+    """The VM a ProtectedVM manages: only one object may manage a VM."""
+    vm = obj.spec.get("vm")
+    return str(vm).lower() if vm else None
 
 
-def _with_protection(vm: f.VMFacts, protection: f.Protection) -> f.VMFacts:
-    from dataclasses import replace
-
-    return replace(vm, protection=protection)
-
-
-def item_status(item: Mapping[str, Any] | None, vault_id: str) -> dict[str, Any]:
-    props = (item or {}).get("properties") or {}
-    last = pb.parse_time(props.get("lastBackupTime"))
-    point = pb.parse_time(props.get("lastRecoveryPoint"))
-    return {
-        "vaultId": vault_id,
-        "protectedItemId": (item or {}).get("id"),
-        "policyName": props.get("policyName") or None,
-        "protectionState": props.get("protectionState") or None,
-        "healthStatus": props.get("healthStatus") or None,
-        "lastBackupStatus": props.get("lastBackupStatus") or None,
-        "lastBackupTime": last.strftime("%Y-%m-%dT%H:%M:%SZ") if last else None,
-        "lastRecoveryPoint": point.strftime("%Y-%m-%dT%H:%M:%SZ") if point else None,
-        "softDeleted": bool(props.get("isScheduledForDeferredDelete")) or None,
-    }
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    spec = ProtectedVMSpec.parse(obj.spec)
+    first = ctx.objects.first_claim(spec.vm_id.lower())
+    if first is not None and first.key != obj.key:
+        raise Waiting(Hold(Reason.DUPLICATE_PROTECTED_VM,
+                           f"ProtectedVM {first.namespace}/{first.name} already manages this VM; this object "
+                           "writes nothing to Azure. Delete one of the two"))
+    vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
+    policy = resolve_policy(obj, vault, ctx) if not obj.deleting else DEFAULT_POLICY
+    s = ctx.settings
+    freshness = Freshness(items=max(1.0, s.poll_interval), fleet=s.recheck_interval, protection=s.sync_period,
+                          discovery=max(2.0 * s.poll_interval, s.fast_retry))
+    return ProtectedVMClient(await clients_for_vault(vault, ctx), ctx.inventory,
+                             VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
+                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 
 
-def prerequisites_condition(results: list[checks.CheckResult]) -> ExtraCondition:
-    failures = checks.blocking_failures(results)
-    if failures:
-        first = failures[0]
-        more = f" (and {len(failures) - 1} more failed checks)" if len(failures) > 1 else ""
-        return ExtraCondition("PrerequisitesMet", "False", first.reason, f"{first.name}: {first.message}{more}")
-    unknowns = checks.blocking_unknowns(results)
-    if unknowns:
-        return ExtraCondition("PrerequisitesMet", "Unknown", Reason.PREREQUISITES_UNKNOWN,
-                              f"{unknowns[0].name}: {unknowns[0].message}")
-    warnings = [r for r in results if r.result is checks.Result.WARNING]
-    note = f"; warnings: {', '.join(r.name for r in warnings)}" if warnings else ""
-    return ExtraCondition("PrerequisitesMet", "True", Reason.PREREQUISITES_MET, f"every blocking check passed{note}")
-
-
-def protected_condition(item: Mapping[str, Any] | None, spec: ProtectedVMSpec) -> ExtraCondition:
-    state = pb.ItemState.of(item)
-    if not state.exists:
-        return ExtraCondition("Protected", "False", Reason.PROTECTION_PENDING, "the vault holds no item for this VM")
-    if state.soft_deleted:
-        return ExtraCondition("Protected", "False", Reason.SOFT_DELETED, "the item is soft-deleted in Azure")
-    if state.state in pb.PROTECTED_STATES:
-        return ExtraCondition("Protected", "True", Reason.PROTECTED, f"protectionState {state.state}")
-    if state.state == "protectionstopped":
-        return ExtraCondition("Protected", "False", Reason.PROTECTION_STOPPED, "protection is stopped")
-    if state.state == "backupssuspended":
-        return ExtraCondition("Protected", "False", Reason.BACKUPS_SUSPENDED, "backups are suspended")
-    return ExtraCondition("Protected", "False", Reason.PROTECTION_ERROR, f"protectionState {state.state}")
-
-
-def backup_healthy(item: Mapping[str, Any] | None, policy: PolicyRef, now: dt.datetime) -> ExtraCondition:
-    """The last backup against the schedule: Unknown until the first one, False when failed or overdue."""
-    props = (item or {}).get("properties") or {}
-    last = pb.parse_time(props.get("lastBackupTime"))
-    status = str(props.get("lastBackupStatus") or "")
-    if status.lower() in ("failed", "unhealthy"):
-        return ExtraCondition("BackupHealthy", "False", Reason.LAST_BACKUP_FAILED, f"last backup status {status}")
-    if last is None:
-        return ExtraCondition("BackupHealthy", "Unknown", Reason.NO_BACKUP_YET,
-                              "no backup has run yet; the first runs on the policy schedule or on demand")
-    # Overdue after one and a half schedule periods plus an hour of slack for the backup window.
-    allowed = dt.timedelta(hours=policy.interval_hours * 1.5 + 1)
-    if now - last > allowed:
-        return ExtraCondition("BackupHealthy", "False", Reason.BACKUP_OVERDUE,
-                              f"last backup {last:%Y-%m-%dT%H:%MZ}, more than {allowed} ago for a "
-                              f"{policy.frequency} policy")
-    return ExtraCondition("BackupHealthy", "True", Reason.BACKUP_HEALTHY, f"last backup {last:%Y-%m-%dT%H:%MZ}")
+KIND = Kind(names.PROTECTED_VM, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF), claim=claimed_vm)

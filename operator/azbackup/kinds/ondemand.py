@@ -1,4 +1,4 @@
-"""External client for OnDemandBackup: one backup of a protected VM, followed like a Kubernetes Job.
+"""OnDemandBackup: one backup of a protected VM, followed like a Kubernetes Job.
 
 The trigger is the one non-idempotent call of the operator. The loop journals it (intent saved before
 the POST, outcome after); if the operator dies in between, observe looks for the job the trigger
@@ -14,20 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from azbackup.api import names
 from azbackup.api.specs import OnDemandSpec, VaultSpec
 from azbackup.azure import errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import collect
 from azbackup.azure.rest import rest
+from azbackup.kinds import operations as ops
+from azbackup.kinds.contract import Context, Kind, Ref
+from azbackup.kinds.references import clients_for_vault, is_ready, resolve_vault
 from azbackup.managed import (
     JOURNAL_PENDING,
+    ExternalClient,
     Hold,
     Observation,
     Operation,
     OperationResult,
     OperationState,
     Resource,
+    Waiting,
     create_incomplete,
 )
 from azbackup.reasons import Reason
@@ -152,7 +158,7 @@ class OnDemandClient:
             await self.clients.backup.backups.trigger(
                 self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
                 cast(Any, body), raw_response_hook=capture)
-        return capture.operation("TriggerBackup", obj.generation)
+        return ops.started(capture, "TriggerBackup", obj.generation)
 
     async def update(self, obj: Resource, seen: Observation) -> Operation | None:
         return None  # a backup is never changed after the fact; the spec is immutable
@@ -161,7 +167,7 @@ class OnDemandClient:
         return None
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        result = await operations.poll(self.clients.backup.send_request, operation)
+        result = await ops.poll(self.clients.backup.send_request, operation)
         if result.state is OperationState.SUCCEEDED and result.status.get("jobId"):
             return OperationResult(result.state, status={"jobId": result.status["jobId"],
                                                          "retainUntil": self.retain_until(obj)})
@@ -172,3 +178,42 @@ class OnDemandClient:
 
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
         return Hold(Reason.BACKUP_FAILED, f"the backup trigger failed: {result.code}: {result.message}")
+
+
+TARGET_REF = Ref(names.PROTECTED_VM.kind, "protectedVMRef")
+
+
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    spec = OnDemandSpec.parse(obj.spec)
+    target = ctx.objects.get((names.PROTECTED_VM.kind, obj.namespace, spec.protected_vm))
+    if target is None:
+        raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
+                           f"{obj.namespace}; waiting for it", stalls=False))
+    started = bool(obj.status.get("jobId") or obj.status.get("operation") or create_incomplete(obj.annotations))
+    state = str(target.status.get("protectionState") or "").lower()
+    if not started and not (is_ready(target) and state in ("protected", "irpending")):
+        raise Waiting(Hold(Reason.TARGET_NOT_PROTECTED,
+                           f"ProtectedVM {target.name} is not protected yet (protectionState "
+                           f"{state or 'none'}); the backup starts once it is", stalls=False))
+    vault = resolve_vault(target, ctx, need_ready=False)
+    vm_id = str(target.spec["vm"])
+    name = str(target.status.get("vmName") or vm_id.rstrip("/").rsplit("/", 1)[-1])
+    return OnDemandClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
+                          Target(vm_id, name), spec, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+
+
+async def expire(obj: Resource, ctx: Context) -> None:
+    """ttlSecondsAfterFinished: delete the object once it has been finished long enough (like a Job)."""
+    ttl = obj.spec.get("ttlSecondsAfterFinished")
+    finished = pb.parse_time(obj.status.get("completionTime"))
+    if ttl is None or obj.status.get("phase") not in ("Succeeded", "Failed") or finished is None:
+        return
+    remaining = finished.timestamp() + float(ttl) - ctx.clock()
+    if remaining <= 0:
+        await ctx.kube.delete(obj.kind, obj.namespace, obj.name)
+    else:
+        ctx.requeue(obj.key, remaining)
+
+
+# Its vault is its ProtectedVM's; it goes as soon as that VM turns Ready (protected).
+KIND = Kind(names.ON_DEMAND, client, vault=TARGET_REF, waits_for=(TARGET_REF,), after=expire)

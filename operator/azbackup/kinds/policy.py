@@ -1,14 +1,18 @@
-"""External client for BackupPolicy: an AzureIaasVM protection policy in a vault."""
+"""BackupPolicy: an AzureIaasVM protection policy in the vault its vaultRef names."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from azbackup.api import names
 from azbackup.api.specs import PolicySpec, VaultSpec
 from azbackup.azure import errors, operations, policy_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.managed import Hold, Observation, Operation, OperationResult, Resource
+from azbackup.kinds import operations as ops
+from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
+from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
 
 
@@ -68,10 +72,10 @@ class PolicyClient:
             await self.clients.backup.protection_policies.begin_delete(
                 self.vault.vault_name, self.vault.resource_group, self.spec.policy_name,
                 polling=False, raw_response_hook=capture)
-        return capture.operation("DeletePolicy", obj.generation)
+        return ops.started(capture, "DeletePolicy", obj.generation)
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        return await operations.poll(self.clients.backup.send_request, operation)
+        return await ops.poll(self.clients.backup.send_request, operation)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.deletion_policy != "Delete"
@@ -79,3 +83,12 @@ class PolicyClient:
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
         reason = Reason.POLICY_IN_USE if "inuse" in result.code.lower().replace("_", "") else Reason.AZURE_ERROR
         return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")
+
+
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
+    return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
+                        PolicySpec.parse(obj.name, obj.spec))
+
+
+KIND = Kind(names.POLICY, client, vault=VAULT_REF, waits_for=(VAULT_REF,))

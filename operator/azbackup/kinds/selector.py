@@ -9,18 +9,18 @@ deleted when their VM stops matching or disappears.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from azbackup.api import names
 from azbackup.api.specs import SelectorSpec, VaultSpec
 from azbackup.azure.gateway import Clients
-from azbackup.managed import Hold, Observation, Operation, OperationResult, Resource
+from azbackup.kinds import selection
+from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.references import POLICY_REF, VAULT_REF, clients_for_vault, resolve_policy, resolve_vault
+from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
-from azbackup.reconcile import selection
-
-if TYPE_CHECKING:
-    from azbackup.reconcile.runtime import Runtime
 
 ELSEWHERE = "AlreadyProtectedByOtherVault"
 
@@ -39,15 +39,15 @@ def _settled(obj: Resource) -> bool:
 class SelectorClient:
     deterministic_names = True
 
-    def __init__(self, runtime: Runtime, clients: Clients, vault: VaultSpec, spec: SelectorSpec) -> None:
-        self.runtime, self.clients, self.vault, self.spec = runtime, clients, vault, spec
+    def __init__(self, ctx: Context, clients: Clients, vault: VaultSpec, spec: SelectorSpec) -> None:
+        self.ctx, self.clients, self.vault, self.spec = ctx, clients, vault, spec
 
     def _children(self, obj: Resource) -> dict[str, Resource]:
-        return {child.name: child for child in self.runtime.registry.of_kind("ProtectedVM", obj.namespace)
+        return {child.name: child for child in self.ctx.objects.of_kind(names.PROTECTED_VM.kind, obj.namespace)
                 if any(ref.get("uid") == obj.uid for ref in child.owner_references)}
 
     async def _plan(self, obj: Resource) -> tuple[selection.Plan, dict[str, Resource]]:
-        fleet = await self.runtime.inventory.fleet(self.clients).get(self.runtime.settings.recheck_interval)
+        fleet = await self.ctx.inventory.fleet(self.clients).get(self.ctx.settings.recheck_interval)
         vms = [selection.Candidate.from_vm(raw) for raw in fleet.raw.values()]
         children = self._children(obj)
         plan = selection.plan(obj.name, obj.uid, obj.namespace, self.spec, self.vault.location, vms,
@@ -85,7 +85,7 @@ class SelectorClient:
 
     async def update(self, obj: Resource, seen: Observation) -> Operation | None:
         plan, _ = await self._plan(obj)
-        kube = self.runtime.kube
+        kube = self.ctx.kube
         for manifest in plan.create:
             try:
                 await kube.create(manifest)
@@ -96,9 +96,9 @@ class SelectorClient:
             patch: dict[str, Any] = {"spec": dict(spec)}
             if "policyRef" not in spec:
                 patch["spec"]["policyRef"] = None
-            await kube.patch("ProtectedVM", obj.namespace, name, patch)
+            await kube.patch(names.PROTECTED_VM.kind, obj.namespace, name, patch)
         for name in plan.delete:
-            await kube.delete("ProtectedVM", obj.namespace, name)
+            await kube.delete(names.PROTECTED_VM.kind, obj.namespace, name)
         return None
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
@@ -115,3 +115,14 @@ class SelectorClient:
 
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
         raise AssertionError("a selector starts no Azure operation")
+
+
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
+    if not obj.deleting:
+        resolve_policy(obj, vault, ctx)  # children would only wait for it: wait here, once
+    return SelectorClient(ctx, await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
+                          SelectorSpec.parse(obj.spec))
+
+
+KIND = Kind(names.SELECTOR, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF))

@@ -1,0 +1,30 @@
+"""The names of every kind: the one place a plural or a short name is written.
+
+The CRDs, the Kubernetes writer and kopf's registration all read them from here, so a kind cannot be
+served under one plural and watched under another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindName:
+    kind: str
+    plural: str
+    short_names: tuple[str, ...]
+
+
+VAULT = KindName("BackupVault", "backupvaults", ("bvault", "bv"))
+POLICY = KindName("BackupPolicy", "backuppolicies", ("bpolicy", "bpol"))
+PROTECTED_VM = KindName("ProtectedVM", "protectedvms", ("pvm",))
+SELECTOR = KindName("VMBackupSelector", "vmbackupselectors", ("vmsel", "vbs"))
+ON_DEMAND = KindName("OnDemandBackup", "ondemandbackups", ("odb",))
+
+ALL: tuple[KindName, ...] = (VAULT, POLICY, PROTECTED_VM, SELECTOR, ON_DEMAND)
+_BY_KIND = {name.kind: name for name in ALL}
+
+
+def plural_of(kind: str) -> str:
+    return _BY_KIND[kind].plural

@@ -1,0 +1,136 @@
+"""What a kind declares to the generic machinery, and what the machinery hands a kind.
+
+Each kind module ends with one `Kind` value: its names, how to build its external client, and a
+dependency table — which object's vault runs it (`vault`), whom it waits for (`waits_for`: it is woken
+when one of them turns Ready), what in Azure only one object may manage (`claim`). `reconcile/` reads
+these tables and names no kind, so a new kind is a new module here and its schema in `api/`
+(crossplane's provider layout: a connector and an external client per kind, references as their own
+seam, one generic reconciler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from azbackup.api.names import KindName
+from azbackup.azure.credentials import CredentialSource
+from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import Inventory
+from azbackup.checks import gather
+from azbackup.managed import ExternalClient, Resource
+
+Key = tuple[str, str, str]  # (kind, namespace, name)
+FleetInventory = Inventory[gather.Fleet]
+
+
+def new_inventory(clock: Callable[[], float]) -> FleetInventory:
+    """The process's shared snapshots; a subscription's fleet becomes check facts as it is read."""
+    from azbackup.azure import lists
+
+    async def load(clients: Clients) -> gather.Fleet:
+        return await gather.load_fleet(lists.SubscriptionLists(clients.send_request, clients.subscription_id))
+
+    return Inventory(load, clock)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`spec.<field>.name` names an object of `kind` in the object's own namespace (never another one)."""
+
+    kind: str
+    field: str
+
+    def name(self, obj: Resource) -> str | None:
+        ref = obj.spec.get(self.field)
+        return str(ref["name"]) if isinstance(ref, Mapping) and ref.get("name") else None
+
+    def key(self, obj: Resource) -> Key | None:
+        name = self.name(obj)
+        return (self.kind, obj.namespace, name) if name else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The operator's timing as kinds read it (set from `azbackup run` flags and Helm values)."""
+
+    cluster_name: str = ""
+    """Added to the owner tag of Azure resources, for several clusters sharing a subscription."""
+    poll_interval: float = 15.0
+    """Seconds between polls of a running Azure operation."""
+    fast_retry: float = 10.0
+    """First delay after a transient error."""
+    recheck_interval: float = 300.0
+    """How old the fleet snapshot may be when a VM's prerequisites are checked."""
+    sync_period: float = 3600.0
+    """Seconds between full passes of a vault."""
+
+
+class Objects(Protocol):
+    """The operator's in-memory view of its objects (the registry), read-only."""
+
+    def get(self, key: Key) -> Resource | None: ...
+
+    def of_kind(self, kind: str, namespace: str | None = None) -> list[Resource]: ...
+
+    def first_claim(self, claim: str) -> Resource | None: ...
+
+
+class KubeWriter(Protocol):
+    """The Kubernetes writes a kind may make of its own (children, a finished Job-like object)."""
+
+    async def create(self, manifest: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    async def patch(self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None: ...
+
+    async def delete(self, kind: str, namespace: str, name: str) -> None: ...
+
+
+class Gateway(Protocol):
+    def clients(self, subscription_id: str, source: CredentialSource | None = None) -> Clients: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the machinery gives a kind when it builds a client or runs a hook."""
+
+    objects: Objects
+    gateway: Gateway
+    inventory: FleetInventory
+    kube: KubeWriter
+    settings: Settings
+    clock: Callable[[], float]
+    secret: Callable[[str, str], Awaitable[Mapping[str, str] | None]]
+    requeue: Callable[[Key, float], None]
+
+
+ClientFactory = Callable[[Resource, Context], Awaitable[ExternalClient]]
+Hook = Callable[[Resource, Context], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind's entry in the table the controllers, the registry and the runtime read."""
+
+    names: KindName
+    client: ClientFactory
+    vault: Ref | None = None
+    """The object whose vault worker runs this one: a vault itself, or an object that has one.
+    None: this kind is a vault, with a worker of its own."""
+    waits_for: tuple[Ref, ...] = ()
+    """Woken at once when one of these turns Ready (instead of at the vault's next pass)."""
+    claim: Callable[[Resource], str | None] | None = None
+    """An Azure resource only one object may manage; the oldest claimant acts, the others wait."""
+    after: Hook | None = None
+    """Runs after each pass (e.g. deleting a finished object after its TTL)."""
+    full_pass: Hook | None = None
+    """Runs when a vault's periodic full pass starts (a vault kind: refresh the shared snapshots)."""
+
+    @property
+    def name(self) -> str:
+        return self.names.kind
+
+    @property
+    def runs_worker(self) -> bool:
+        return self.vault is None

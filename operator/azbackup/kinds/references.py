@@ -1,0 +1,93 @@
+"""Reference resolution, crossplane-runtime's own seam: vaultRef, policyRef, and the vault's identity.
+
+References resolve in the object's own namespace only, so a tenant cannot attach anything to another
+namespace's vault. A reference that is missing or not Ready yet is a waiting reason (`Waiting`),
+never an error storm: the vault's next pass (or the reference turning Ready) picks the object up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azbackup.api import names
+from azbackup.api.specs import PolicySpec, VaultSpec
+from azbackup.azure import errors
+from azbackup.azure.credentials import CredentialSource
+from azbackup.azure.gateway import Clients
+from azbackup.checks.facts import PolicyType
+from azbackup.kinds.contract import Context, Ref
+from azbackup.managed import Hold, Resource, Waiting
+from azbackup.reasons import Reason
+
+VAULT_REF = Ref(names.VAULT.kind, "vaultRef")
+POLICY_REF = Ref(names.POLICY.kind, "policyRef")
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """The policy a VM is protected with, as far as protection and health need it."""
+
+    name: str  # the Azure policy name (DefaultPolicy when the spec names none)
+    policy_type: PolicyType | None
+    frequency: str = "Daily"  # Hourly | Daily | Weekly
+    interval_hours: int = 24
+
+
+DEFAULT_POLICY = PolicyRef("DefaultPolicy", PolicyType.STANDARD, "Daily", 24)
+
+
+def is_ready(obj: Resource) -> bool:
+    if obj.deleting:
+        return False
+    for condition in obj.status.get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True" and condition.get("observedGeneration") == obj.generation)
+    return False
+
+
+async def clients_for_vault(vault: Resource, ctx: Context) -> Clients:
+    """The management clients of a vault's subscription, with its credentialRef identity (or the default)."""
+    spec = VaultSpec.parse(vault.name, vault.spec)
+    source = CredentialSource.default()
+    if spec.credential_secret:
+        data = await ctx.secret(vault.namespace, spec.credential_secret)
+        if data is None:
+            raise errors.SecretNotFound(
+                f"Secret {vault.namespace}/{spec.credential_secret} named by credentialRef does not exist")
+        source = CredentialSource.from_secret(vault.namespace, spec.credential_secret, data)
+    return ctx.gateway.clients(spec.subscription_id, source)
+
+
+def resolve_vault(obj: Resource, ctx: Context, *, need_ready: bool = True) -> Resource:
+    """The referenced BackupVault, or `Waiting` with the reason it cannot be used yet."""
+    key = VAULT_REF.key(obj)
+    vault = ctx.objects.get(key) if key else None
+    name = VAULT_REF.name(obj)
+    if vault is None:
+        raise Waiting(Hold(Reason.VAULT_NOT_FOUND,
+                           f"no BackupVault {name} in namespace {obj.namespace}; waiting for it to be created",
+                           stalls=False))
+    if need_ready and not is_ready(vault):
+        raise Waiting(Hold(Reason.VAULT_NOT_READY, f"BackupVault {name} is not Ready yet; waiting", stalls=False))
+    return vault
+
+
+def resolve_policy(obj: Resource, vault: Resource, ctx: Context) -> PolicyRef:
+    """The referenced BackupPolicy (Ready, in the same vault), or the vault's built-in DefaultPolicy."""
+    name = POLICY_REF.name(obj)
+    if name is None:
+        return DEFAULT_POLICY
+    policy = ctx.objects.get((names.POLICY.kind, obj.namespace, name))
+    if policy is None:
+        raise Waiting(Hold(Reason.POLICY_NOT_FOUND, f"no BackupPolicy {name} in namespace {obj.namespace}; "
+                           "waiting for it to be created", stalls=False))
+    spec = PolicySpec.parse(policy.name, policy.spec)
+    if spec.vault != vault.name:
+        raise Waiting(Hold(Reason.POLICY_VAULT_MISMATCH,
+                           f"BackupPolicy {name} belongs to vault {spec.vault}, not {vault.name}: a VM is "
+                           "protected with a policy of its own vault"))
+    if not is_ready(policy):
+        raise Waiting(Hold(Reason.POLICY_NOT_READY, f"BackupPolicy {name} is not Ready yet; waiting", stalls=False))
+    sched = spec.schedule
+    hours = sched.hourly.interval_hours if sched.hourly else (168 if sched.frequency == "Weekly" else 24)
+    return PolicyRef(spec.policy_name, PolicyType(spec.policy_type), sched.frequency, hours)

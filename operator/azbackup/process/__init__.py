@@ -1,0 +1,1 @@
+"""Process housekeeping: returning freed heap to the OS, and smaller TLS read buffers."""
