@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit integration bench chaos tools venv crds reasons clean oav traffic-check
+.PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools venv crds reasons clean \
+	oav traffic-check
 
 # Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it), and
 # where the emulators of the test run record their ARM traffic for Azure's validator (oav).
@@ -23,12 +24,17 @@ venv: $(BIN)/.installed
 tools:
 	@bash hack/build-tools.sh >/dev/null
 
+# kubelet, kube-scheduler, containerd, runc, pause, kstatus and the images of the real node (root only:
+# mmdebstrap and buildah; without root the real-node tests are skipped and nothing is built).
+node-tools: tools
+	@if [ "$$(id -u)" = 0 ]; then bash hack/build-images.sh >/dev/null; fi
+
 demo: venv tools
 	$(BIN)/azbackup demo
 
-# The whole suite: static checks, then unit, emulator and integration tests, then every request and
-# answer the emulators served in them validated against Azure's OpenAPI specs with Azure's oav.
-test: venv tools lint oav
+# The whole suite: static checks, then unit, emulator, integration and real-node tests, then every
+# request and answer the emulators served in them validated against Azure's OpenAPI specs with oav.
+test: venv tools node-tools lint oav
 	rm -rf $(TRAFFIC)
 	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q
 	$(MAKE) --no-print-directory traffic-check
@@ -40,6 +46,11 @@ oav:
 # Validate the traffic recorded in .traffic/ (by `make test`, or any run with AZURE_EMULATOR_TRAFFIC_DIR).
 traffic-check: oav
 	node hack/oav/validate-traffic.js --oav "$$(bash hack/oav/install.sh)" --specs $(SPECS) --traffic $(TRAFFIC)
+
+# The same story with the operator as a pod: the image built from the Dockerfile, installed with the
+# chart onto a real local node (kubelet + containerd). Needs root.
+demo-in-cluster: venv tools node-tools
+	$(BIN)/azbackup demo --in-cluster
 
 lint: venv
 	$(BIN)/ruff check .
@@ -53,6 +64,10 @@ unit: venv
 
 integration: venv tools
 	$(BIN)/pytest -q tests/integration
+
+# The chart on a real node: helm install of the image built from the Dockerfile (needs root).
+realnode: venv node-tools
+	$(BIN)/pytest -q tests/realnode
 
 # Fleet-scale benchmarks against the emulator with ARM throttling on (figures, never assertions).
 BENCH_ARGS ?= --vms 1000 --vaults 5

@@ -73,6 +73,8 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from azbackup.devtools import demo
 
+    if args.in_cluster:
+        return demo.main_in_cluster(keep=args.keep)
     return demo.main(keep=args.keep)
 
 
@@ -94,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole story on a local control plane and the Azure emulator")
     demo.add_argument("--keep", action="store_true", help="keep the work directory (logs, kubeconfig)")
+    demo.add_argument("--in-cluster", action="store_true",
+                      help="run the operator as a pod: the image built from the Dockerfile, installed with the "
+                           "chart onto a real local node (kubelet + containerd; needs root)")
     demo.set_defaults(func=_demo)
 
     emu = sub.add_parser("emulator", help="run the Azure Resource Manager emulator alone "

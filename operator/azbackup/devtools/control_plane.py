@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,6 +176,12 @@ class ControlPlane:
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     server: str = ""
     pki: Pki | None = None
+    #: For a real node (azbackup.devtools.node): the directory with kube-scheduler. Set, it also turns on
+    #: ServiceAccount admission and every KCM controller (Deployments and StatefulSets get pods), and the
+    #: apiserver dials kubelets by InternalIP with the admin client certificate.
+    scheduler_dir: Path | None = None
+    #: Called with (name, pid) for every process started, so a killed run can be cleaned up.
+    on_spawn: Callable[[str, int], None] | None = None
 
     @property
     def kubeconfig(self) -> Path:
@@ -187,12 +193,14 @@ class ControlPlane:
         env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
         return env
 
-    def _spawn(self, name: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: Sequence[str], bin_dir: Path | None = None) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 (the child owns it)
-        proc = subprocess.Popen([str(self.bin_dir / name), *args], stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([str((bin_dir or self.bin_dir) / name), *args], stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         self.processes.append((name, proc))
+        if self.on_spawn is not None:
+            self.on_spawn(name, proc.pid)
         return proc
 
     def _wait_ready(self, name: str, url: str, timeout: float, context: ssl.SSLContext | None) -> None:
@@ -240,14 +248,23 @@ class ControlPlane:
 
         api_port = free_port()
         self.server = f"https://127.0.0.1:{api_port}"
+        real_node = self.scheduler_dir is not None
+        node_flags = [
+            # Pods get their ServiceAccount token; `kubectl logs/exec` reach the kubelet by its IP
+            # (the node name does not resolve) as the admin, whose CA the kubelet trusts.
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={pki.admin_cert}", f"--kubelet-client-key={pki.admin_key}",
+        ] if real_node else [
+            # No kubelet runs pods, so the admission plugin that waits for a default SA buys nothing.
+            "--disable-admission-plugins=ServiceAccount",
+        ]
         self._spawn("kube-apiserver", [
+            *node_flags,
             f"--etcd-servers={etcd_url}", f"--cert-dir={self.workdir / 'apiserver-certs'}",
             f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}",
             f"--client-ca-file={pki.ca_cert}", f"--secure-port={api_port}", "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1", "--service-cluster-ip-range=10.0.0.0/24",
             "--allow-privileged=true", "--authorization-mode=RBAC",
-            # No kubelet runs pods, so the admission plugin that waits for a default SA buys nothing.
-            "--disable-admission-plugins=ServiceAccount",
             f"--service-account-issuer={self.server}", f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
             "--enable-priority-and-fairness=false", "--profiling=false", "--v=0",
@@ -261,7 +278,7 @@ class ControlPlane:
         self._spawn("kube-controller-manager", [
             f"--kubeconfig={self.kubeconfig}", f"--authentication-kubeconfig={self.kubeconfig}",
             f"--authorization-kubeconfig={self.kubeconfig}", "--leader-elect=false",
-            "--use-service-account-credentials=false", f"--controllers={KCM_CONTROLLERS}",
+            "--use-service-account-credentials=false", f"--controllers={'*' if real_node else KCM_CONTROLLERS}",
             f"--service-account-private-key-file={pki.sa_key}", f"--root-ca-file={pki.ca_cert}",
             "--bind-address=127.0.0.1", f"--secure-port={kcm_port}",
             "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
@@ -270,6 +287,15 @@ class ControlPlane:
         insecure.check_hostname = False
         insecure.verify_mode = ssl.CERT_NONE  # KCM serves a self-signed certificate on loopback
         self._wait_ready("kube-controller-manager", f"https://127.0.0.1:{kcm_port}/healthz", timeout, insecure)
+        if self.scheduler_dir is not None:
+            scheduler_port = free_port()
+            self._spawn("kube-scheduler", [
+                f"--kubeconfig={self.kubeconfig}", f"--authentication-kubeconfig={self.kubeconfig}",
+                f"--authorization-kubeconfig={self.kubeconfig}", "--leader-elect=false",
+                "--bind-address=127.0.0.1", f"--secure-port={scheduler_port}",
+                "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+            ], bin_dir=self.scheduler_dir)
+            self._wait_ready("kube-scheduler", f"https://127.0.0.1:{scheduler_port}/healthz", timeout, insecure)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM in reverse start order, SIGKILL after `timeout`; remove the workdir unless kept."""

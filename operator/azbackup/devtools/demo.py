@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -24,6 +24,12 @@ from azbackup.devtools import control_plane, stack
 NAMESPACE = "azbackup-demo"
 KINDS = ("backupvaults", "backuppolicies", "protectedvms", "vmbackupselectors", "ondemandbackups")
 OPERATOR_FLAGS = ("--sync-period", "10", "--poll-interval", "1", "--retry-scale", "0.05", "-n", NAMESPACE)
+
+
+class EmulatorAdmin(Protocol):
+    """The emulator's admin API: a local process (stack.Emulator) or a pod (incluster.PodEmulator)."""
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any: ...
 
 
 def step(message: str) -> None:
@@ -156,7 +162,7 @@ def selector_children(items: list[dict[str, Any]], selector: str) -> list[dict[s
     return children if len(children) >= matched else None
 
 
-def story(plane: control_plane.ControlPlane, emulator: stack.Emulator, operator: Any, root: Path,
+def story(plane: control_plane.ControlPlane, emulator: EmulatorAdmin, operator: Any, root: Path,
           started: float, timeout: float) -> int:
     vms = emulator.admin("GET", "vms")["vms"]
     examples = load_examples(root)
@@ -254,4 +260,56 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
     if keep:
         print(f"work directory kept: {workdir}")
     step(f"done in {time.monotonic() - started:.0f}s; everything stopped")
+    return code
+
+
+class _OperatorPods:
+    """The chart's operator pod(s), seen as the process `wait` polls: None while one runs."""
+
+    def __init__(self, plane: control_plane.ControlPlane, namespace: str) -> None:
+        self.plane, self.namespace = plane, namespace
+
+    def poll(self) -> int | None:
+        out = self.plane.kubectl("get", "pods", "-n", self.namespace, "-o", "json", check=False)
+        pods = json.loads(out.stdout)["items"] if out.returncode == 0 else []
+        return None if any(p.get("status", {}).get("phase") in ("Pending", "Running") for p in pods) else 1
+
+
+def main_in_cluster(keep: bool = False, timeout: float = 300.0) -> int:
+    """The same story with the operator as a pod: the image built from the Dockerfile, `helm install`ed
+    onto a real node (kubelet + containerd on this machine), and the emulator as a pod beside it."""
+    from azbackup.devtools import cluster, incluster
+
+    root = control_plane.repo_root()
+    if root is None:
+        print("azbackup demo --in-cluster runs from a checkout of the repository (it needs hack/ and charts/)")
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="azbackup-demo-"))
+    started = time.monotonic()
+    step("building or finding the control plane, kubelet, containerd, runc and the operator image "
+         "(hack/build-tools.sh, hack/build-node-tools.sh, hack/build-images.sh: buildah, no Docker)")
+    tools = cluster.build()
+    step("starting the control plane (with a scheduler) and a real node: kubelet + containerd, pods on a "
+         "private bridge with no route out")
+    with cluster.running(workdir / "cluster", keep=keep, tools=tools) as c:
+        print(f"    node {c.node.name} Ready; image {c.images.image}")
+        step("starting the Azure emulator as a pod, from the operator's image, with the sample fleet")
+        emulator = incluster.deploy_emulator(c, "azure-emulator", workdir / "emulator")
+        count = len(emulator.admin("GET", "vms")["vms"])
+        print(f"    {emulator.url}: {count} VMs, one per limitation of Azure's guide plus healthy ones")
+        step("helm install charts/azbackup-operator with the local image: the operator runs as a pod")
+        release_ns = "azbackup-system"
+        c.kubectl("create", "namespace", NAMESPACE)
+        incluster.ca_configmap(c, release_ns, emulator)
+        values = incluster.chart_values(c, emulator, watchNamespaces=[NAMESPACE], extraArgs=[
+            "--sync-period=10", "--poll-interval=1", "--retry-scale=0.05"])
+        incluster.install_chart(incluster.Helm(c, workdir / "helm"), root / "charts" / "azbackup-operator",
+                                "azbackup", release_ns, values)
+        pods = c.kubectl("get", "pods", "-n", release_ns, "-o", "wide").stdout
+        print("    " + pods.replace("\n", "\n    ").rstrip())
+        code = story(c.plane, emulator, _OperatorPods(c.plane, release_ns), root, started, timeout)
+        print(f"\nThe operator's log: kubectl -n {release_ns} logs deploy/azbackup-azbackup-operator")
+        if keep:
+            print(f"work directory kept: {workdir}; export KUBECONFIG={c.plane.kubeconfig}")
+    step(f"done in {time.monotonic() - started:.0f}s; everything stopped and cleaned up")
     return code
