@@ -12,10 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
 import subprocess
 import time
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,13 +38,7 @@ class PodEmulator:
     namespace: str
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        context = ssl.create_default_context(cafile=self.ca_bundle)
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/_admin/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        return stack.call_admin(self.url, self.ca_bundle, method, path, body)
 
 
 def wait(what: str, check: Any, timeout: float, interval: float = 0.5) -> Any:

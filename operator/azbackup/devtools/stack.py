@@ -25,6 +25,17 @@ EMULATOR_CLIENT_ID = "22222222-2222-2222-2222-222222222222"
 EMULATOR_SECRET = "emulator-secret"
 
 
+def call_admin(url: str, ca_bundle: str, method: str, path: str, body: Any = None) -> Any:
+    """Call an emulator's admin API (plain HTTPS: the operator package never imports the emulator)."""
+    context = ssl.create_default_context(cafile=ca_bundle)
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{url}/_admin/{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30, context=context) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
 @dataclass
 class Emulator:
     url: str
@@ -35,14 +46,7 @@ class Emulator:
         _terminate(self.process)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the emulator's admin API (plain HTTPS: the operator package never imports the emulator)."""
-        context = ssl.create_default_context(cafile=self.ca_bundle)
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/_admin/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        return call_admin(self.url, self.ca_bundle, method, path, body)
 
 
 def start_emulator(workdir: Path, *, inventory: Path | None = None, time_scale: float = 0.05,
