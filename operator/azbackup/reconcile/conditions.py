@@ -16,6 +16,9 @@ from azbackup.reasons import Reason
 from azbackup.reconcile.verdict import Phase, Verdict
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
+# Condition types whose True is the bad news (the "abnormal-true" polarity of Kubernetes API conventions):
+# their True transitions are Warning Events. A kind's own condition may use one of these names.
+ABNORMAL_TRUE = frozenset({"Degraded"})
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
 
