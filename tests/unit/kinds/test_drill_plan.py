@@ -16,7 +16,8 @@ def at(text: str) -> dt.datetime:
 
 @pytest.mark.parametrize(("expr", "zone", "last", "now", "want"), [
     pytest.param("0 3 * * *", "UTC", "2026-12-01T00:00", "2026-12-01T02:59", None, id="not yet due"),
-    pytest.param("0 3 * * *", "UTC", "2026-12-01T00:00", "2026-12-01T03:00", "2026-12-01T03:00", id="due on the minute"),
+    pytest.param("0 3 * * *", "UTC", "2026-12-01T00:00", "2026-12-01T03:00", "2026-12-01T03:00",
+                 id="due on the minute"),
     pytest.param("0 3 * * *", "Europe/Berlin", "2026-12-01T00:00", "2026-12-01T02:30", "2026-12-01T02:00",
                  id="a time zone moves the run (03:00 in Berlin is 02:00 UTC in winter)"),
     pytest.param("0 3 * * *", "UTC", "2026-11-01T03:00", "2026-12-01T04:00", "2026-12-01T03:00",
