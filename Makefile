@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit integration bench tools venv crds reasons clean
+.PHONY: demo test lint unit integration bench chaos tools venv crds reasons clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ integration: venv tools
 BENCH_ARGS ?= --vms 1000 --vaults 5
 bench: venv tools
 	$(BIN)/python -m bench.fleet $(BENCH_ARGS)
+
+# Exactly once under faults: seeded fault mixes and SIGKILLs, the invariants as figures (bench/chaos.py).
+CHAOS_ARGS ?= --seeds 1 2 3
+chaos: venv tools
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 # Regenerate what is generated from the code: crds/ and the README's reason table.
 crds: venv

@@ -1,8 +1,10 @@
 """Injected faults: match a request by method and path regex or by operation name, then answer with an
-error, add latency before or after the state change, or drop the connection."""
+error, add latency before or after the state change, or drop the connection; every request, or a seeded
+random fraction of them."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,8 +43,11 @@ class Fault:
     phase: str = "before"
     drop: bool = False  #: close the connection instead of answering
     retry_after: int | None = None
+    probability: float = 1.0  #: the fraction of matching requests it hits (a seeded draw per request)
+    seed: int | None = None  #: seed of that draw, so a run is repeatable
     hits: int = 0
     _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.phase not in ("before", "after"):
@@ -51,7 +56,14 @@ class Fault:
             raise ValueError("a fault needs 'path' (regex) or 'operation'")
         if self.status is None and not self.drop and not self.latency:
             raise ValueError("a fault needs 'status', 'drop' or 'latency'")
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError("probability is between 0 and 1")
         self._regex = re.compile(self.path, re.I) if self.path else None
+        self._rng = random.Random(self.seed)
+
+    def draw(self) -> bool:
+        """Whether this matching request is hit (always, unless a probability below 1 says otherwise)."""
+        return self.probability >= 1.0 or self._rng.random() < self.probability
 
     def matches(self, method: str, path: str, operation: str | None) -> bool:
         if self.count == 0:
@@ -84,6 +96,8 @@ class Fault:
             "phase",
             "drop",
             "retryAfter",
+            "probability",
+            "seed",
         }
         unknown = set(doc) - known
         if unknown:
@@ -101,6 +115,8 @@ class Fault:
             phase=str(doc.get("phase", "before")),
             drop=bool(doc.get("drop", False)),
             retry_after=int(doc["retryAfter"]) if doc.get("retryAfter") is not None else None,
+            probability=float(doc.get("probability", 1.0)),
+            seed=int(doc["seed"]) if doc.get("seed") is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -117,6 +133,8 @@ class Fault:
             "phase": self.phase,
             "drop": self.drop,
             "retryAfter": self.retry_after,
+            "probability": self.probability,
+            "seed": self.seed,
             "hits": self.hits,
         }
 
@@ -134,7 +152,7 @@ class FaultTable:
     def take(self, method: str, path: str, operation: str | None) -> Fault | None:
         """The first matching fault, with one use consumed."""
         for fault in self._faults:
-            if fault.matches(method, path, operation):
+            if fault.matches(method, path, operation) and fault.draw():
                 if fault.count is not None:
                     fault.count -= 1
                 fault.hits += 1

@@ -99,7 +99,10 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
         loop = replace(loop, poll_interval=args.poll_interval)
     if args.retry_scale:
         loop = replace(loop, fast_retry=loop.fast_retry * args.retry_scale,
-                       slow_retry=loop.slow_retry * args.retry_scale, max_retry=loop.max_retry * args.retry_scale)
+                       slow_retry=loop.slow_retry * args.retry_scale, max_retry=loop.max_retry * args.retry_scale,
+                       adopt_window=loop.adopt_window * args.retry_scale,
+                       record_backoff_over=loop.record_backoff_over * args.retry_scale,
+                       transient_grace=loop.transient_grace * args.retry_scale)
     runtime = RuntimeSettings(loop=loop, cluster_name=args.cluster_name)
     if args.retry_scale:
         runtime = replace(runtime, secret_ttl=runtime.secret_ttl * args.retry_scale,

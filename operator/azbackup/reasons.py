@@ -35,7 +35,7 @@ class Reason(enum.StrEnum):
     NOT_FOUND_IN_AZURE = "NotFoundInAzure"
     """reconcile-policy `observe`: the Azure resource does not exist and will not be created."""
     CREATE_OUTCOME_UNKNOWN = "CreateOutcomeUnknown"
-    """A create was sent but its result was never recorded; the operator stops rather than risk a duplicate."""
+    """A create was sent but its outcome is unknown; the operator looks for what it started before sending another."""
 
     # --- Azure access and transport ---
     AUTHENTICATION_FAILED = "AuthenticationFailed"
@@ -193,7 +193,7 @@ class Reason(enum.StrEnum):
     BACKUP_FAILED = "BackupFailed"
     """The Azure backup job failed; the message carries Azure's error code."""
     TRIGGER_OUTCOME_UNKNOWN = "TriggerOutcomeUnknown"
-    """A trigger was sent but not confirmed; the operator looks for its job instead of sending another."""
+    """A trigger's answer was lost; the operator looks for its job, and triggers again only if Azure shows none."""
 
     # --- VMRestore ---
     RESTORE_TARGET_EXISTS = "RestoreTargetExists"

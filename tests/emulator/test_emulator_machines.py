@@ -163,9 +163,23 @@ def test_faults_match_by_operation_or_path_and_count_down() -> None:
     assert hit.error_code == "Conflict"
 
 
+def test_a_random_fraction_of_reads_is_hit_the_same_way_for_the_same_seed() -> None:
+    def hits(seed: int) -> list[bool]:
+        table = FaultTable()
+        table.add(Fault.from_json({"method": "GET", "path": ".", "status": 503, "count": None,
+                                   "probability": 0.25, "seed": seed}))
+        return [table.take("GET", f"/x/{i}", "Vaults_Get") is not None for i in range(400)]
+
+    first = hits(7)
+    assert first == hits(7)  # repeatable
+    assert 60 <= sum(first) <= 140  # about a quarter
+    assert first != hits(8)
+
+
 @pytest.mark.parametrize(
     "doc",
     [
+        pytest.param({"operation": "X", "status": 500, "probability": 1.5}, id="probability-is-a-fraction"),
         pytest.param({"status": 500}, id="needs-a-match"),
         pytest.param({"operation": "X"}, id="needs-an-effect"),
         pytest.param({"operation": "X", "status": 500, "phase": "during"}, id="phase-before-or-after"),

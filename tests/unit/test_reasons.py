@@ -26,9 +26,7 @@ def test_reason_is_a_camel_case_word_with_a_one_line_doc(reason: Reason) -> None
 
 # Reasons no code path emits yet, each with why it is kept. Keep this empty where possible: a reason
 # in the README that nothing reports is a promise the operator does not keep.
-RESERVED: dict[Reason, str] = {
-    Reason.TRIGGER_OUTCOME_UNKNOWN: "the OnDemandBackup's search for a trigger whose answer was lost (issue 17)",
-}
+RESERVED: dict[Reason, str] = {}
 
 
 def _emitted() -> set[str]:

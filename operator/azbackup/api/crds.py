@@ -96,6 +96,15 @@ def common_status(extra: dict[str, Schema], what: str) -> Schema:
         ),
     }
     props["conditions"]["x-kubernetes-list-map-keys"] = ["type"]
+    props["backoff"] = obj(
+        "After a failure, when the operator calls Azure again for this generation. Kept on the object, so a "
+        "restarted operator and the periodic passes honour it; a spec change is acted on at once.",
+        {
+            "until": date_time("No Azure call for this object before this time."),
+            "attempts": integer("Failed attempts so far; each one doubles the wait, up to the cap."),
+            "generation": integer("The metadata.generation the backoff applies to."),
+        },
+    )
     props.update(extra)
     return obj(f"Observed state of the {what}, written only by the operator.", props)
 

@@ -52,3 +52,20 @@ class CredentialSource:
             return cls("workload", key, tenant, client, token_file=data[TOKEN_FILE])
         raise errors.SecretInvalid(
             f"Secret {namespace}/{name} has none of {CLIENT_SECRET}, {CERTIFICATE} or {TOKEN_FILE}")
+
+
+def invalid_secret(source: CredentialSource, exc: ValueError) -> errors.SecretInvalid:
+    """azure-identity's refusal of a Secret's value (a garbage tenant id, an unreadable certificate) as
+    SecretInvalid naming the key. The value itself is never quoted; azure-identity's text does not hold it."""
+    where = source.key.split("#", 1)[0]
+    text = str(exc).lower()
+    if "tenant" in text:
+        key = TENANT
+    elif source.kind == "certificate":
+        key = f"{CERTIFICATE} (or {CERTIFICATE_PASSWORD})" if "password" in text else CERTIFICATE
+    elif "client" in text and "id" in text:
+        key = CLIENT_ID
+    else:
+        key = {"secret": CLIENT_SECRET, "workload": TOKEN_FILE}.get(source.kind, "a credential key")
+    reason = errors.first_sentence(str(exc))
+    return errors.SecretInvalid(f"Secret {where}: {key} is not valid ({reason})")

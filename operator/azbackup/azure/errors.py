@@ -160,6 +160,12 @@ def _scrub(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of a library's message, scrubbed and bounded (for a condition message)."""
+    head = " ".join(text.split()).split(". ", 1)[0].rstrip(".")
+    return _scrub(head, limit)
+
+
 def retry_after_of(exc: az.HttpResponseError) -> float | None:
     response = exc.response
     headers = getattr(response, "headers", None)
@@ -181,9 +187,13 @@ def translate(exc: BaseException) -> AzbackupError:
     """Our error for an azure-core / azure-identity exception (the caller chains it with `from`)."""
     if isinstance(exc, AzbackupError):
         return exc
-    if isinstance(exc, az.ClientAuthenticationError) and getattr(exc, "response", None) is None:
-        # azure-identity raises this when the token request itself fails (bad secret, wrong tenant).
-        return AuthFailed(f"Azure rejected the credential: {_scrub(str(exc.message or exc))}")
+    if isinstance(exc, az.ClientAuthenticationError) and not (exc.error and exc.error.code):
+        # azure-identity raises this when the token request itself fails (bad secret, wrong tenant), with
+        # Entra's answer attached but not in ARM's error shape: its message carries Entra's error and
+        # AADSTS code ("(invalid_client) AADSTS7000215: ..."), which says what to fix; the bare HTTP
+        # status ("401: Unauthorized") would not. An ARM 401 has an ARM error code and goes below.
+        return AuthFailed(f"Azure rejected the credential: {_scrub(str(exc.message or exc))}",
+                          status=exc.status_code)
     if isinstance(exc, (az.ServiceRequestError, az.ServiceResponseError)):
         return Unavailable(f"cannot reach Azure: {_scrub(str(exc))}")
     if isinstance(exc, az.HttpResponseError):

@@ -27,7 +27,7 @@ from azure.identity.aio import (
 from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
 
-from azbackup.azure.credentials import CredentialSource
+from azbackup.azure.credentials import CredentialSource, invalid_secret
 from azbackup.azure.pipeline import ArmBudgetPolicy, ArmRetryPolicy, CallObserver, NoObserver
 from azbackup.azure.ratelimit import Budget, Kind, TokenBucket
 
@@ -141,6 +141,12 @@ class Gateway:
         # handshake per call (azure-sdk-for-python #13797, #46577).
         connector = aiohttp.TCPConnector(limit=self.settings.connection_limit, ssl=self.ssl_context())
         self._session = aiohttp.ClientSession(connector=connector)
+        # aiohttp re-sends an "idempotent" request (PUT, DELETE) once, by itself, when the server closes a
+        # reused connection before answering; a configure-protection PUT applied before the drop then
+        # starts a second configure job. Retries are azure-core's decision (off for such calls), never
+        # the transport's. aiohttp has no public switch: its own test client clears the same attribute.
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
         self._transport = AioHttpTransport(session=self._session, session_owner=False)
 
     @property
@@ -157,7 +163,10 @@ class Gateway:
 
     def credential(self, source: CredentialSource) -> Any:
         if source.key not in self._credentials:
-            self._credentials[source.key] = self._make_credential(source)
+            try:
+                self._credentials[source.key] = self._make_credential(source)
+            except ValueError as exc:  # a garbage tenant id or certificate in the Secret
+                raise invalid_secret(source, exc) from None
         return self._credentials[source.key]
 
     def _make_credential(self, source: CredentialSource) -> Any:

@@ -127,6 +127,7 @@ class Inventory(Generic[FleetT]):
         self._load_fleet = load_fleet
         self._fleets: dict[str, SingleFlight[FleetT]] = {}
         self._items: dict[str, SingleFlight[VaultItems]] = {}
+        self._configures: dict[str, SingleFlight[frozenset[str]]] = {}
         self._tags: dict[tuple[str, str], SingleFlight[tuple[str, ...] | None]] = {}
         self._status: dict[str, tuple[float, BackupStatus]] = {}
         self._protectable: dict[str, SingleFlight[frozenset[str]]] = {}
@@ -146,6 +147,17 @@ class Inventory(Generic[FleetT]):
         if key not in self._items:
             self._items[key] = SingleFlight(lambda: load_vault_items(clients, vault_name, resource_group), self.clock)
         return self._items[key]
+
+    def running_configures(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str
+                           ) -> SingleFlight[frozenset[str]]:
+        """VMs with a configure-protection job running in the vault (azure.configure_jobs)."""
+        from azbackup.azure.configure_jobs import load_running
+
+        key = vault_id.lower()
+        if key not in self._configures:
+            self._configures[key] = SingleFlight(lambda: load_running(clients, vault_name, resource_group),
+                                                 self.clock)
+        return self._configures[key]
 
     def storage_prefixes(self, clients: Clients, region: str) -> SingleFlight[tuple[str, ...] | None]:
         key = (clients.subscription_id.lower(), region.replace(" ", "").lower())

@@ -11,6 +11,7 @@ from azbackup import API_GROUP, metrics
 from azbackup.api.specs import ANNOTATION_PREFIX
 from azbackup.azure.gateway import Gateway
 from azbackup.config import OperatorConfig
+from azbackup.controllers.diffbase import OwnAnnotationsDiffBase
 from azbackup.kinds import BY_NAME, KINDS
 from azbackup.managed import Resource
 from azbackup.reconcile import journal
@@ -28,11 +29,11 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
     # own prefix; the journal's annotations are not part of the essence, so writing them does not
     # make kopf re-run handlers or rewrite its diff-base.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=f"kopf.{ANNOTATION_PREFIX}")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=f"kopf.{ANNOTATION_PREFIX}", key="last-handled-configuration",
-        ignored_fields=[("metadata", "annotations", key)
-                        for key in (journal.PENDING, journal.SUCCEEDED, journal.FAILED,
-                                    "kubectl.kubernetes.io/last-applied-configuration")])
+    # Only our own annotations go into the diff-base (a user's large one would not fit twice), minus
+    # the journal's, which the operator writes itself.
+    settings.persistence.diffbase_storage = OwnAnnotationsDiffBase(
+        prefix=f"kopf.{ANNOTATION_PREFIX}", key="last-handled-configuration", own=ANNOTATION_PREFIX,
+        ignored=(journal.PENDING, journal.SUCCEEDED, journal.FAILED))
     settings.posting.reporting_component = "azbackup-operator"
     settings.posting.loggers = False  # Events are posted explicitly, one per condition transition
     settings.queueing.worker_limit = config.worker_limit

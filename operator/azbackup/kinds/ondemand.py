@@ -1,9 +1,11 @@
 """OnDemandBackup: one backup of a protected VM, followed like a Kubernetes Job.
 
 The trigger is the one non-idempotent call of the operator. The loop journals it (intent saved before
-the POST, outcome after); if the operator dies in between, observe looks for the job the trigger
-started. Azure records the job before it answers 202, so finding none means the POST never arrived
-and a new one is safe; finding one means it is followed, never triggered twice.
+the POST, outcome after) and azure-core never retries it. Whenever a trigger may have been sent and no
+job id is known (the operator died mid-call, the answer was a 5xx or a dropped connection), observe
+looks for the job it may have started (the vault's job list by VM, operation Backup, started since the
+pending record) and adopts it: it is followed, never triggered twice. When none shows up within the
+loop's adopt window, the trigger never arrived and the loop sends a new one (`reconcile.adoption`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, Kind, Ref
 from azbackup.kinds.references import clients_for_vault, is_ready, resolve_vault
 from azbackup.managed import (
+    JOURNAL_FAILED,
     JOURNAL_PENDING,
     ExternalClient,
     Hold,
@@ -34,7 +37,6 @@ from azbackup.managed import (
     OperationState,
     Resource,
     Waiting,
-    create_incomplete,
 )
 from azbackup.reasons import Reason
 
@@ -73,6 +75,7 @@ def job_status(job: Mapping[str, Any]) -> dict[str, Any]:
 
 class OnDemandClient:
     deterministic_names = False  # every POST starts another backup: the loop journals the trigger
+    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
 
     def __init__(self, clients: Clients, vault: VaultSpec, target: Target, spec: OnDemandSpec,
                  now: dt.datetime) -> None:
@@ -124,9 +127,18 @@ class OnDemandClient:
         job_id = obj.status.get("jobId")
         if job_id and obj.status.get("phase") in ("Succeeded", "Failed"):
             return self._finished(obj)  # a finished job never changes: no call
-        if not job_id and create_incomplete(obj.annotations):
-            found = await self._find_job(obj.annotations[JOURNAL_PENDING])
-            job_id = found.get("name") if found else None
+        pending = obj.annotations.get(JOURNAL_PENDING, "")
+        if not job_id and pending and pending > obj.annotations.get(JOURNAL_FAILED, ""):
+            # A trigger may have reached Azure (its answer, or our record of it, was lost): adopt its job.
+            found = await self._find_job(pending)
+            if found is None:
+                return Observation(exists=False, status={"phase": "Pending"}, pending=(
+                    Reason.TRIGGER_OUTCOME_UNKNOWN,
+                    f"a backup trigger was sent at {pending} without a confirmed answer; looking for the job "
+                    "it may have started instead of sending another"))
+            job_id = found.get("name")
+            log.info("%s/%s: adopting backup job %s, started by an earlier trigger", obj.namespace, obj.name,
+                     job_id)
         if not job_id:
             return Observation(exists=False, status={"phase": "Pending"})
         status = job_status(await self._job(str(job_id)))
@@ -155,9 +167,11 @@ class OnDemandClient:
         body = {"properties": {"objectType": "IaasVMBackupRequest",
                                "recoveryPointExpiryTimeInUTC": self.retain_until(obj)}}
         with errors.guard():
+            # retry_total=0: azure-core would re-send the POST after a 5xx or a dropped connection, and
+            # every POST that arrives starts another backup; the loop decides instead (reconcile.adoption).
             await self.clients.backup.backups.trigger(
                 self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                cast(Any, body), raw_response_hook=capture)
+                cast(Any, body), raw_response_hook=capture, retry_total=0)
         return ops.started(capture, "TriggerBackup", obj.generation)
 
     async def update(self, obj: Resource, seen: Observation) -> Operation | None:
@@ -189,7 +203,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     if target is None:
         raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
                            f"{obj.namespace}; waiting for it", stalls=False))
-    started = bool(obj.status.get("jobId") or obj.status.get("operation") or create_incomplete(obj.annotations))
+    # Any trigger on record (even one whose outcome is unknown) means the backup has started: follow it.
+    started = bool(obj.status.get("jobId") or obj.status.get("operation") or obj.annotations.get(JOURNAL_PENDING))
     state = str(target.status.get("protectionState") or "").lower()
     if not started and not (is_ready(target) and state in ("protected", "irpending")):
         raise Waiting(Hold(Reason.TARGET_NOT_PROTECTED,

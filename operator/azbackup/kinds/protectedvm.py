@@ -15,7 +15,7 @@ from typing import Any, cast
 from azbackup import checks
 from azbackup.api import names
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
-from azbackup.azure import errors, operations
+from azbackup.azure import configure_jobs, errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.checks import facts as f
@@ -126,9 +126,18 @@ class ProtectedVMClient:
                 Reason.SUSPEND_NEEDS_IMMUTABLE_VAULT,
                 f"state BackupsSuspended needs an immutable vault; BackupVault {self.vault.vault_name} has "
                 "immutability Disabled. Set its immutability to Unlocked, or use state ProtectionStopped"))
+        diffs = pb.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
+        if (not state.exists or diffs) and await self._configure_running():
+            # An earlier PUT (its answer lost, or its operation never saved) is still being applied:
+            # wait for its job instead of sending a second PUT.
+            return Observation(exists=True, usable=False, status=status, conditions=conditions, pending=(
+                Reason.WAITING_FOR_OPERATION, "a configure-protection job started earlier is still running in "
+                "Azure; waiting for it instead of sending the request again"))
         if not state.exists:
+            if await self._appeared_since_jobs_read():
+                return Observation(exists=True, usable=False, status=status, conditions=conditions, pending=(
+                    Reason.PROTECTION_PENDING, "the protected item has just appeared in Azure"))
             return Observation(exists=False, status=status, conditions=conditions)
-        diffs = pb.differences(self.spec, self.policy.name, item or {})
         protected = state.state in pb.PROTECTED_STATES
         ready = {"protected": (Reason.PROTECTED, "Azure reports the VM protected"),
                  "protectionstopped": (Reason.PROTECTION_STOPPED, "protection is stopped; recovery points are kept"),
@@ -181,12 +190,37 @@ class ProtectedVMClient:
             http_proxy=self.spec.http_proxy, storage_prefixes=prefixes)
 
     # -- writes -------------------------------------------------------------------------------------
+    async def _configure_running(self) -> bool:
+        flight = self.inventory.running_configures(self.clients, self.vault_id, self.vault.vault_name,
+                                                   self.vault.resource_group)
+        return configure_jobs.is_running(await flight.get(self.freshness.items), self.ref.resource_group,
+                                         self.ref.name)
+
+    async def _appeared_since_jobs_read(self) -> bool:
+        """Whether the item exists in a list read after the running-jobs list: a configure job that ended
+        between the two reads is in neither, and would be sent again. One re-read per jobs-list refresh."""
+        running = self.inventory.running_configures(self.clients, self.vault_id, self.vault.vault_name,
+                                                    self.vault.resource_group)
+        items = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
+                                           self.vault.resource_group)
+        if items.loaded_at >= running.loaded_at:
+            return False
+        return (await items.get(max(0.0, running.age))).for_vm(self.spec.vm_id) is not None
+
     async def _put(self, body: Mapping[str, Any], kind: str, obj: Resource) -> Operation | None:
         capture = operations.HeaderCapture()
-        with errors.guard():
-            await self.clients.backup.protected_items.begin_create_or_update(
-                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                cast(Any, body), polling=False, raw_response_hook=capture)
+        try:
+            with errors.guard():
+                # retry_total=0: a PUT re-sent by azure-core after a dropped connection may start a second
+                # configure job; after a failure the next pass looks for the first one (configure_jobs).
+                await self.clients.backup.protected_items.begin_create_or_update(
+                    self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container,
+                    self.ref.item, cast(Any, body), polling=False, raw_response_hook=capture, retry_total=0)
+        except errors.AzbackupError:
+            # The outcome is unknown: the next look for a running configure job must read Azure afresh.
+            self.inventory.running_configures(self.clients, self.vault_id, self.vault.vault_name,
+                                              self.vault.resource_group).invalidate()
+            raise
         self.inventory.invalidate_vault(self.vault_id)
         self.inventory.forget_protection(self.spec.vm_id)
         return ops.started(capture, kind, obj.generation)

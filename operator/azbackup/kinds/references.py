@@ -67,6 +67,11 @@ def resolve_vault(obj: Resource, ctx: Context, *, need_ready: bool = True) -> Re
         raise Waiting(Hold(Reason.VAULT_NOT_FOUND,
                            f"no BackupVault {name} in namespace {obj.namespace}; waiting for it to be created",
                            stalls=False))
+    if need_ready and vault.deleting:
+        if obj.status.get("operation"):
+            return vault  # finish following what was started; the vault's deletion waits for it (teardown)
+        raise Waiting(Hold(Reason.VAULT_NOT_READY, f"BackupVault {name} is being deleted; nothing more is written "
+                           "to it", stalls=False))
     if need_ready and not is_ready(vault):
         raise Waiting(Hold(Reason.VAULT_NOT_READY, f"BackupVault {name} is not Ready yet; waiting", stalls=False))
     return vault

@@ -33,6 +33,7 @@ from azbackup.kinds.contract import Context, Kind, Ref
 from azbackup.kinds.ondemand import expire
 from azbackup.kinds.references import clients_for_vault, resolve_vault
 from azbackup.managed import (
+    JOURNAL_FAILED,
     JOURNAL_PENDING,
     ExternalClient,
     Hold,
@@ -42,7 +43,6 @@ from azbackup.managed import (
     OperationState,
     Resource,
     Waiting,
-    create_incomplete,
 )
 from azbackup.reasons import Reason
 
@@ -110,6 +110,7 @@ class Source:
 
 class RestoreClient:
     deterministic_names = False  # every POST starts another restore: the loop journals the trigger
+    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
 
     def __init__(self, clients: Clients, vault: VaultSpec, source: Source, spec: VMRestoreSpec,
                  now: dt.datetime) -> None:
@@ -250,12 +251,22 @@ class RestoreClient:
         job_id = obj.status.get("jobId")
         if job_id and obj.status.get("phase") in ("Succeeded", "Failed"):
             return self._finished(obj)  # a finished job never changes: no call
-        if not job_id and create_incomplete(obj.annotations):
-            found = await self._find_job(obj.annotations[JOURNAL_PENDING])
+        pending = obj.annotations.get(JOURNAL_PENDING, "")
+        if not job_id and pending and pending > obj.annotations.get(JOURNAL_FAILED, ""):
+            # A trigger may have reached Azure (its answer, or our record of it, was lost): adopt its job.
+            found = await self._find_job(pending)
             if found is None:
-                return Observation(exists=False, status={"phase": "Pending"})
+                # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
+                # the point is chosen now for that case; the checks are not (the target may be our own VM).
+                chosen = restore_points.choose(await self._points(), self.spec.point)
+                self.chosen = chosen if isinstance(chosen, restore_points.Chosen) else None
+                return Observation(exists=False, status={"phase": "Pending"}, pending=(
+                    Reason.TRIGGER_OUTCOME_UNKNOWN,
+                    f"a restore trigger was sent at {pending} without a confirmed answer; looking for the Restore "
+                    "job it may have started instead of sending another"))
             job_id = found.get("name")
-            log.info("%s/%s: adopted restore job %s after a restart", obj.namespace, obj.name, job_id)
+            log.info("%s/%s: adopting restore job %s, started by an earlier trigger", obj.namespace, obj.name,
+                     job_id)
         if not job_id:
             return await self._before_trigger(obj)
         status = job_status(await self._job(str(job_id)), self.wants_vm)
@@ -327,14 +338,18 @@ class RestoreClient:
         return {"properties": body}
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
-        assert self.chosen is not None, "observe chose the point"
+        if self.chosen is None:  # the adopt window closed, and no point can be restored any more
+            raise errors.InvalidSpec("no recovery point can be restored for this spec any more", status=400)
         log.info("%s/%s: triggering a restore of VM %s from recovery point %s", obj.namespace, obj.name,
                  self.source.vm_name, self.chosen.point.name)
         capture = operations.HeaderCapture()
         with errors.guard():
             await self.clients.backup.restores.begin_trigger(
                 self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                self.chosen.point.name, cast(Any, self.request()), polling=False, raw_response_hook=capture)
+                self.chosen.point.name, cast(Any, self.request()), polling=False, raw_response_hook=capture,
+                # retry_total=0: azure-core would re-send the POST after a 5xx or a dropped connection, and
+                # every POST that arrives starts another restore; the loop decides instead (reconcile.adoption).
+                retry_total=0)
         return ops.started(capture, "TriggerRestore", obj.generation)
 
     async def update(self, obj: Resource, seen: Observation) -> Operation | None:

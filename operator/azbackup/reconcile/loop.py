@@ -8,11 +8,13 @@ caller turns into a requeue.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 from azbackup.azure import errors
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationState, ReconcilePolicy, Resource
 from azbackup.reasons import Reason
+from azbackup.reconcile import adoption
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.verdict import Verdict
 
@@ -29,6 +31,16 @@ class LoopSettings:
     """First delay after an error a human must fix (credential, permission); doubles per attempt."""
     max_retry: float = 1800.0
     """Cap of the doubling delays."""
+    transient_grace: float = 300.0
+    """How long a Ready object keeps its Ready state through consecutive transient errors (429, 5xx,
+    connection) before the failure is reported: a condition changes on evidence, not on a failed read."""
+    record_backoff_over: float = 60.0
+    """A backoff at least this long is recorded in status.backoff, so restarts and periodic passes honour
+    it; shorter ones stay in memory (recording them would cost a status write per transient error)."""
+    adopt_window: float = 300.0
+    """After a non-idempotent create whose outcome is unknown (a lost answer, a restart mid-call), how long
+    the operator keeps looking for what it may have started before it concludes the call never arrived
+    and calls again. Longer than a request can stay in flight (azure-core's read timeout is 300 s)."""
 
 
 def backoff(first: float, attempts: int, cap: float) -> float:
@@ -87,14 +99,16 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
         return _hold(seen.blocked, seen).with_status(**status)
 
     if not seen.exists:
-        if journal.create_incomplete(obj) and not client.deterministic_names:
-            # Observe (which may recover the outcome, e.g. by finding the job) could not tell whether the
-            # earlier call reached Azure: stop rather than risk a second one.
-            return Verdict.stalled(
-                Reason.CREATE_OUTCOME_UNKNOWN,
-                "a create was sent to Azure but its outcome was never recorded (the operator stopped mid-call); "
-                "check Azure, then remove the annotation azbackup.dev/external-create-pending to continue",
-                status=status)
+        if not client.deterministic_names:
+            # A non-idempotent create (a backup trigger) whose earlier call may have started something
+            # that observe has not found yet: look again, never call blindly (see adoption.py).
+            doubt = adoption.when_nothing_found(obj.annotations, _parse_now(now), settings.adopt_window)
+            if doubt.next is adoption.Next.LOOK:
+                reason, message = seen.pending or (
+                    _doubt_reason(client),
+                    "a create was sent to Azure but its outcome is unknown; looking for what it started")
+                look_in = min(settings.poll_interval, doubt.retry_in) if doubt.retry_in else settings.poll_interval
+                return Verdict.progressing(reason, message, look_in, status=status)
         if obj.policy is ReconcilePolicy.OBSERVE:
             return Verdict.stalled(Reason.NOT_FOUND_IN_AZURE,
                                    "the Azure resource does not exist; reconcile-policy observe creates nothing",
@@ -103,10 +117,18 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
             obj = await journal.mark_pending(obj, now)
         try:
             operation = await client.create(obj, seen)
-        except errors.AzbackupError:
-            if not client.deterministic_names:
+        except errors.AzbackupError as err:
+            if client.deterministic_names:
+                raise
+            if adoption.outcome_of(err) is adoption.Outcome.REJECTED:
                 await journal.mark_failed(obj, now)
-            raise
+                raise
+            # The call may have started something: keep the pending record (no failure written, so no
+            # second call) and look for it, from the next pass on.
+            return Verdict.progressing(
+                _doubt_reason(client),
+                f"the answer to the create was lost ({err.message}); looking for what it started "
+                "instead of sending another", settings.poll_interval, status=status)
         if not client.deterministic_names:
             await journal.mark_succeeded(obj, now)
         return _after_write(obj, operation, Reason.CREATING, "creating in Azure", status, seen, settings, now)
@@ -128,6 +150,16 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
                                    conditions=seen.conditions)
     reason, message = seen.ready or (Reason.AVAILABLE, "Azure matches the spec")
     return Verdict.ready(reason, message, status=status, conditions=seen.conditions)
+
+
+def _doubt_reason(client: ExternalClient) -> Reason:
+    """The reason shown while looking for what an unknown-outcome create started (a kind may name its own)."""
+    reason = getattr(client, "unknown_outcome_reason", None)
+    return reason if isinstance(reason, Reason) else Reason.CREATE_OUTCOME_UNKNOWN
+
+
+def _parse_now(now: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
 
 
 def _after_write(obj: Resource, operation: Operation | None, reason: Reason, message: str,

@@ -116,10 +116,17 @@ class Registry:
         """Keys of the objects whose work runs in this vault's worker (not the vault itself)."""
         return sorted(self._members.get(vault, ()))
 
+    def claimants(self, claim: str) -> list[Resource]:
+        """Every object making this claim."""
+        return [o for k in self._claims.get(claim, ()) if (o := self._objects.get(k))]
+
+    def claim_of(self, key: Key) -> str | None:
+        """The claim this object makes, if its kind has claims."""
+        return self._claim_of.get(key)
+
     def first_claim(self, claim: str) -> Resource | None:
         """The object that made a claim first (oldest, then by namespace/name): the one that acts."""
-        claimants = [o for k in self._claims.get(claim, ()) if (o := self._objects.get(k))]
-        return min(claimants, key=lambda o: (o.created, o.namespace, o.name), default=None)
+        return min(self.claimants(claim), key=lambda o: (o.created, o.namespace, o.name), default=None)
 
     def vault_of(self, key: Key) -> VaultKey | None:
         kind = self._kinds.get(key[0])

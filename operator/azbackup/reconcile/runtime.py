@@ -23,7 +23,8 @@ from azbackup.azure.gateway import Gateway
 from azbackup.kinds import contract
 from azbackup.kinds.contract import Kind
 from azbackup.managed import Resource, Waiting
-from azbackup.reconcile import loop
+from azbackup.reasons import Reason
+from azbackup.reconcile import backoff, handover, holding, loop, teardown
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -84,6 +85,7 @@ class Runtime:
             clock=clock, secret=self.secrets.get, requeue=self.requeue)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._attempts: dict[Key, int] = {}
+        self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)
         self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
         self._queued_once: set[Key] = set()
         # The kind whose objects own a worker (the vault); workers are keyed by its (namespace, name).
@@ -110,8 +112,11 @@ class Runtime:
         meta = body.get("metadata") or {}
         key = (str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
         if event_type == "DELETED":
+            claim = self.registry.claim_of(key)
             self.registry.remove(key)
             self._reconciled.discard(key)
+            if claim and (heir := self.registry.first_claim(claim)):
+                self.requeue(heir.key, 0.0)  # a hand-over of a claim: the next claimant acts now
             return
         obj = self.registry.upsert(body)
         if key not in self._reconciled and key not in self._queued_once and not obj.deleting:
@@ -161,16 +166,36 @@ class Runtime:
     async def _decide(self, obj: Resource) -> Verdict | None:
         self._reconciled.add(obj.key)
         now = self.clock()
+        if (wait := backoff.remaining(obj.status, obj.generation, now)) is not None:
+            # A recorded backoff (status.backoff) outlives restarts and periodic passes: no Azure call yet.
+            log.info("%s %s/%s: backing off, next attempt in %.0fs", obj.kind, obj.namespace, obj.name, wait)
+            self.requeue(obj.key, wait)
+            return None
         try:
             client = await self.kinds[obj.kind].client(obj, self.context)
             verdict = await loop.reconcile(obj, client, self.journal, rfc3339_micro(now), self.settings.loop)
             self._attempts.pop(obj.key, None)
+            self._failing_since.pop(obj.key, None)
+            if obj.status.get(backoff.FIELD) is not None:
+                verdict = verdict.with_status(**{backoff.FIELD: None})
         except Waiting as waiting:
             hold = waiting.hold
             make = Verdict.stalled if hold.stalls else Verdict.progressing
             verdict = make(hold.reason, hold.message, hold.retry_in)
         except errors.AzbackupError as err:
             verdict = self._failed(obj, err)
+            since = self._failing_since.setdefault(obj.key, now)
+            if holding.holds_last_known(obj.status, obj.generation, err, now - since,
+                                        self.settings.loop.transient_grace):
+                # Last known good state holds while the read is retried: no status write, no Event.
+                log.info("%s %s/%s: %s (holding its Ready state; retry in %ss)", obj.kind, obj.namespace,
+                         obj.name, err.message, verdict.retry_in)
+                self.requeue(obj.key, verdict.retry_in or self.settings.loop.fast_retry)
+                return None
+            recorded = backoff.record(now, verdict.retry_in, self._attempts[obj.key], obj.generation,
+                                      self.settings.loop.record_backoff_over)
+            if recorded is not None:
+                verdict = verdict.with_status(**{backoff.FIELD: recorded})
             log.info("%s %s/%s: %s (retry in %ss)", obj.kind, obj.namespace, obj.name, err.message,
                      verdict.retry_in)
         except Conflict:
@@ -180,7 +205,8 @@ class Runtime:
         return verdict
 
     def _failed(self, obj: Resource, err: errors.AzbackupError) -> Verdict:
-        attempts = self._attempts.get(obj.key, 0)
+        # Attempts recorded with a backoff (status.backoff) go on doubling after a restart.
+        attempts = max(self._attempts.get(obj.key, 0), backoff.attempts(obj.status, obj.generation))
         self._attempts[obj.key] = attempts + 1
         return loop.verdict_for_error(err, attempts, self.settings.loop)
 
@@ -190,6 +216,13 @@ class Runtime:
         async with self.lock(obj.key):
             obj = self.registry.get(obj.key) or obj
             now = self.clock()
+            if (heir := handover.successor(obj, self.registry)) is not None:
+                log.info("%s %s/%s deleted: %s takes over its VM as it is protected (no Azure change)",
+                         obj.kind, obj.namespace, obj.name, heir.name)
+                return True, None
+            if self.kinds[obj.kind].runs_worker and (wait := await self._members_settle((obj.namespace, obj.name))):
+                await self.writer.write(obj, wait)
+                return False, wait.retry_in
             try:
                 client = await self.kinds[obj.kind].client(obj, self.context)
                 result = await loop.finalize(obj, client, rfc3339_micro(now), self.settings.loop)
@@ -209,6 +242,19 @@ class Runtime:
             assert result.verdict is not None
             await self.writer.write(obj, result.verdict)
             return False, result.verdict.retry_in or self.settings.loop.poll_interval
+
+    async def _members_settle(self, vault: VaultKey) -> Verdict | None:
+        """Before a vault's own clean-up, its members' operations are followed to their end here (its worker
+        is gone); None once nothing is in flight (teardown.py)."""
+        for key in teardown.in_flight(self.registry, vault):
+            await self.reconcile(key)
+        busy = teardown.in_flight(self.registry, vault)
+        if not busy:
+            return None
+        shown = ", ".join(k[2] for k in busy[:5]) + (f" and {len(busy) - 5} more" if len(busy) > 5 else "")
+        return Verdict.progressing(Reason.DELETING, f"waiting for the Azure operations of {len(busy)} of its "
+                                   f"objects ({shown}) to end before deleting the vault",
+                                   self.settings.loop.poll_interval)
 
     # -- scheduling ---------------------------------------------------------------------------------
     def requeue(self, key: Key, delay: float) -> None:

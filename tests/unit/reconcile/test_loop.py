@@ -24,7 +24,7 @@ from azbackup.reconcile import loop
 from azbackup.reconcile.verdict import Phase
 
 NOW = "2026-01-01T00:00:00.000000Z"
-SETTINGS = loop.LoopSettings(poll_interval=5, fast_retry=10, slow_retry=100, max_retry=1000)
+SETTINGS = loop.LoopSettings(poll_interval=5, fast_retry=10, slow_retry=100, max_retry=1000, adopt_window=60)
 OP = Operation("ConfigureProtection", "https://arm/op/1", NOW, 1)
 
 
@@ -161,18 +161,51 @@ def test_non_deterministic_create_is_journaled_around_the_call() -> None:
     assert writer.calls == [{jr.PENDING: NOW}, {jr.SUCCEEDED: NOW}]
 
 
-def test_failed_non_deterministic_create_is_journaled_and_raised() -> None:
+def test_refused_non_deterministic_create_is_journaled_and_raised() -> None:
     writer = FakeAnnotations()
-    with pytest.raises(errors.Unavailable):
-        run(resource(), FakeClient(seen=ABSENT, deterministic_names=False, fail_with=errors.Unavailable("503")),
-            writer)
+    with pytest.raises(errors.InvalidSpec):
+        run(resource(), FakeClient(seen=ABSENT, deterministic_names=False,
+                                   fail_with=errors.InvalidSpec("400: bad expiry", status=400)), writer)
     assert writer.calls == [{jr.PENDING: NOW}, {jr.FAILED: NOW}]
 
 
-def test_pending_create_without_result_stalls_and_writes_nothing() -> None:
+@pytest.mark.parametrize("err", [
+    pytest.param(errors.Unavailable("503: busy", status=503), id="a 503 after the change"),
+    pytest.param(errors.Unavailable("cannot reach Azure: Server disconnected"), id="a dropped connection"),
+])
+def test_non_deterministic_create_with_a_lost_answer_keeps_pending_and_looks(err: errors.AzbackupError) -> None:
+    writer = FakeAnnotations()
+    client = FakeClient(seen=ABSENT, deterministic_names=False, fail_with=err)
+    verdict = run(resource(), client, writer)
+    assert writer.calls == [{jr.PENDING: NOW}]  # no failure recorded: the next pass looks, never re-sends
+    assert (verdict.phase, verdict.reason, verdict.retry_in) == (
+        Phase.PROGRESSING, Reason.CREATE_OUTCOME_UNKNOWN, SETTINGS.poll_interval)
+
+
+def test_pending_create_without_result_looks_within_the_window_and_writes_nothing() -> None:
     client = FakeClient(seen=ABSENT, deterministic_names=False)
+    verdict = run(resource(annotations={jr.PENDING: "2025-12-31T23:59:58.000000Z"}), client)
+    assert (verdict.phase, verdict.reason, client.calls) == (
+        Phase.PROGRESSING, Reason.CREATE_OUTCOME_UNKNOWN, ["observe"])
+    assert verdict.retry_in == SETTINGS.poll_interval
+
+
+def test_pending_create_looks_with_the_clients_own_reason() -> None:
+    client = FakeClient(seen=Observation(exists=False, pending=(Reason.TRIGGER_OUTCOME_UNKNOWN, "looking")),
+                        deterministic_names=False)
     verdict = run(resource(annotations={jr.PENDING: NOW}), client)
-    assert (verdict.reason, client.calls) == (Reason.CREATE_OUTCOME_UNKNOWN, ["observe"])
+    assert (verdict.reason, verdict.message, client.calls) == (Reason.TRIGGER_OUTCOME_UNKNOWN, "looking",
+                                                              ["observe"])
+
+
+def test_pending_create_without_result_after_the_window_calls_again_by_itself() -> None:
+    writer = FakeAnnotations()
+    client = FakeClient(seen=ABSENT, deterministic_names=False)
+    stale = "2025-12-31T23:00:00.000000Z"  # an hour before NOW, far past the adopt window
+    verdict = run(resource(annotations={jr.PENDING: stale}), client, writer)
+    assert client.calls == ["observe", "create"]
+    assert writer.calls == [{jr.PENDING: NOW}, {jr.SUCCEEDED: NOW}]
+    assert verdict.reason is Reason.CREATING
 
 
 def test_pending_create_recovered_by_observe_proceeds() -> None:

@@ -1,0 +1,39 @@
+"""kopf's diff-base (its last-handled configuration) without annotations that are not ours.
+
+kopf copies an object's annotations into its own `last-handled-configuration` annotation. A user's large
+annotation (a tool's 150 KB note) is then stored twice, the object passes Kubernetes' 256 KB limit on
+annotations, and kopf's bookkeeping patch fails with 422 on every change. The operator acts on its spec,
+its labels and its own `azbackup.dev/` annotations (reconcile-policy); nothing else needs to be in the
+diff-base, so nothing else is copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+import kopf
+
+
+def own_annotations(annotations: Mapping[str, str], prefix: str, ignored: Collection[str]) -> dict[str, str]:
+    """The annotations worth tracking: under `prefix/`, minus the `ignored` ones (the journal)."""
+    return {k: v for k, v in annotations.items() if k.startswith(f"{prefix}/") and k not in ignored}
+
+
+class OwnAnnotationsDiffBase(kopf.AnnotationsDiffBaseStorage):
+    def __init__(self, *, prefix: str, key: str, own: str, ignored: Collection[str]) -> None:
+        super().__init__(prefix=prefix, key=key)
+        self.own, self.ignored = own, frozenset(ignored)
+
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        essence: Any = super().build(body=body, extra_fields=extra_fields)
+        metadata = essence.get("metadata") or {}
+        if "annotations" in metadata:
+            kept = own_annotations(metadata["annotations"], self.own, self.ignored)
+            if kept:
+                metadata["annotations"] = kept
+            else:
+                del metadata["annotations"]
+            if not metadata:
+                del essence["metadata"]
+        return essence  # type: ignore[no-any-return]

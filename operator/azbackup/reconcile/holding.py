@@ -1,0 +1,31 @@
+"""Readiness changes on evidence, not on a failed read: a Ready object holds while a transient error
+(throttling, a 5xx, a dropped connection) is retried.
+
+One 429 or a few 503s on a vault read used to turn the vault Ready=False/AzureUnavailable, and with it
+every ProtectedVM of the vault VaultNotReady and back: hundreds of status writes and Events while
+nothing changed in Azure. A transient failure says nothing about the resource, so an object that is
+Ready for its current generation keeps its last known state (no status write, no Event) while the
+error is retried, for up to `LoopSettings.transient_grace` seconds of consecutive failures; past that
+the failure is reported as before. Errors a human must fix (credential, permission, spec) are
+reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from azbackup.azure import errors
+
+
+def ready_for(status: Mapping[str, Any], generation: int) -> bool:
+    for condition in status.get("conditions") or ():
+        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True" and condition.get("observedGeneration") == generation)
+    return False
+
+
+def holds_last_known(status: Mapping[str, Any], generation: int, err: errors.AzbackupError,
+                     failing_for: float, grace: float) -> bool:
+    """True when the failure is retried quietly: transient, on a Ready object, within the grace period."""
+    return not err.stalls and ready_for(status, generation) and failing_for < grace
