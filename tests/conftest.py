@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check behaviour, not speed: hypothesis's default 200 ms deadline per example turns a
+# loaded CI machine into a flaky failure (timing belongs in bench/, never in a test).
+settings.register_profile("azbackup", deadline=None)
+settings.load_profile("azbackup")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

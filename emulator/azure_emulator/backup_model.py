@@ -129,6 +129,7 @@ class Vault:
     items: dict[str, ProtectedItem] = field(default_factory=dict)
     discovered: set[str] = field(default_factory=set)  #: lower-cased ids of VMs seen by the last refresh
     jobs: list[str] = field(default_factory=list)  #: job ids, oldest first
+    policy_writes: list[float] = field(default_factory=list)  #: times of accepted policy creates/edits
 
     @property
     def id(self) -> str:

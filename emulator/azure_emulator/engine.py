@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from azure_emulator import ids, verdicts
+from azure_emulator import ids, limits, verdicts
 from azure_emulator.backup_model import DeletedVault, Policy, ProtectedItem, RecoveryPoint, RpDisk, Vault
 from azure_emulator.lro import BACKUP_TASKS, Failure, Job, Operation
 from azure_emulator.records import Extension, Vm
@@ -197,9 +197,19 @@ def start_configure(
         current = state.vm_by_id(vm_id)
         owner = state.protection.get(ids.key(vm_id))
         other = owner[0] if owner and owner[0] != vault.key else None
-        request = verdicts.ProtectionRequest(vault.location, change, other, policy.policy_type, exclusion is not None)
-        failure = _injected(state, current, vm_id, "ConfigureBackup") or verdicts.configure_protection(
-            state.facts(current, vm_id), request
+        facts = state.facts(current, vm_id)
+        request = verdicts.ProtectionRequest(
+            vault.location,
+            change,
+            other,
+            policy.policy_type,
+            exclusion is not None,
+            verdicts.excluded_luns(facts, exclusion),
+        )
+        failure = (
+            _injected(state, current, vm_id, "ConfigureBackup")
+            or verdicts.configure_protection(facts, request)
+            or _quota_failure(vault, ids.key(ids.item_name(rg, name)), policy)
         )
         if failure is None and ids.key(vault.id) not in state.vaults_by_id:
             failure = Failure("BMSUserErrorVaultNotFound", "The vault was deleted.")
@@ -220,6 +230,21 @@ def start_configure(
 
     _at_due(state, op.due, complete)
     return op
+
+
+def _quota_failure(vault: Vault, item_key: str, policy: Policy) -> Failure | None:
+    """The vault's 1000 VMs and the policy's 1000 items, counted when the job completes; an item that is
+    already registered (or already on this policy) takes no new place. Soft-deleted items do not count
+    (emulator choice)."""
+    registered = [i for i in vault.items.values() if not i.soft_deleted]
+    if item_key not in {i.key for i in registered}:
+        failure = limits.vault_quota(len(registered))
+        if failure:
+            return failure
+    on_policy = [i for i in registered if i.policy and ids.key(i.policy) == ids.key(policy.name)]
+    if item_key in {i.key for i in on_policy}:
+        return None
+    return limits.policy_quota(len(on_policy))
 
 
 def start_stop(
@@ -340,11 +365,14 @@ def start_backup(
         vm = state.vm_by_id(item.vm_id)
         facts = state.facts(vm, item.vm_id)
         policy = vault.policies.get(ids.key(item.policy)) if item.policy else None
+        policy_type = policy.policy_type if policy else "V1"
+        excluded = verdicts.excluded_luns(facts, item.exclusion)
         failure = _injected(state, vm, item.vm_id, "Backup") or verdicts.backup(
             facts,
             actively_protected=item.active,
             excludes_disks=item.excludes_disks,
-            policy_type=policy.policy_type if policy else "V1",
+            policy_type=policy_type,
+            excluded=excluded,
         )
         if failure:
             job.finish(at, failure)
@@ -363,7 +391,7 @@ def start_backup(
         assert vm is not None
         rp = add_recovery_point(item, vm, facts, at, expiry, instant_days=instant_days(policy))
         job.recovery_point = rp.name
-        job.finish(at, None, verdicts.backup_warnings(facts))
+        job.finish(at, None, verdicts.backup_warnings(facts, policy_type=policy_type, excluded=excluded))
         item.last_backup_status, item.last_backup_time = "Completed", at
         item.health_status, item.health_details = "Passed", []
         if item.state in ("IRPending", "ProtectionError"):

@@ -30,6 +30,10 @@ class Disk:
     storage_account: str | None = None  #: account name of an unmanaged disk
     storage_account_rg: str | None = None
     encrypted: bool = False  #: carries Azure Disk Encryption settings
+    #: the disk resource's properties.dataAccessAuthMode ("AzureActiveDirectory" or None)
+    data_access_auth_mode: str | None = None
+    #: OS disk only: the ephemeral OS disk placement (osDisk.diffDiskSettings.placement), None when persistent
+    ephemeral: str | None = None
 
 
 @dataclass
@@ -108,6 +112,7 @@ class Vm:
     os_disk: Disk = field(default_factory=lambda: Disk("osdisk", None))
     data_disks: list[Disk] = field(default_factory=list)
     encryption: Encryption | None = None
+    security_type: str | None = None  #: properties.securityProfile.securityType (TrustedLaunch, ConfidentialVM)
     nic_ids: list[str] = field(default_factory=list)
     http_proxy: str | None = None
     extensions: list[Extension] = field(default_factory=list)

@@ -205,7 +205,7 @@ class State:
         for nic in bundle.nics:
             sub.nics.put(nic.resource_group, nic.name, nic)
         for disk in vm.disks:
-            if disk.managed:
+            if disk.managed and not disk.ephemeral:  # an ephemeral OS disk is no disk resource
                 md = sub.disks.get(disk.resource_group, disk.name)
                 if md is None:
                     md = ManagedDisk(sub.id, vm.location, disk, os_type=vm.os_type if disk.lun is None else None)
@@ -325,6 +325,9 @@ class State:
                     write_accelerator=d.write_accelerator,
                     shared=d.max_shares > 1,
                     encrypted=d.encrypted,
+                    sku=d.sku if d.managed else "",
+                    ephemeral=d.ephemeral is not None,
+                    data_access_auth=d.data_access_auth_mode == "AzureActiveDirectory",
                     storage_blocks_trusted_services=bool(account and account.blocks_trusted_services),
                 )
             )
@@ -344,6 +347,7 @@ class State:
             disks=tuple(disks),
             encryption=vm.encryption.method if vm.encryption else None,
             encryption_switched_from_aad=bool(vm.encryption and vm.encryption.switched_from_aad),
+            security_type=vm.security_type or "",
             outbound_layers=self.nsg_layers(primary) if primary else (),
             http_proxy=vm.http_proxy,
         )

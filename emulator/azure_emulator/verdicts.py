@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from azure_emulator import netrules
 from azure_emulator.lro import Failure
@@ -48,6 +49,9 @@ class DiskFacts:
     encrypted: bool = False
     #: unmanaged disk whose storage account denies by default and does not let trusted services through
     storage_blocks_trusted_services: bool = False
+    sku: str = "Premium_LRS"  #: managedDisk.storageAccountType ("" for an unmanaged disk)
+    ephemeral: bool = False  #: OS disk with diffDiskSettings (ephemeral OS disk)
+    data_access_auth: bool = False  #: the disk resource's dataAccessAuthMode is AzureActiveDirectory
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class VmFacts:
     disks: tuple[DiskFacts, ...] = (DiskFacts(None, 30),)
     encryption: str | None = None  #: "ADE" (no Entra app) or "ADE-AAD"
     encryption_switched_from_aad: bool = False
+    security_type: str = ""  #: securityProfile.securityType: "", "TrustedLaunch" or "ConfidentialVM"
     #: the NSGs on the primary NIC's path (NIC, then subnet); None where no NSG is attached
     outbound_layers: tuple[tuple[netrules.Rule, ...] | None, ...] = ()
     http_proxy: str | None = None
@@ -100,6 +105,16 @@ class ProtectionRequest:
     other_vault: str | None = None  #: id of another vault that already protects the VM
     policy_type: str = "V1"  #: V1 (Standard) or V2 (Enhanced)
     excludes_disks: bool = False
+    excluded_luns: frozenset[int] = frozenset()  #: the data-disk LUNs the disk selection leaves out
+
+
+def excluded_luns(vm: VmFacts, exclusion: Mapping[str, Any] | None) -> frozenset[int]:
+    """Which of the VM's data-disk LUNs a diskExclusionProperties leaves out of the backup (§3e)."""
+    if not exclusion:
+        return frozenset()
+    listed = {int(lun) for lun in exclusion.get("diskLunList") or ()}
+    attached = {d.lun for d in vm.data_disks if d.lun is not None}
+    return frozenset(attached - listed if exclusion.get("isInclusionList") else attached & listed)
 
 
 def _f(code: str, message: str, title: str = "", *recommendations: str) -> Failure:
@@ -221,6 +236,59 @@ def _write_accelerator_failure(vm: VmFacts) -> Failure | None:
     return None
 
 
+#: Disk SKUs the Standard policy cannot protect (backup-azure-vms-enhanced-policy, 06/2025).
+ENHANCED_ONLY_SKUS = ("UltraSSD_LRS", "PremiumV2_LRS")
+
+
+def _ephemeral_failure(vm: VmFacts) -> Failure | None:
+    # Support matrix: ephemeral OS disks are not supported; the OS disk cannot be excluded.
+    if any(d.ephemeral for d in vm.disks):
+        return _f(
+            "UserErrorEphemeralOSDiskNotSupported",  # emulator choice
+            "Azure Backup does not support virtual machines with an ephemeral OS disk.",
+            "Ephemeral OS disk not supported",
+        )
+    return None
+
+
+def _policy_type_failure(vm: VmFacts, policy_type: str, excluded: frozenset[int]) -> Failure | None:
+    """What only the Enhanced (V2) policy can protect: Confidential VMs, Ultra Disk and Premium SSD v2.
+
+    Trusted Launch VMs pass with both: the Standard policy protects them from REST api-version 2025-01-01,
+    older than every version the SDKs send (backup-azure-vms-enhanced-policy)."""
+    if policy_type.upper() == "V2":
+        return None
+    if vm.security_type == "ConfidentialVM":
+        return _f(
+            "UserErrorConfidentialVMNotSupportedWithStandardPolicy",  # emulator choice
+            "Confidential virtual machines can be protected with the Enhanced policy only.",
+            "Confidential VM needs the Enhanced policy",
+        )
+    newer = [d for d in vm.data_disks if d.sku in ENHANCED_ONLY_SKUS and d.lun not in excluded]
+    if newer:
+        return _f(
+            "UserErrorUnsupportedDiskTypeForStandardPolicy",  # emulator choice
+            "The Standard policy does not support Ultra Disk and Premium SSD v2 disks (LUN "
+            + ", ".join(str(d.lun) for d in newer)
+            + "); use the Enhanced policy or exclude these disks.",
+            "Disk type needs the Enhanced policy",
+        )
+    return None
+
+
+def _data_access_failure(vm: VmFacts, excluded: frozenset[int]) -> Failure | None:
+    # Enhanced-policy page: "Backups for VMs fail for disks enabled with data access authentication".
+    # Excluded data disks are not snapshotted, so they do not count (emulator choice).
+    if any(d.data_access_auth and (d.lun is None or d.lun not in excluded) for d in vm.disks):
+        return _f(
+            "UserErrorDiskDataAccessAuthModeNotSupported",  # emulator choice
+            "Backup failed: a disk of the virtual machine has data access authentication "
+            "(dataAccessAuthMode AzureActiveDirectory) enabled.",
+            "Disk with data access authentication",
+        )
+    return None
+
+
 def _common(vm: VmFacts) -> Failure | None:
     if not vm.exists:
         return _f("BCMV2VMNotFound", "The virtual machine doesn't exist")
@@ -232,7 +300,11 @@ def _common(vm: VmFacts) -> Failure | None:
 def configure_protection(vm: VmFacts, request: ProtectionRequest) -> Failure | None:
     """The failure of a configure-protection (ConfigureBackup) operation, or None when it succeeds."""
     if request.change is Change.MODIFY:
-        return _common(vm) or _encryption_failure(vm, request.excludes_disks, request.policy_type)
+        return (
+            _common(vm)
+            or _encryption_failure(vm, request.excludes_disks, request.policy_type)
+            or _policy_type_failure(vm, request.policy_type, request.excluded_luns)
+        )
     failure = _common(vm)
     if failure:
         return failure
@@ -254,6 +326,8 @@ def configure_protection(vm: VmFacts, request: ProtectionRequest) -> Failure | N
         )
     failure = (
         _disk_count_failure(vm)
+        or _ephemeral_failure(vm)
+        or _policy_type_failure(vm, request.policy_type, request.excluded_luns)
         or _encryption_failure(vm, request.excludes_disks, request.policy_type)
         or _agent_failure(vm)
     )
@@ -270,7 +344,12 @@ def configure_protection(vm: VmFacts, request: ProtectionRequest) -> Failure | N
 
 
 def backup(
-    vm: VmFacts, *, actively_protected: bool = True, excludes_disks: bool = False, policy_type: str = "V1"
+    vm: VmFacts,
+    *,
+    actively_protected: bool = True,
+    excludes_disks: bool = False,
+    policy_type: str = "V1",
+    excluded: frozenset[int] = frozenset(),
 ) -> Failure | None:
     """The failure of a backup job, or None when it succeeds (possibly with warnings)."""
     failure = _common(vm)
@@ -281,7 +360,14 @@ def backup(
             "UserErrorBcmDatasourceNotPresent",
             "Backup failed: This virtual machine is not (actively) protected by Azure Backup.",
         )
-    failure = _disk_count_failure(vm) or _encryption_failure(vm, excludes_disks, policy_type) or _agent_failure(vm)
+    failure = (
+        _disk_count_failure(vm)
+        or _ephemeral_failure(vm)
+        or _policy_type_failure(vm, policy_type, excluded)
+        or _encryption_failure(vm, excludes_disks, policy_type)
+        or _agent_failure(vm)
+        or _data_access_failure(vm, excluded)
+    )
     if failure:
         return failure
     if vm.running and needs_storage_path(vm) and not has_path_to(vm, netrules.Target.STORAGE):
@@ -304,17 +390,32 @@ def backup(
     return None
 
 
-def backup_warnings(vm: VmFacts) -> tuple[Failure, ...]:
-    """Warnings of a successful backup: a VM that is not running is backed up crash-consistent only."""
+def backup_warnings(
+    vm: VmFacts, *, policy_type: str = "V1", excluded: frozenset[int] = frozenset()
+) -> tuple[Failure, ...]:
+    """Warnings of a successful backup: a VM that is not running is backed up crash-consistent only; a
+    shared disk in the backup has no consistency across the VMs sharing it."""
+    warnings: list[Failure] = []
     if vm.exists and not vm.running:
-        return (
+        warnings.append(
             _f(
                 "AzureVmOffline",
                 "The virtual machine is not running, so the backup is crash-consistent only.",
                 "Crash-consistent backup",
-            ),
+            )
         )
-    return ()
+    # Only the Enhanced policy can leave shared disks out (backup-azure-vms-enhanced-policy).
+    enhanced = policy_type.upper() == "V2"
+    if any(d.shared and not (enhanced and d.lun in excluded) for d in vm.disks):
+        warnings.append(
+            _f(
+                "UserErrorSharedDiskBackedUpWithoutConsistency",  # emulator choice
+                "A shared disk was backed up; the backup has no consistency across the VMs sharing it. "
+                "Exclude shared disks with the Enhanced policy.",
+                "Shared disk backed up",
+            )
+        )
+    return tuple(warnings)
 
 
 def recovery_point_type(vm: VmFacts) -> str:
@@ -351,4 +452,8 @@ def all_codes() -> Sequence[str]:
         "UserErrorBcmDatasourceNotPresent",
         "ExtensionSnapshotFailedNoNetwork",
         "UserErrorStorageAccountFirewallBlocksBackup",
+        "UserErrorEphemeralOSDiskNotSupported",
+        "UserErrorConfidentialVMNotSupportedWithStandardPolicy",
+        "UserErrorUnsupportedDiskTypeForStandardPolicy",
+        "UserErrorDiskDataAccessAuthModeNotSupported",
     )

@@ -192,21 +192,52 @@ def _disk(doc: Mapping[str, Any] | int, *, vm: str, rg: str, lun: int | None, wh
         else:
             account = (vm.replace("-", "") + "disks")[:24].lower()
         vhd = vhd or f"https://{account}.blob.core.windows.net/vhds/{name}.vhd"
+    sku = str(doc.get("sku", "Premium_LRS"))
+    if lun is None and sku in DATA_DISK_ONLY_SKUS:
+        # computeRPCommon StorageAccountType: "UltraSSD_LRS can only be used with data disks"; Premium SSD v2
+        # cannot be an OS disk either (disks-types).
+        raise InventoryError(f"{where}: an OS disk cannot be {sku}")
+    ephemeral = _ephemeral(doc, lun, managed, where)
+    auth = doc.get("dataAccessAuthMode")
+    if auth not in (None, "None", "AzureActiveDirectory"):
+        raise InventoryError(f"{where}: dataAccessAuthMode must be AzureActiveDirectory or None")
     return Disk(
         name=name,
         lun=lun,
         size_gb=int(doc.get("sizeGB", 30 if lun is None else 128)),
         managed=managed,
         resource_group=str(doc.get("resourceGroup", rg)),
-        sku=str(doc.get("sku", "Premium_LRS")),
-        caching=str(doc.get("caching", "ReadWrite" if lun is None else "ReadOnly")),
+        sku=sku,
+        # An ephemeral OS disk lives in the host's cache or resource disk and is always ReadOnly cached.
+        caching=str(doc.get("caching", "ReadOnly" if ephemeral else "ReadWrite" if lun is None else "ReadOnly")),
         create_option="FromImage" if lun is None else str(doc.get("createOption", "Empty")),
         write_accelerator=bool(doc.get("writeAccelerator", False)),
         max_shares=int(doc.get("maxShares", 1)),
         vhd_uri=None if managed else str(vhd),
         storage_account=None if managed else str(account),
         storage_account_rg=None if managed else account_rg,
+        data_access_auth_mode=None if auth in (None, "None") else str(auth),
+        ephemeral=ephemeral,
     )
+
+
+#: Disk SKUs Azure allows for data disks only (SPEC computeRPCommon StorageAccountType).
+DATA_DISK_ONLY_SKUS = ("UltraSSD_LRS", "PremiumV2_LRS")
+
+
+def _ephemeral(doc: Mapping[str, Any], lun: int | None, managed: bool, where: str) -> str | None:
+    """`ephemeral: true` (CacheDisk), `ephemeral: ResourceDisk`, or ARM's `diffDiskSettings` (OS disk only)."""
+    settings = doc.get("diffDiskSettings")
+    value = doc.get("ephemeral")
+    if settings is None and value in (None, False):
+        return None
+    if lun is not None:
+        raise InventoryError(f"{where}: only the OS disk can be ephemeral")
+    if not managed:
+        raise InventoryError(f"{where}: an ephemeral OS disk is a managed disk (DiffDiskSettings)")
+    if isinstance(settings, Mapping):
+        return str(settings.get("placement", "CacheDisk"))
+    return "CacheDisk" if value is True else str(value)
 
 
 def _encryption(value: Any, where: str) -> Encryption | None:
@@ -226,6 +257,15 @@ def _encryption(value: Any, where: str) -> Encryption | None:
         key_vault_id=str(value.get("keyVaultId", "")),
         secret_url=str(value.get("secretUrl", "")),
     )
+
+
+def _security_type(value: Any, where: str) -> str | None:
+    """securityProfile.securityType: TrustedLaunch or ConfidentialVM (SPEC computeRPCommon SecurityTypes)."""
+    if value in (None, "", "Standard"):
+        return None
+    if value not in ("TrustedLaunch", "ConfidentialVM"):
+        raise InventoryError(f"{where}: securityType must be TrustedLaunch or ConfidentialVM")
+    return str(value)
 
 
 def build_vm(
@@ -300,6 +340,7 @@ def build_vm(
         os_disk=os_disk,
         data_disks=data_disks,
         encryption=encryption,
+        security_type=_security_type(doc.get("securityType"), where),
         http_proxy=doc.get("httpProxy"),
         vm_id=ids.stable_uuid(subscription, rg, name, "vmId"),
         computer_name=str(doc.get("computerName", name[:15])),

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from azbackup import checks
-from azbackup.azure import errors, lists
+from azbackup import checks, preflight_html
+from azbackup.azure import errors, inventory, lists
 from azbackup.azure import gateway as gw
 from azbackup.azure.credentials import CLIENT_SECRET, CredentialSource
 from azbackup.azure.rest import rest
@@ -42,9 +42,12 @@ print which VMs can be protected, and why not. It creates nothing in Azure and n
 EPILOG = """\
 output:
   table (default): VM, RESOURCE GROUP, LOCATION, OS, RESULT (Protectable, Protectable with warnings,
-  Blocked, Unknown), REASON (the first blocking reason, or the warnings' reasons), FAILED CHECKS (for
-  Unknown: the blocking checks that could not decide), then the counts. json / yaml: every check's
-  name, result, reason and message per VM, and a summary. VMs are ordered by resource group, then name.
+  Blocked, Unknown), REASON (the first blocking reason, or the warnings' reasons), CHECKS (the checks that
+  block; for Unknown those that could not decide; on a row with warnings those that warned), then the
+  counts and the vault context. json / yaml: every check's name, result, reason and message per VM, the
+  advice (cheapest fix first), and a summary. html: one self-contained page (no network) with the summary
+  as charts, the regions where vaults are needed, a sortable, filterable table and each VM's checks and
+  advice; give FILE to write it there. VMs are ordered by resource group, then name.
 
 exit codes:
   0  every selected VM can be protected (warnings allowed; also when no VM matches the selection)
@@ -76,6 +79,7 @@ class Format(enum.StrEnum):
     TABLE = "table"
     JSON = "json"
     YAML = "yaml"
+    HTML = "html"  # one self-contained page (preflight_html)
 
 
 class VaultMissing(errors.AzbackupError):
@@ -151,6 +155,10 @@ class Gathered:
     vault_id: str
     vault_location: str | None
     vms: tuple[Evaluated, ...]
+    # The state of each VM's item in the vaults the report names (the --vault-id vault, and vaults that
+    # protect a selected VM elsewhere): lower-cased vault id -> lower-cased VM id -> Protected,
+    # ProtectionStopped, SoftDeleted, ... One item list per such vault.
+    vault_items: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
 
 
 # -- gathering (I/O) --------------------------------------------------------------------------------
@@ -200,7 +208,36 @@ async def survey(clients: gw.Clients, request: Request) -> Gathered:
     finally:
         for task in tasks:  # the first Azure error ends the run: stop the calls still waiting
             task.cancel()
-    return Gathered(request, vault_id, vault_location, tuple(done))
+    items = {key: await _item_states(clients, key) for key in _vaults_named(vault_id, done)}
+    return Gathered(request, vault_id, vault_location, tuple(done), items)
+
+
+def _vaults_named(vault_id: str, done: Sequence[Evaluated]) -> list[str]:
+    """The given vault, and the vaults that protect a selected VM elsewhere (their advice depends on the
+    item's state there: protected, stopped or soft-deleted)."""
+    named = {vault_id.lower()} if vault_id else set()
+    for e in done:
+        other = e.vm.protection.vault_id if e.vm.protection else None
+        if other and any(r.reason is Reason.ALREADY_PROTECTED_BY_OTHER_VAULT for r in e.results):
+            named.add(other.lower())
+    return sorted(named)
+
+
+async def _item_states(clients: gw.Clients, vault_id: str) -> dict[str, str]:
+    """One paged list of the vault's protected items: VM id -> its protection state (or SoftDeleted)."""
+    match = _VAULT_ID.match(vault_id)
+    if match is None:
+        return {}
+    try:
+        listed = await inventory.load_vault_items(clients, match["name"], match["rg"])
+    except errors.AzbackupError:
+        return {}  # another team's vault we may not read: the advice stays general
+    states = {}
+    for vm, item in listed.items.items():
+        props = item.get("properties") or {}
+        states[vm] = "SoftDeleted" if props.get("isScheduledForDeferredDelete") else str(
+            props.get("protectionState") or "Unknown")
+    return states
 
 
 async def read_vault(clients: gw.Clients, vault_id: str) -> tuple[str, str]:
@@ -256,14 +293,24 @@ class Row:
     message: str
     failed: tuple[str, ...]  # blocking checks that failed (for Unknown: those that could not decide)
     checks: tuple[CheckRow, ...]
+    warned: tuple[str, ...] = ()  # checks that warned
+    advice: str = ""  # what to do, the cheapest fix first
+    vault_item: str | None = None  # the VM's item in the checked vault: Protected, ProtectionStopped, SoftDeleted...
+
+    @property
+    def named_checks(self) -> tuple[str, ...]:
+        """The checks the row is about: those that block (or could not decide), else those that warned."""
+        return self.failed or self.warned
 
 
 def build_row(vm: f.VMFacts, ctx: f.CheckContext, results: Sequence[checks.CheckResult],
-              skipped: Collection[str] = ()) -> Row:
+              skipped: Collection[str] = (), vault_items: Mapping[str, Mapping[str, str]] | None = None) -> Row:
     """One VM's verdict, with the operator's rules: a blocking failure blocks, a blocking Unknown waits."""
     considered = [r for r in results if r.name not in skipped]
     failures, unknowns = checks.blocking_failures(considered), checks.blocking_unknowns(considered)
     warnings = [r for r in considered if r.result is checks.Result.WARNING]
+    items = vault_items or {}
+    here = items.get(ctx.vault_id.lower(), {}).get(vm.id.lower()) if ctx.vault_id else None
     if failures:
         outcome, reason, message, failed = (Outcome.BLOCKED, str(failures[0].reason),
                                             _joined(failures), tuple(r.name for r in failures))
@@ -279,7 +326,50 @@ def build_row(vm: f.VMFacts, ctx: f.CheckContext, results: Sequence[checks.Check
         CheckRow(r.name, _SKIPPED, str(Reason.FACT_UNAVAILABLE), "not read (--skip-protection-status)")
         if r.name in skipped else CheckRow(r.name, str(r.result), str(r.reason), r.message) for r in results)
     return Row(vm.id, vm.name, vm.resource_group, vm.region or "", str(vm.os.type or ""), os_label(vm.os),
-               ctx.vault_region, outcome, reason, message, failed, rows)
+               ctx.vault_region, outcome, reason, message, failed, rows,
+               warned=tuple(r.name for r in warnings),
+               advice=advice(vm, failures, unknowns, warnings, here, items), vault_item=here)
+
+
+def advice(vm: f.VMFacts, failures: Sequence[checks.CheckResult], unknowns: Sequence[checks.CheckResult],
+           warnings: Sequence[checks.CheckResult], here: str | None, items: Mapping[str, Mapping[str, str]]) -> str:
+    """What to do about a row, the cheapest fix first. Every check's message ends in what to do; a VM another
+    vault holds gets advice by the state of its item there (protected, stopped or soft-deleted)."""
+    if failures:
+        first = failures[0]
+        other = vm.protection.vault_id if vm.protection else None
+        if first.reason is Reason.ALREADY_PROTECTED_BY_OTHER_VAULT and other:
+            return elsewhere_advice(other, items.get(other.lower(), {}).get(vm.id.lower()))
+        return first.message
+    if unknowns:
+        return f"Not decided yet: {unknowns[0].message} Run preflight again once Azure reports it."
+    if here == "SoftDeleted":
+        return ("Its backup item in this vault is soft-deleted (protection stopped, data kept for the soft-delete "
+                "retention): undelete it here to resume protection; a ProtectedVM for this vault does that.")
+    if here == "ProtectionStopped":
+        return "This vault holds its item with protection stopped: a ProtectedVM for this vault resumes it."
+    if here:
+        return f"Already protected by this vault (protectionState {here}): nothing to do."
+    if warnings:
+        return " ".join(r.message for r in warnings)
+    return "Nothing to do: it can be protected as it is."
+
+
+def elsewhere_advice(vault_id: str, state: str | None) -> str:
+    name = vault_id.rstrip("/").rsplit("/", 1)[-1]
+    keep = f"azbackup preflight --vault-id {vault_id}"
+    if state == "SoftDeleted":
+        return (f"Its backup item in vault {name} is soft-deleted: protection there is already stopped, and the vault "
+                "keeps the data (and the VM) for the soft-delete retention. Cheapest: protect it in "
+                f"{name} again by undeleting the item (check with `{keep}`). To protect it in another vault, undelete "
+                f"it in {name}, then stop protection with 'Delete backup data' while soft delete is off, or wait "
+                "until the retention ends.")
+    if state == "ProtectionStopped":
+        return (f"Vault {name} holds it with protection stopped (recovery points kept). Cheapest: resume protection "
+                f"in {name} (check with `{keep}`). To protect it in another vault, delete its backup data in {name} "
+                "first.")
+    return (f"Vault {name} protects it. Keep it there (`{keep}` checks it against that vault), or stop protection "
+            f"in {name} and delete its backup data before protecting it in another vault.")
 
 
 def _joined(results: Sequence[checks.CheckResult]) -> str:
@@ -313,7 +403,7 @@ def build_report(gathered: Gathered) -> Report:
     """Rows in a stable order: resource group, then name (both case-insensitive), then id."""
     request = gathered.request
     skipped = () if request.protection_status else ("NotProtectedElsewhere",)
-    rows = sorted((build_row(e.vm, e.context, e.results, skipped) for e in gathered.vms),
+    rows = sorted((build_row(e.vm, e.context, e.results, skipped, gathered.vault_items) for e in gathered.vms),
                   key=lambda r: (r.resource_group.lower(), r.name.lower(), r.id.lower()))
     return Report(request.subscription_id, gathered.vault_id, gathered.vault_location, request.policy_type,
                   request.protection_status, tuple(rows))
@@ -326,7 +416,8 @@ def exit_code(report: Report) -> int:
 
 # -- rendering (pure) -------------------------------------------------------------------------------
 
-COLUMNS = ("VM", "RESOURCE GROUP", "LOCATION", "OS", "RESULT", "REASON", "FAILED CHECKS")
+# CHECKS: the checks that block a Blocked row (could not decide for Unknown), or that warned.
+COLUMNS = ("VM", "RESOURCE GROUP", "LOCATION", "OS", "RESULT", "REASON", "CHECKS")
 
 
 def summary_line(report: Report) -> str:
@@ -341,9 +432,13 @@ def context_lines(report: Report) -> list[str]:
     if report.vault_location:
         vault = f"vault {report.vault_id}" if report.vault_id else "a vault"
         lines.insert(0, f"Checked against {vault} in {report.vault_location}.")
+        held = [r for r in report.rows if r.vault_item]
+        if report.vault_id:
+            shown = ", ".join(f"{r.name} ({_item_note(r.vault_item)})" for r in held)
+            lines.insert(1, f"This vault already holds {len(held)} of the selected VMs"
+                            + (f": {shown}." if held else "."))
     else:
-        needed = Counter(row.vault_location for row in report.rows if row.vault_location)
-        regions = ", ".join(f"{region} ({n} VM{'' if n == 1 else 's'})" for region, n in sorted(needed.items()))
+        regions = ", ".join(f"{region} ({n} VM{'' if n == 1 else 's'})" for region, n in vaults_needed(report).items())
         lines.insert(0, "No vault given: SameRegion assumed a vault in each VM's own region"
                         + (f"; vaults needed in {regions}." if regions else "."))
     if not report.protection_status:
@@ -351,9 +446,20 @@ def context_lines(report: Report) -> list[str]:
     return lines
 
 
+def _item_note(state: str | None) -> str:
+    return "soft-deleted: undelete it to resume" if state == "SoftDeleted" else str(state)
+
+
+def vaults_needed(report: Report) -> dict[str, int]:
+    """Without a vault: the regions where a vault is needed, with the number of VMs each would protect."""
+    if report.vault_location:
+        return {}
+    return dict(sorted(Counter(row.vault_location for row in report.rows if row.vault_location).items()))
+
+
 def render_table(report: Report) -> str:
     cells = [COLUMNS, *((r.name, r.resource_group, r.location or "-", r.os_type or "-", str(r.result), r.reason or "-",
-                         ",".join(r.failed) or "-") for r in report.rows)]
+                         ",".join(r.named_checks) or "-") for r in report.rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     lines = ["   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join([*lines, "", summary_line(report) + ".", *context_lines(report)]) + "\n"
@@ -371,8 +477,10 @@ def document(report: Report) -> dict[str, Any]:
             "id": r.id, "name": r.name, "resourceGroup": r.resource_group, "location": r.location or None,
             "osType": r.os_type or None, "os": r.os or None, "vaultLocation": r.vault_location or None,
             "result": str(r.result), "reason": r.reason or None, "message": r.message, "failedChecks": list(r.failed),
+            "warnedChecks": list(r.warned), "advice": r.advice, "vaultItem": r.vault_item,
             "checks": [dataclasses.asdict(c) for c in r.checks],
         } for r in report.rows],
+        "vaultsNeeded": vaults_needed(report) or None,
         "summary": {
             "total": len(report.rows), "protectable": counts[Outcome.PROTECTABLE],
             "protectableWithWarnings": counts[Outcome.WARNINGS], "blocked": counts[Outcome.BLOCKED],
@@ -382,6 +490,8 @@ def document(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, fmt: Format) -> str:
+    if fmt is Format.HTML:
+        return preflight_html.render(document(report), [summary_line(report) + ".", *context_lines(report)])
     if fmt is Format.JSON:
         return json.dumps(document(report), indent=2) + "\n"
     if fmt is Format.YAML:
@@ -413,7 +523,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="make no backupStatus call per VM; NotProtectedElsewhere is reported Skipped")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the Azure SDK's warnings on stderr")
     parser.add_argument("-o", "--output", choices=[str(x) for x in Format], default=str(Format.TABLE),
-                        help="output format (default table)")
+                        help="output format (default table); html is one self-contained page with charts")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="write the report to FILE instead of stdout")
     azure = parser.add_argument_group("Azure (as `azbackup run`)")
     azure.add_argument("--arm-endpoint", metavar="URL", help="Azure Resource Manager endpoint (AZBACKUP_ARM_ENDPOINT)")
     azure.add_argument("--authority-host", metavar="URL", help="Entra ID authority host (AZURE_AUTHORITY_HOST)")
@@ -444,7 +555,12 @@ def main(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> int:
         return 2
     if not report.rows:
         print("azbackup preflight: no VM matches the selection", file=sys.stderr)
-    sys.stdout.write(render(report, Format(args.output)))
+    text = render(report, Format(args.output))
+    if args.file:
+        with open(args.file, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
     return exit_code(report)
 
 

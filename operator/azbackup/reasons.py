@@ -139,6 +139,11 @@ class Reason(enum.StrEnum):
     BACKUP_OVERDUE = "BackupOverdue"
     """No successful backup within the policy's schedule window."""
 
+    VAULT_CAPACITY_REACHED = "VaultCapacityReached"
+    """The vault already protects 1000 VMs, Azure's limit; no configure-protection is sent."""
+    POLICY_CAPACITY_REACHED = "PolicyCapacityReached"
+    """The policy already has 1000 VMs, Azure's limit; no configure-protection is sent."""
+
     # --- ProtectedVM prerequisite checks ---
     CHECK_PASSED = "CheckPassed"
     """The prerequisite holds."""
@@ -150,6 +155,8 @@ class Reason(enum.StrEnum):
     """The VM was created without the VM agent (provisionVMAgent false) and reports none."""
     VM_AGENT_NOT_READY = "VMAgentNotReady"
     """The VM agent does not report Ready."""
+    VM_AGENT_NOT_REPORTING = "VMAgentNotReporting"
+    """The VM is not running, so its agent cannot report; it is checked once the VM runs (warning)."""
     VM_AGENT_TOO_OLD = "VMAgentTooOld"
     """The VM agent is older than the guide's minimum (Windows 2.6.1198.718) or Azure's Linux minimum (2.2.53.1)."""
     VM_STOPPED = "VMStopped"
@@ -180,6 +187,20 @@ class Reason(enum.StrEnum):
     """Azure's support matrix does not settle whether this OS can be backed up with the VM agent (warning)."""
     UNMANAGED_DISKS_DEPRECATED = "UnmanagedDisksDeprecated"
     """The VM has unmanaged disks, whose backup Azure has deprecated (warning)."""
+    DISK_NEEDS_ENHANCED_POLICY = "DiskNeedsEnhancedPolicy"
+    """Since the guide: an Ultra Disk or Premium SSD v2 data disk is backed up by the Enhanced policy only."""
+    EPHEMERAL_OS_DISK = "EphemeralOSDisk"
+    """Since the guide: the VM has an ephemeral OS disk, which Azure Backup cannot back up."""
+    DISK_DATA_ACCESS_AUTH = "DiskDataAccessAuth"
+    """Since the guide: a disk has data-access authentication (Entra ID), with which backups fail."""
+    CONFIDENTIAL_VM_NEEDS_ENHANCED_POLICY = "ConfidentialVMNeedsEnhancedPolicy"
+    """Since the guide: a Confidential VM is backed up by the Enhanced policy only."""
+
+    # --- BackupPolicy writes ---
+    POLICY_EDIT_BUDGET_EXHAUSTED = "PolicyEditBudgetExhausted"
+    """The vault's 50 policy creates/edits in 24 hours are spent; the write waits until the budget frees up."""
+    DRIFT_KEEPS_RETURNING = "DriftKeepsReturning"
+    """The policy was changed in Azure and corrected repeatedly; the operator stops rewriting and reports."""
 
     # --- OnDemandBackup ---
     TARGET_NOT_PROTECTED = "TargetNotProtected"

@@ -282,6 +282,15 @@ EXTRAS: dict[str, set[str]] = {
         "properties.networkProfile.networkInterfaces[].properties.primary",
         "zones",
         "zones[]",
+        # today's prerequisites (SPEC computeRPCommon SecurityProfile, OSDisk.diffDiskSettings)
+        "properties.securityProfile",
+        "properties.securityProfile.securityType",
+        "properties.securityProfile.uefiSettings",
+        "properties.securityProfile.uefiSettings.secureBootEnabled",
+        "properties.securityProfile.uefiSettings.vTpmEnabled",
+        "properties.storageProfile.osDisk.diffDiskSettings",
+        "properties.storageProfile.osDisk.diffDiskSettings.option",
+        "properties.storageProfile.osDisk.diffDiskSettings.placement",
     },
     "instance-view": {
         "disks[].encryptionSettings",

@@ -149,7 +149,7 @@ async def test_injected_500_is_retried_by_the_sdk(emu: EmulatorProcess, azure: A
 async def test_injected_429_with_retry_after_is_retried(emu: EmulatorProcess, azure: Azure) -> None:
     emu.admin.add_fault(operation="VirtualMachines_ListAll", status=429, retryAfter=1, count=1)
     vms = [vm async for vm in azure.compute.virtual_machines.list_all()]
-    assert len(vms) == 25
+    assert len(vms) == 31
     counters = emu.admin.counters()
     assert (counters["throttled"], counters["operations"]["VirtualMachines_ListAll"]["byStatus"]) == (
         1,

@@ -12,7 +12,7 @@ from emulator_support import SUB, Azure
 
 async def test_list_all_with_instance_view_reads_the_whole_fleet(azure: Azure) -> None:
     vms = {vm.name: vm async for vm in azure.compute.virtual_machines.list_all(expand="instanceView")}
-    assert len(vms) == 25
+    assert len(vms) == 31
     ready = vms["vm-web-01"].properties.instance_view
     assert ready.vm_agent.statuses[0].display_status == "Ready"
     assert ready.vm_agent.vm_agent_version == "2.10.0.8"
@@ -36,8 +36,8 @@ async def test_list_all_with_instance_view_reads_the_whole_fleet(azure: Azure) -
 async def test_lists_page_with_next_link(emu: EmulatorProcess, azure: Azure) -> None:
     emu.admin.set_settings(pageSize=4)
     names = [vm.name async for vm in azure.compute.virtual_machines.list_all(expand="instanceView")]
-    assert len(names) == len(set(names)) == 25
-    assert emu.admin.count("VirtualMachines_ListAll") == 7
+    assert len(names) == len(set(names)) == 31
+    assert emu.admin.count("VirtualMachines_ListAll") == 8  # 31 VMs, 4 a page
 
 
 async def test_vm_reads(azure: Azure) -> None:
@@ -46,7 +46,7 @@ async def test_vm_reads(azure: Azure) -> None:
     view = await azure.compute.virtual_machines.instance_view("RG-DATA", "VM-ADE-OK")  # names are case-insensitive
     assert view.os_name == "ubuntu"
     in_group = [v.name async for v in azure.compute.virtual_machines.list("rg-dev")]
-    assert sorted(in_group) == ["vm-dev-01", "vm-dev-02"]
+    assert sorted(in_group) == ["vm-dev-01", "vm-dev-02", "vm-ephemeral"]
     neu = [v.name async for v in azure.compute.virtual_machines.list_by_location("northeurope")]
     assert neu == ["vm-neu-app"]
     extensions = [e.name for e in (await azure.compute.virtual_machine_extensions.list("rg-data", "vm-ade-ok")).value]
@@ -102,7 +102,7 @@ async def test_vm_put_keeps_facts_and_cannot_create(azure: Azure) -> None:
 
 async def test_network_interfaces_security_groups_and_vnets(azure: Azure) -> None:
     nics = {n.name: n async for n in azure.network.network_interfaces.list_all()}
-    assert len(nics) == 26
+    assert len(nics) == 32
     primary = nics["vm-multi-nic-nic"].properties
     assert (
         primary.ip_configurations[0]
@@ -116,7 +116,8 @@ async def test_network_interfaces_security_groups_and_vnets(azure: Azure) -> Non
     assert len(nics["vm-multi-nic-nic1"].properties.ip_configurations) == 2
     nic = await azure.network.network_interfaces.get("rg-data", "vm-locked-down-nic")
     assert nic.properties.virtual_machine.id.endswith("/virtualMachines/vm-locked-down")
-    assert [n.name async for n in azure.network.network_interfaces.list("rg-dev")] == ["vm-dev-01-nic", "vm-dev-02-nic"]
+    assert [n.name async for n in azure.network.network_interfaces.list("rg-dev")] == [
+        "vm-dev-01-nic", "vm-dev-02-nic", "vm-ephemeral-nic"]
 
     nsg = await azure.network.network_security_groups.get("rg-network", "nsg-deny-storage")
     assert [r.name for r in nsg.properties.default_security_rules] == [
@@ -208,4 +209,4 @@ async def test_vms_can_be_added_changed_and_removed_at_run_time(emu: EmulatorPro
     view = await azure.compute.virtual_machines.instance_view("rg-dev", "vm-new")
     assert view.statuses[1].code == "PowerState/stopped"
     emu.admin.remove_vm(SUB, "rg-dev", "vm-new")
-    assert len([vm async for vm in azure.compute.virtual_machines.list("rg-dev")]) == 2
+    assert len([vm async for vm in azure.compute.virtual_machines.list("rg-dev")]) == 3

@@ -107,6 +107,16 @@ SAMPLE_VERDICTS = {
     "vm-classic-disks": (None, "UserErrorStorageAccountFirewallBlocksBackup"),
     "vm-cluster-1": (None, None),
     "vm-multi-nic": (None, None),
+    # since the guide (a Standard policy, every disk backed up)
+    "vm-ultra-db": ("UserErrorUnsupportedDiskTypeForStandardPolicy", "UserErrorUnsupportedDiskTypeForStandardPolicy"),
+    "vm-pv2-app": ("UserErrorUnsupportedDiskTypeForStandardPolicy", "UserErrorUnsupportedDiskTypeForStandardPolicy"),
+    "vm-ephemeral": ("UserErrorEphemeralOSDiskNotSupported", "UserErrorEphemeralOSDiskNotSupported"),
+    "vm-entra-disk": (None, "UserErrorDiskDataAccessAuthModeNotSupported"),
+    "vm-confidential": (
+        "UserErrorConfidentialVMNotSupportedWithStandardPolicy",
+        "UserErrorConfidentialVMNotSupportedWithStandardPolicy",
+    ),
+    "vm-trusted": (None, None),
 }
 
 

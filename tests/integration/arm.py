@@ -34,7 +34,8 @@ class Arm:
     def patch_vault(self, rg: str, name: str, patch: dict[str, Any]) -> None:
         self.vaults.vaults.begin_update(rg, name, patch).result()
 
-    def protect(self, rg: str, vault: str, vm_rg: str, vm: str, policy: str = "DefaultPolicy") -> dict[str, Any]:
+    def protect(self, rg: str, vault: str, vm_rg: str, vm: str, policy: str = "DefaultPolicy",
+                exclude_luns: tuple[int, ...] = ()) -> dict[str, Any]:
         """Enable protection directly, as a portal user would (refresh, then PUT the item)."""
         captured: dict[str, Any] = {}
 
@@ -50,6 +51,9 @@ class Arm:
         body = {"properties": {"protectedItemType": "Microsoft.Compute/virtualMachines",
                                "sourceResourceId": vm_id_of(vm_rg, vm),
                                "policyId": f"{vault_id}/backupPolicies/{policy}"}}
+        if exclude_luns:
+            body["properties"]["extendedProperties"] = {"diskExclusionProperties": {
+                "diskLunList": list(exclude_luns), "isInclusionList": False}}
         self.backup.protected_items.begin_create_or_update(
             vault, rg, "Azure", container(vm_rg, vm), item(vm_rg, vm), body).result()
         found = self.backup.protected_items.get(vault, rg, "Azure", container(vm_rg, vm), item(vm_rg, vm))

@@ -23,7 +23,7 @@ EXPECTED = {
     ("rg-apps", "vm-appvhd"): ("Protectable with warnings", "UnmanagedDisksDeprecated"),
     ("rg-apps", "vm-coreos"): ("Blocked", "UnsupportedOS"),
     ("rg-apps", "vm-noagent"): ("Blocked", "VMAgentNotInstalled"),
-    ("rg-apps", "vm-stopped"): ("Protectable with warnings", "VMAgentNotReady, VMStopped"),
+    ("rg-apps", "vm-stopped"): ("Protectable with warnings", "VMAgentNotReporting, VMStopped"),
     ("rg-apps", "vm-win-oldagent"): ("Blocked", "VMAgentTooOld"),
     ("rg-data", "vm-ade-ok"): ("Protectable", "-"),
     ("rg-data", "vm-ade-switched"): ("Blocked", "DiskEncryptionUnsupported"),
@@ -43,6 +43,13 @@ EXPECTED = {
     ("rg-web", "vm-multi-nic"): ("Protectable with warnings", "RestoreNetworkConfig"),
     ("rg-web", "vm-web-01"): ("Protectable", "-"),
     ("rg-web", "vm-web-02"): ("Protectable", "-"),
+    # prerequisites Azure added after the guide, with the default Enhanced policy
+    ("rg-data", "vm-ultra-db"): ("Protectable", "-"),
+    ("rg-apps", "vm-pv2-app"): ("Protectable", "-"),
+    ("rg-dev", "vm-ephemeral"): ("Blocked", "EphemeralOSDisk"),
+    ("rg-data", "vm-entra-disk"): ("Blocked", "DiskDataAccessAuth"),
+    ("rg-apps", "vm-confidential"): ("Protectable", "-"),
+    ("rg-apps", "vm-trusted"): ("Protectable", "-"),
 }
 # The check each Blocked VM fails (exactly one per limitation VM).
 FAILED = {
@@ -50,13 +57,13 @@ FAILED = {
     "vm-win-oldagent": "VMAgentReady", "vm-ade-switched": "DiskEncryptionSupported", "vm-bigdata": "DataDiskLimit",
     "vm-locked-down": "NetworkPath", "vm-sap-hana": "NoWriteAccelerator", "vm-classic-disks": "StorageAccountAccess",
     "vm-legacy-erp": "NotProtectedElsewhere", "vm-retired": "NotProtectedElsewhere", "vm-win2003": "SupportedOS",
-    "vm-neu-app": "SameRegion",
+    "vm-neu-app": "SameRegion", "vm-ephemeral": "NoEphemeralOSDisk", "vm-entra-disk": "NoDataAccessAuthDisks",
 }
 # Operations that only read. backupStatus is a POST action, so ARM (and the emulator) meter it as a write,
 # but it changes nothing: it asks which vault protects a VM.
 READ_ONLY = {"Entra_Token", "VirtualMachines_ListAll", "Disks_List", "NetworkInterfaces_ListAll",
              "NetworkSecurityGroups_ListAll", "VirtualNetworks_ListAll", "StorageAccounts_List", "ServiceTags_List",
-             "Vaults_Get", "BackupStatus_Get"}
+             "Vaults_Get", "BackupStatus_Get", "BackupProtectedItems_List"}
 
 
 def preflight(emulator: Any, *args: str, secret: str = DEFAULT_CLIENT_SECRET) -> subprocess.CompletedProcess[str]:
@@ -72,11 +79,11 @@ def preflight(emulator: Any, *args: str, secret: str = DEFAULT_CLIENT_SECRET) ->
 
 
 def table(stdout: str) -> tuple[dict[tuple[str, str], tuple[str, ...]], list[str]]:
-    """Table rows by (resource group, VM) -> (LOCATION, OS, RESULT, REASON, FAILED CHECKS), and the lines after."""
+    """Table rows by (resource group, VM) -> (LOCATION, OS, RESULT, REASON, CHECKS), and the lines after."""
     lines = stdout.splitlines()
     blank = lines.index("")
     header = re.split(r"\s{3,}", lines[0])
-    assert header == ["VM", "RESOURCE GROUP", "LOCATION", "OS", "RESULT", "REASON", "FAILED CHECKS"]
+    assert header == ["VM", "RESOURCE GROUP", "LOCATION", "OS", "RESULT", "REASON", "CHECKS"]
     rows = [re.split(r"\s{3,}", line) for line in lines[1:blank]]
     return {(r[1], r[0]): tuple(r[2:]) for r in rows}, lines[blank + 1:]
 
@@ -94,16 +101,20 @@ def test_table_over_the_sample_fleet_blocks_each_limitation_and_writes_nothing(e
     assert {vm: row[4] for (_, vm), row in rows.items() if row[2] == "Blocked"} == FAILED
     assert list(rows) == sorted(rows), "ordered by resource group, then name"
     assert rows[("rg-neu", "vm-neu-app")][:2] == ("northeurope", "Linux")
-    assert footer == ["25 VMs: 7 Protectable, 5 Protectable with warnings, 13 Blocked, 0 Unknown.",
+    assert footer == ["31 VMs: 11 Protectable, 5 Protectable with warnings, 15 Blocked, 0 Unknown.",
                       "Checked against a vault in westeurope.", "Policy type Enhanced."]
+    # The warning rows name the checks that warned.
+    assert rows[("rg-apps", "vm-stopped")][4] == "VMAgentReady,ApplicationConsistent"
+    assert rows[("rg-apps", "vm-appvhd")][3:] == ("UnmanagedDisksDeprecated", "ManagedDisks")
     # The operator's batches: one list per collection, one backupStatus per VM, no service tags (no NSG
-    # rule names a CIDR), and nothing that changes Azure.
+    # rule names a CIDR), one item list of rsv-legacy (which holds two selected VMs), and nothing that
+    # changes Azure.
     assert operations(emulator) == {
         "Entra_Token": 1, "VirtualMachines_ListAll": 1, "Disks_List": 1, "NetworkInterfaces_ListAll": 1,
         "NetworkSecurityGroups_ListAll": 1, "VirtualNetworks_ListAll": 1, "StorageAccounts_List": 1,
-        "BackupStatus_Get": len(EXPECTED)}
+        "BackupStatus_Get": len(EXPECTED), "BackupProtectedItems_List": 1}
     kinds = emulator.admin.counters()["kinds"]
-    assert (kinds["read"], kinds["write"], kinds["delete"]) == (6, len(EXPECTED), 0)
+    assert (kinds["read"], kinds["write"], kinds["delete"]) == (7, len(EXPECTED), 0)
 
 
 def test_json_reports_every_check_of_every_vm(emulator: Any) -> None:
@@ -115,7 +126,8 @@ def test_json_reports_every_check_of_every_vm(emulator: Any) -> None:
     assert [(vm["resourceGroup"], vm["name"]) for vm in doc["vms"]] == sorted(EXPECTED)
     names = ["SameRegion", "NotProtectedElsewhere", "VMAgentReady", "ApplicationConsistent", "NetworkPath",
              "SupportedOS", "DataDiskLimit", "NoWriteAccelerator", "DiskEncryptionSupported", "StorageAccountAccess",
-             "NoSharedDisks", "RestoreNetworkConfig"]
+             "ManagedDisks", "NoSharedDisks", "RestoreNetworkConfig", "DiskTypeSupported", "NoEphemeralOSDisk",
+             "NoDataAccessAuthDisks", "SecurityTypeSupported"]
     for vm in doc["vms"]:
         assert [c["name"] for c in vm["checks"]] == names, vm["name"]
         assert all(c.keys() == {"name", "result", "reason", "message"} for c in vm["checks"])
@@ -125,7 +137,14 @@ def test_json_reports_every_check_of_every_vm(emulator: Any) -> None:
     erp = next(vm for vm in doc["vms"] if vm["name"] == "vm-legacy-erp")
     message = next(c["message"] for c in erp["checks"] if c["name"] == "NotProtectedElsewhere")
     assert "rsv-legacy" in message
-    assert doc["summary"] == {"total": 25, "protectable": 7, "protectableWithWarnings": 5, "blocked": 13,
+    # Advice that can be followed: vm-retired's item in rsv-legacy is soft-deleted, so its protection there
+    # is already stopped; vm-legacy-erp's is active.
+    advice = {vm["name"]: vm["advice"] for vm in doc["vms"]}
+    assert "soft-deleted: protection there is already stopped" in advice["vm-retired"]
+    assert "Vault rsv-legacy protects it. Keep it there" in advice["vm-legacy-erp"]
+    assert "update the VM agent to 2.7.41491.1010 or later" in advice["vm-locked-down"]
+    assert advice["vm-sap-hana"].count("allow outbound HTTPS (TCP 443) from the VM to the Internet") == 1
+    assert doc["summary"] == {"total": 31, "protectable": 11, "protectableWithWarnings": 5, "blocked": 15,
                               "unknown": 0, "exitCode": 1}
     assert (doc["vault"], doc["policyType"], doc["protectionStatus"]) == (
         {"id": None, "location": "westeurope"}, "Enhanced", "read")
@@ -144,7 +163,9 @@ def test_a_resource_group_that_can_be_protected_exits_0(emulator: Any) -> None:
 
 def test_tag_filter_selects_tagged_vms_and_without_a_vault_assumes_each_vms_region(emulator: Any) -> None:
     run = preflight(emulator, "--subscription", SUB, "--tag", "backup=daily", "-o", "yaml")
-    untagged = {("rg-dev", "vm-dev-02"), ("rg-legacy", "vm-retired")}  # the only VMs without backup=daily
+    untagged = {("rg-dev", "vm-dev-02"), ("rg-legacy", "vm-retired"),  # the only VMs without backup=daily
+                ("rg-data", "vm-ultra-db"), ("rg-apps", "vm-pv2-app"), ("rg-dev", "vm-ephemeral"),
+                ("rg-data", "vm-entra-disk"), ("rg-apps", "vm-confidential"), ("rg-apps", "vm-trusted")}
     doc = yaml.safe_load(run.stdout)
     got = {(vm["resourceGroup"], vm["name"]): (vm["result"], vm["reason"] or "-") for vm in doc["vms"]}
     # No vault given: vm-neu-app would need a vault in northeurope, and nothing else changes.
@@ -187,6 +208,8 @@ def test_vault_id_reads_the_vault_once_and_its_own_vms_pass(emulator: Any) -> No
         "vm-classic-disks": ("Blocked", "StorageAccountFirewall"), "vm-legacy-erp": ("Protectable", "-"),
         "vm-retired": ("Protectable", "-"), "vm-win2003": ("Blocked", "UnsupportedOS")}
     assert footer[1] == f"Checked against vault {RSV_LEGACY} in westeurope."
+    assert footer[2] == ("This vault already holds 2 of the selected VMs: vm-legacy-erp (Protected), "
+                         "vm-retired (soft-deleted: undelete it to resume).")
     assert operations(emulator)["Vaults_Get"] == 1
     assert run.returncode == 1
 

@@ -30,7 +30,7 @@ PROTECTABLE = {
     ("rg-web", "vm-web-01"): [], ("rg-apps", "vm-api-01"): [], ("rg-data", "vm-ade-ok"): [],
     ("rg-apps", "vm-stopped"): ["ApplicationConsistent", "VMAgentReady"],
     ("rg-data", "vm-cluster-1"): ["NoSharedDisks"], ("rg-web", "vm-multi-nic"): ["RestoreNetworkConfig"],
-    ("rg-apps", "vm-appvhd"): ["StorageAccountAccess"],
+    ("rg-apps", "vm-appvhd"): ["ManagedDisks"],
 }
 
 
@@ -203,3 +203,34 @@ def test_without_the_opt_in_extension_operations_stay_a_reason(
     assert any("spec.remediation.allowExtensionOperations" in c["message"] for c in obj["status"]["checks"])
     assert emulator.admin.count("VirtualMachines_Update") == 0
     assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == 0
+
+
+# Prerequisites Azure added after the 2018 guide, with the vault's DefaultPolicy (Standard).
+TODAY_BLOCKED = {
+    ("rg-data", "vm-ultra-db"): "DiskNeedsEnhancedPolicy",
+    ("rg-apps", "vm-pv2-app"): "DiskNeedsEnhancedPolicy",
+    ("rg-dev", "vm-ephemeral"): "EphemeralOSDisk",
+    ("rg-data", "vm-entra-disk"): "DiskDataAccessAuth",
+    ("rg-apps", "vm-confidential"): "ConfidentialVMNeedsEnhancedPolicy",
+}
+
+
+def test_todays_prerequisites_block_before_any_write_and_excluding_the_disk_protects(
+        cluster: Cluster, operator: OperatorProcess, arm: Arm, emulator: Any) -> None:
+    cluster.apply(vault("vault-a"), protected_vm("trusted", "vault-a", vm_id("rg-apps", "vm-trusted")),
+                  *(protected_vm(name, "vault-a", vm_id(rg, name)) for rg, name in TODAY_BLOCKED))
+    for (_, name), reason in TODAY_BLOCKED.items():
+        obj = cluster.wait_for("protectedvm", name, status="False", reason=reason, operator=operator)
+        message = next(c["message"] for c in obj["status"]["checks"] if c["result"] == "Failed")
+        assert "2018 guide" in message, message
+    cluster.wait_for("protectedvm", "trusted", reason="Protected", operator=operator)
+    assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == 1
+    # Excluding the offending data disk is enough where Azure allows it.
+    cluster.patch("protectedvm", "vm-ultra-db", {"spec": {"diskSelection": {"excludeLuns": [1]}}})
+    cluster.patch("protectedvm", "vm-entra-disk", {"spec": {"diskSelection": {"excludeLuns": [0]}}})
+    for name, lun in (("vm-ultra-db", 1), ("vm-entra-disk", 0)):
+        cluster.wait_for("protectedvm", name, reason="Protected", timeout=60, operator=operator)
+        rg = "rg-data"
+        props = (arm.item("rg-backup", "vault-a", rg, name) or {}).get("properties") or {}
+        assert props["extendedProperties"]["diskExclusionProperties"] == {"diskLunList": [lun],
+                                                                          "isInclusionList": False}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from azbackup import checks, cli, preflight
 from azbackup.azure.credentials import CredentialSource
-from azbackup.checks.facts import OSInfo, PolicyType
+from azbackup.checks.facts import OSInfo, PolicyType, Protection
 from azbackup.checks.result import CheckResult, Result
 from azbackup.preflight import CheckRow, Outcome, Report, Row
 from azbackup.reasons import Reason
@@ -119,10 +119,11 @@ def test_context_vault_region(vault_location: str | None, vm_region: str | None,
 
 
 def row(name: str, rg: str, outcome: Outcome, reason: str = "", failed: tuple[str, ...] = (),
-        location: str = "westeurope") -> Row:
+        location: str = "westeurope", warned: tuple[str, ...] = (), vault_item: str | None = None) -> Row:
     return Row(f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
                name, rg, location, "Linux", "ubuntu 22.04", location, outcome, reason, f"{name} message", failed,
-               (CheckRow("SameRegion", "Passed", "CheckPassed", "same region"),))
+               (CheckRow("SameRegion", "Passed", "CheckPassed", "same region"),), warned=warned,
+               vault_item=vault_item)
 
 
 def report(*rows: Row, vault_location: str | None = "westeurope", protection_status: bool = True) -> Report:
@@ -154,21 +155,23 @@ def test_exit_code(outcomes: list[Outcome], want: int) -> None:
 
 SAMPLE = report(
     row("vm-web-01", "rg-web", Outcome.PROTECTABLE),
-    row("vm-stopped", "rg-apps", Outcome.WARNINGS, "VMAgentNotReady, VMStopped"),
+    row("vm-stopped", "rg-apps", Outcome.WARNINGS, "VMAgentNotReporting, VMStopped",
+        warned=("VMAgentReady", "ApplicationConsistent")),
     row("vm-neu-app", "rg-neu", Outcome.BLOCKED, "RegionMismatch", ("SameRegion",), location="northeurope"),
 )
 
 
 def test_table() -> None:
+    # CHECKS names the checks that block a row, or those that warned on a row with warnings.
     assert preflight.render(SAMPLE, preflight.Format.TABLE) == (
         "VM           RESOURCE GROUP   LOCATION      OS      RESULT                      REASON"
-        "                       FAILED CHECKS\n"
+        "                           CHECKS\n"
         "vm-web-01    rg-web           westeurope    Linux   Protectable                 -"
-        "                            -\n"
-        "vm-stopped   rg-apps          westeurope    Linux   Protectable with warnings   VMAgentNotReady, VMStopped"
-        "   -\n"
+        "                                -\n"
+        "vm-stopped   rg-apps          westeurope    Linux   Protectable with warnings   VMAgentNotReporting, VMStopped"
+        "   VMAgentReady,ApplicationConsistent\n"
         "vm-neu-app   rg-neu           northeurope   Linux   Blocked                     RegionMismatch"
-        "               SameRegion\n"
+        "                   SameRegion\n"
         "\n"
         "3 VMs: 1 Protectable, 1 Protectable with warnings, 1 Blocked, 0 Unknown.\n"
         "Checked against a vault in westeurope.\n"
@@ -178,7 +181,14 @@ def test_table() -> None:
 @pytest.mark.parametrize(("got", "want"), [
     pytest.param(report(vault_location="westeurope"), ["Checked against a vault in westeurope."], id="location"),
     pytest.param(dataclasses.replace(report(), vault_id=RSV),
-                 [f"Checked against vault {RSV} in westeurope."], id="vault-id"),
+                 [f"Checked against vault {RSV} in westeurope.", "This vault already holds 0 of the selected VMs."],
+                 id="vault-id"),
+    pytest.param(dataclasses.replace(report(row("erp", "rg", Outcome.PROTECTABLE, vault_item="Protected"),
+                                            row("old", "rg", Outcome.PROTECTABLE, vault_item="SoftDeleted"),
+                                            row("new", "rg", Outcome.PROTECTABLE)), vault_id=RSV),
+                 [f"Checked against vault {RSV} in westeurope.", "This vault already holds 2 of the selected VMs: "
+                  "erp (Protected), old (soft-deleted: undelete it to resume)."],
+                 id="vault-id-says-which-vms-it-already-holds"),
     pytest.param(report(row("a", "rg", Outcome.PROTECTABLE), row("b", "rg", Outcome.PROTECTABLE),
                         row("c", "rg", Outcome.BLOCKED, location="northeurope"), vault_location=None),
                  ["No vault given: SameRegion assumed a vault in each VM's own region; vaults needed in "
@@ -200,9 +210,11 @@ WANT_DOCUMENT = {
         "id": f"/subscriptions/{SUB}/resourceGroups/rg-neu/providers/Microsoft.Compute/virtualMachines/vm-neu-app",
         "name": "vm-neu-app", "resourceGroup": "rg-neu", "location": "northeurope", "osType": "Linux",
         "os": "ubuntu 22.04", "vaultLocation": "northeurope", "result": "Blocked", "reason": "RegionMismatch",
-        "message": "vm-neu-app message", "failedChecks": ["SameRegion"],
+        "message": "vm-neu-app message", "failedChecks": ["SameRegion"], "warnedChecks": [], "advice": "",
+        "vaultItem": None,
         "checks": [{"name": "SameRegion", "result": "Passed", "reason": "CheckPassed", "message": "same region"}],
     }],
+    "vaultsNeeded": None,
     "summary": {"total": 1, "protectable": 0, "protectableWithWarnings": 0, "blocked": 1, "unknown": 0,
                 "exitCode": 1},
 }
@@ -216,6 +228,44 @@ def test_document_formats(fmt: preflight.Format, load: Callable[[str], Any]) -> 
     got = report(row("vm-neu-app", "rg-neu", Outcome.BLOCKED, "RegionMismatch", ("SameRegion",),
                      location="northeurope"))
     assert load(preflight.render(got, fmt)) == WANT_DOCUMENT
+
+
+OTHER = f"/subscriptions/{SUB}/resourceGroups/rg-legacy/providers/Microsoft.RecoveryServices/vaults/rsv-legacy"
+
+
+@pytest.mark.parametrize(("state", "want"), [
+    pytest.param("Protected", "Keep it there", id="protected-elsewhere-keep-it-or-stop-it"),
+    pytest.param("ProtectionStopped", "resume protection in rsv-legacy", id="stopped-elsewhere-resume-it"),
+    pytest.param("SoftDeleted", "protection there is already stopped", id="soft-deleted-elsewhere-is-not-told-to-stop"),
+    pytest.param(None, "Keep it there", id="unreadable-vault-gets-general-advice"),
+])
+def test_advice_for_a_vm_another_vault_holds(state: str | None, want: str) -> None:
+    subject = vm(protection=Protection("Protected", OTHER))
+    items = {OTHER.lower(): {subject.id.lower(): state}} if state else {}
+    got = preflight.build_row(subject, ctx(), checks.evaluate(subject, ctx()), (), items)
+    assert (got.result, got.reason) == (Outcome.BLOCKED, "AlreadyProtectedByOtherVault")
+    assert want in got.advice
+    assert f"--vault-id {OTHER}" in got.advice
+    if state == "SoftDeleted":
+        assert "Stop protection in" not in got.advice
+
+
+@pytest.mark.parametrize(("state", "want"), [
+    pytest.param("Protected", "Already protected by this vault", id="already-in-this-vault"),
+    pytest.param("SoftDeleted", "undelete it here", id="soft-deleted-in-this-vault"),
+])
+def test_advice_for_a_vm_the_checked_vault_holds(state: str, want: str) -> None:
+    subject = vm(protection=Protection("Protected", VAULT_ID))
+    got = preflight.build_row(subject, ctx(), checks.evaluate(subject, ctx()), (),
+                              {VAULT_ID.lower(): {subject.id.lower(): state}})
+    assert (got.result, got.vault_item) == (Outcome.PROTECTABLE, state)
+    assert want in got.advice
+
+
+def test_a_warning_row_names_its_warned_checks() -> None:
+    got = preflight.build_row(vm(), ctx(), results(ApplicationConsistent=STOPPED))
+    assert (got.result, got.failed, got.warned, got.named_checks) == (
+        Outcome.WARNINGS, (), ("ApplicationConsistent",), ("ApplicationConsistent",))
 
 
 # -- selection ----------------------------------------------------------------------------------------
@@ -317,3 +367,20 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     text = capsys.readouterr().out
     assert "exit codes:" in text
     assert all(f"  {code}  " in text for code in (0, 1, 2))
+
+
+# -- the html page ------------------------------------------------------------------------------------
+
+
+def test_html_page_carries_the_counts_charts_and_rows_and_escapes_text() -> None:
+    evil = row("vm-<b>x</b>", "rg", Outcome.BLOCKED, "RegionMismatch", ("SameRegion",), location="northeurope")
+    page = preflight.render(report(*SAMPLE.rows, evil, vault_location=None), preflight.Format.HTML)
+    assert '<span class="n" data-count="total">4</span>' in page
+    assert '<span class="n" data-count="Blocked">2</span>' in page
+    assert '<g class="bar" data-label="RegionMismatch" data-value="2">' in page
+    assert '<g class="bar" data-label="VMAgentNotReporting" data-value="1">' in page
+    assert '<li data-region="northeurope" data-vms="2">' in page
+    assert "vm-&lt;b&gt;x&lt;/b&gt;" in page
+    assert "<b>x</b>" not in page.split('<script id="report-data"')[0]
+    assert "</b>" not in page.split('<script id="report-data"')[1].split("</script>")[0]
+    assert page.count('<tr data-result=') == 4

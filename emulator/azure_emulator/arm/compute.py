@@ -41,6 +41,10 @@ def _disk_ref(vm: Vm, d: Disk) -> dict[str, Any]:
         }
     else:
         out["vhd"] = {"uri": d.vhd_uri}
+    if d.ephemeral:
+        # SPEC computeRPCommon OSDisk.diffDiskSettings {option: Local, placement}; the managed-disk id stays in
+        # the model, but no Microsoft.Compute/disks resource exists for it (emulator choice, docs/emulator.md).
+        out["diffDiskSettings"] = {"option": "Local", "placement": d.ephemeral}
     if d.write_accelerator:
         out["writeAcceleratorEnabled"] = True
     enc = vm.encryption
@@ -201,6 +205,12 @@ def vm_json(
         "provisioningState": vm.provisioning_state,
         "timeCreated": vm.time_created,
     }
+    if vm.security_type:
+        # SPEC computeRPCommon SecurityProfile; both types run with secure boot and vTPM by default.
+        props["securityProfile"] = {
+            "securityType": vm.security_type,
+            "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True},
+        }
     if view:
         props["instanceView"] = instance_view(vm, now)
     body: dict[str, Any] = {**head, "tags": dict(vm.tags), "properties": props}
@@ -327,6 +337,11 @@ def disk_json(state: State, md: ManagedDisk) -> dict[str, Any]:
         props["hyperVGeneration"] = "V2"
     if d.max_shares > 1:
         props["maxShares"] = d.max_shares
+    if d.data_access_auth_mode:
+        props["dataAccessAuthMode"] = d.data_access_auth_mode  # SPEC DiskRP DiskProperties
+    if d.sku in ("UltraSSD_LRS", "PremiumV2_LRS"):
+        # Ultra Disk and Premium SSD v2 carry their provisioned performance (SPEC DiskRP DiskProperties).
+        props["diskIOPSReadWrite"], props["diskMBpsReadWrite"] = 3000, 125
     if d.encrypted and vm and vm.encryption:
         props["encryptionSettingsCollection"] = {
             "enabled": True,
@@ -340,7 +355,7 @@ def disk_json(state: State, md: ManagedDisk) -> dict[str, Any]:
             ],
             "encryptionSettingsVersion": "1.0" if vm.encryption.method == "ADE-AAD" else "1.1",
         }
-    tier = "Premium" if d.sku.startswith("Premium") else "Standard"
+    tier = "Ultra" if d.sku.startswith("Ultra") else "Premium" if d.sku.startswith("Premium") else "Standard"
     body: dict[str, Any] = {
         "id": md.id,
         "name": d.name,

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids, policy_bodies
+from azure_emulator import errors, ids, limits, policy_bodies
 from azure_emulator.arm.base import Call, Reply, page, parse_filter, route
 from azure_emulator.arm.vault_settings import REDUNDANCY, SOFT_DELETE, crr_error, storage_model_modify_error
 from azure_emulator.arm.vaults import VAULT, find_vault
@@ -144,6 +144,12 @@ def put_policy(call: Call) -> Reply:
     props = {k: copy.deepcopy(v) for k, v in props.items() if k != "protectedItemsCount"}
     existing = vault.policies.get(ids.key(name))
     kind = policy_bodies.validate(props, existing.policy_type if existing else None)
+    # 50 policy creates/edits per vault in 24 hours (Azure Backup FAQ); a refused write does not count.
+    vault.policy_writes = limits.recent_writes(vault.policy_writes, call.now)
+    refusal = limits.policy_write_refusal(vault.policy_writes, call.now)
+    if refusal is not None:
+        raise refusal
+    vault.policy_writes.append(call.now)
     props.setdefault("policyType", kind)
     if existing is not None:
         existing.properties, existing.policy_type = props, kind

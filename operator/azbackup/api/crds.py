@@ -505,6 +505,12 @@ def backup_policy() -> dict[str, Any]:
             "protectedItemsCount": integer("Items Azure reports protected by this policy."),
             "drift": array("Fields where Azure differs from the spec.", string("One difference."),
                            max_items=64),
+            "policyWrites": array(
+                "Creates and edits of this policy the operator sent in the last 24 hours (Azure allows 50 per vault).",
+                obj("One write.", {"at": string("When it was sent (RFC 3339, UTC)."),
+                                   "generation": integer("The spec generation it wrote."),
+                                   "refused": boolean("Azure refused it for the budget.")}),
+                max_items=64),
             "operation": operation_schema(),
         },
         "policy",
@@ -576,7 +582,9 @@ def protected_vm_options() -> dict[str, Schema]:
 CHECK_NAMES = [
     "SameRegion", "NotProtectedElsewhere", "VMAgentReady", "ApplicationConsistent", "NetworkPath",
     "SupportedOS", "DataDiskLimit", "NoWriteAccelerator", "DiskEncryptionSupported",
-    "StorageAccountAccess", "NoSharedDisks", "RestoreNetworkConfig",
+    "StorageAccountAccess", "ManagedDisks", "NoSharedDisks", "RestoreNetworkConfig",
+    # prerequisites Azure added after the 2018 guide
+    "DiskTypeSupported", "NoEphemeralOSDisk", "NoDataAccessAuthDisks", "SecurityTypeSupported",
 ]
 
 
@@ -689,6 +697,8 @@ def vm_backup_selector() -> dict[str, Any]:
             "blockedByReason": string_map("Blocked VMs counted by reason.", value=integer("Count.")),
             "protectedElsewhere": array("Matched VMs another vault protects; never taken over.",
                                         string("VM resource id."), max_items=100),
+            "notFitted": integer("Matched VMs left unprotected because the vault or the policy holds Azure's "
+                                 "limit of 1000 VMs."),
         },
         "selector",
     )

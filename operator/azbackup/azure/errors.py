@@ -100,6 +100,12 @@ class PolicyInUse(AzbackupError):
     reason = Reason.POLICY_IN_USE
 
 
+class PolicyEditBudgetExhausted(AzbackupError):
+    """Azure refused a policy create/edit: the vault's 50 a day are spent (portal and CLI edits count too)."""
+
+    reason, stalls = Reason.POLICY_EDIT_BUDGET_EXHAUSTED, False
+
+
 class NotFound(AzbackupError):
     """The resource is absent; callers that observe treat this as 'does not exist'."""
 
@@ -147,6 +153,8 @@ BY_ARM_CODE: Final[Mapping[str, type[AzbackupError]]] = {
     "ResourceNotFound": NotFound,
     "BMSUserErrorDataSourceObjectNotFound": NotFound,
     "BMSUserErrorObjectNotFound": NotFound,
+    # Azure's code for the policy-edit budget is unverified; this is the emulator's (docs/emulator.md).
+    "UserErrorPolicyOperationQuotaExceeded": PolicyEditBudgetExhausted,
     "AnotherOperationInProgress": Conflict,
     "Conflict": Conflict,
 }

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from azbackup.azure import errors, lists, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
+from azbackup.limits import capacity
 
 T = TypeVar("T")
 FleetT = TypeVar("FleetT")
@@ -89,6 +90,14 @@ class VaultItems:
     def for_vm(self, vm_id: str) -> Mapping[str, Any] | None:
         return self.items.get(vm_id.lower())
 
+    def capacity_items(self) -> list[capacity.Item]:
+        """What Azure's limits count: each item's VM, policy, and whether it is soft-deleted."""
+        out = []
+        for vm, item in self.items.items():
+            props = item.get("properties") or {}
+            out.append(capacity.Item(vm, props.get("policyName"), bool(props.get("isScheduledForDeferredDelete"))))
+        return out
+
 
 # What the operator reads of a protected item (status, differences, state); the rest of Azure's item
 # (KPI healths, extended info, ...) would be held in memory for every VM of the vault between reads.
@@ -134,6 +143,24 @@ class Inventory(Generic[FleetT]):
         self._discoveries: dict[str, SingleFlight[float]] = {}
         # When each finished operation was first seen done: a list read begun before that cannot show it.
         self.done_at: dict[str, float] = {}
+        # Issue 14: configure-protection writes decided or sent per vault that its item list may not show yet
+        # (vault id -> VM id -> (policy name, when)); counted against Azure's 1000 per vault and per policy.
+        self._pending: dict[str, dict[str, tuple[str, float]]] = {}
+
+    def reserve(self, vault_id: str, vm_id: str, policy: str) -> None:
+        """A place in the vault (and the policy) for a write about to be sent."""
+        self._pending.setdefault(vault_id.lower(), {})[vm_id.lower()] = (policy, self.clock())
+
+    def release(self, vault_id: str, vm_id: str) -> None:
+        """The write is done (the item list shows it) or failed: the list alone counts it now."""
+        self._pending.get(vault_id.lower(), {}).pop(vm_id.lower(), None)
+
+    def pending(self, vault_id: str, ttl: float = 600.0) -> dict[str, str]:
+        """VM id -> policy of the places reserved in the vault; a reservation never confirmed expires."""
+        held = self._pending.get(vault_id.lower(), {})
+        for vm in [vm for vm, (_, at) in held.items() if self.clock() - at > ttl]:
+            del held[vm]
+        return {vm: policy for vm, (policy, _) in held.items()}
 
     def fleet(self, clients: Clients) -> SingleFlight[FleetT]:
         key = clients.subscription_id.lower()

@@ -13,14 +13,19 @@ from . import (
     application_consistent,
     data_disk_limit,
     disk_encryption_supported,
+    disk_type_supported,
     facts,
+    managed_disks,
     network_path,
+    no_data_access_auth_disks,
+    no_ephemeral_os_disk,
     no_shared_disks,
     no_write_accelerator,
     not_protected_elsewhere,
     restore_network_config,
     result,
     same_region,
+    security_type_supported,
     storage_account_access,
     supported_os,
     vm_agent_ready,
@@ -57,8 +62,20 @@ CHECKS: Final[tuple[Check, ...]] = (
         disk_encryption_supported.disk_encryption_supported,
     ),
     Check(storage_account_access.NAME, storage_account_access.BLOCKS, storage_account_access.storage_account_access),
+    Check(managed_disks.NAME, managed_disks.BLOCKS, managed_disks.managed_disks),
     Check(no_shared_disks.NAME, no_shared_disks.BLOCKS, no_shared_disks.no_shared_disks),
     Check(restore_network_config.NAME, restore_network_config.BLOCKS, restore_network_config.restore_network_config),
+    # Prerequisites Azure added after the 2018 guide.
+    Check(disk_type_supported.NAME, disk_type_supported.BLOCKS, disk_type_supported.disk_type_supported),
+    Check(no_ephemeral_os_disk.NAME, no_ephemeral_os_disk.BLOCKS, no_ephemeral_os_disk.no_ephemeral_os_disk),
+    Check(
+        no_data_access_auth_disks.NAME,
+        no_data_access_auth_disks.BLOCKS,
+        no_data_access_auth_disks.no_data_access_auth_disks,
+    ),
+    Check(
+        security_type_supported.NAME, security_type_supported.BLOCKS, security_type_supported.security_type_supported
+    ),
 )
 _BLOCKS: Final = {check.name: check.blocks for check in CHECKS}
 

@@ -40,6 +40,14 @@ class AdeFlavour(enum.StrEnum):
     WITHOUT_AAD_APP = "WithoutAADApp"  # encryptionSettingsVersion "1.1"; extension Windows 2.x, Linux 1.x
 
 
+class SecurityType(enum.StrEnum):
+    """properties.securityProfile.securityType; a VM without it is a Standard (security type) VM."""
+
+    STANDARD = "Standard"
+    TRUSTED_LAUNCH = "TrustedLaunch"
+    CONFIDENTIAL_VM = "ConfidentialVM"
+
+
 class PolicyType(enum.StrEnum):
     STANDARD = "Standard"  # backupPolicies properties.policyType "V1"
     ENHANCED = "Enhanced"  # backupPolicies properties.policyType "V2"
@@ -91,6 +99,11 @@ class Disk:
     # the disk resource's properties.encryptionSettingsCollection.encryptionSettingsVersion
     # ("1.0" with AAD app, "1.1" without); None when not encrypted or not known
     ade_flavour: AdeFlavour | None
+    # Facts of prerequisites Azure added after the 2018 guide (None: not known).
+    sku: str | None = None  # …managedDisk.storageAccountType ("Premium_LRS", "UltraSSD_LRS", "PremiumV2_LRS")
+    ephemeral: bool | None = None  # storageProfile.osDisk.diffDiskSettings is set (ephemeral OS disk)
+    # the disk resource's properties.dataAccessAuthMode == "AzureActiveDirectory" (Entra data access)
+    data_access_auth: bool | None = None
 
     @property
     def shared(self) -> bool | None:
@@ -194,6 +207,7 @@ class VMFacts:
     nics: tuple[NetworkInterface, ...] | None  # properties.networkProfile.networkInterfaces[]
     storage_accounts: tuple[StorageAccount, ...] | None  # the accounts named by unmanaged disks
     protection: Protection | None  # backupStatus; None when not read
+    security_type: SecurityType | None = None  # properties.securityProfile.securityType (absent: Standard)
 
     @property
     def disks(self) -> tuple[Disk, ...] | None:

@@ -80,15 +80,22 @@ def _disk(raw: Json, lun: int | None, disk_resources: Mapping[str, Json],
         flavour = f.AdeFlavour.WITH_AAD_APP
     elif ade and version in ("1.0", "1.1"):
         flavour = f.AdeFlavour.WITH_AAD_APP if version == "1.0" else f.AdeFlavour.WITHOUT_AAD_APP
+    # An ephemeral OS disk (osDisk.diffDiskSettings) is no disk resource, and is never shared.
+    ephemeral = bool(raw.get("diffDiskSettings"))
     # A disk resource without maxShares is not shareable (absent means 1); an unmanaged disk never is.
-    max_shares = rprops.get("maxShares", 1) if resource is not None else (1 if not managed else None)
+    max_shares = rprops.get("maxShares", 1) if resource is not None else (1 if not managed or ephemeral else None)
+    # Known when the disk resource was read (or there is none to read): Entra data-access authentication.
+    data_access = rprops.get("dataAccessAuthMode") == "AzureActiveDirectory" \
+        if resource is not None else (False if not managed or ephemeral else None)
     return f.Disk(
         name=name, lun=lun, size_gb=raw.get("diskSizeGB") or rprops.get("diskSizeGB"),
         managed=bool(managed) if (managed or raw.get("vhd")) else None,
         storage_account=_storage_account_of(_get(raw, "vhd", "uri")) if raw.get("vhd") else None,
         write_accelerator=bool(raw.get("writeAcceleratorEnabled", False)),
         max_shares=int(max_shares) if max_shares is not None else None,
-        ade_encrypted=ade, ade_flavour=flavour)
+        ade_encrypted=ade, ade_flavour=flavour,
+        sku=_get(managed, "storageAccountType") if managed else None, ephemeral=ephemeral,
+        data_access_auth=data_access)
 
 
 def _power_state(statuses: Iterable[Json]) -> f.PowerState | None:
@@ -254,7 +261,18 @@ def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
         power_state=_power_state((view or {}).get("statuses") or ()) if view is not None else None,
         os_disk=os_disk, data_disks=data, extensions=_extensions(view, vm),
         nics=None if any(n is None for n in nics) else tuple(n for n in nics if n is not None),
-        storage_accounts=sa, protection=None)
+        storage_accounts=sa, protection=None, security_type=_security_type(props))
+
+
+def _security_type(props: Json) -> f.SecurityType | None:
+    """properties.securityProfile.securityType; a VM without one has the Standard security type."""
+    value = _get(props, "securityProfile", "securityType")
+    if not value:
+        return f.SecurityType.STANDARD
+    try:
+        return f.SecurityType(value)
+    except ValueError:
+        return None  # a type newer than this operator: Unknown, never Passed
 
 
 Compact = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -310,9 +328,11 @@ async def load_fleet(source: FleetSource) -> Fleet:
 
 
 def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings)."""
+    """The fields of a managed disk the checks read (maxShares, size, Azure Disk Encryption settings,
+    data-access authentication)."""
     props = disk.get("properties") or {}
-    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection") if k in props}
+    keep = {k: props[k] for k in ("maxShares", "diskSizeGB", "encryptionSettingsCollection", "dataAccessAuthMode")
+            if k in props}
     return {"id": disk.get("id"), "properties": keep}
 
 

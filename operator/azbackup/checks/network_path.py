@@ -41,10 +41,13 @@ def network_path(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckResu
             f"{message} Since the 2018 guide Azure changed: this VM's agent is recent enough to reach storage "
             "through the host, so add the rule only if backups fail with ExtensionSnapshotFailedNoNetwork.",
         )
+    minimum = versions.show(versions.supported_minimum(vm.os.type)) if vm.os.type else "Azure's supported minimum"
     return result.failed(
         NAME,
         Reason.NO_NETWORK_PATH,
-        f"{message} The VM agent is older than Azure's supported minimum (or unknown), and such agents need this path.",
+        f"{message} Only because the VM agent is older than Azure's supported minimum (or unknown) does it need "
+        f"this path: the cheapest fix is to update the VM agent to {minimum} or later, which reaches Azure "
+        "Storage through the host (168.63.129.16), so no NSG rule is needed.",
     )
 
 

@@ -42,7 +42,8 @@ def no_write_accelerator(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.C
         NAME,
         Reason.WRITE_ACCELERATOR_ENABLED,
         f"{head} only when the VM has outbound internet access, even if these disks are excluded, and it has "
-        f"none. {how} Or disable Write Accelerator on these disks.",
+        f"none. Fix: allow outbound HTTPS (TCP 443) from the VM to the Internet. {how} Or disable Write "
+        "Accelerator on these disks.",
     )
 
 

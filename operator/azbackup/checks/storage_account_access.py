@@ -14,9 +14,6 @@ BLOCKS: Final = True
 # AzureServices) for Backup to read unmanaged disks. Today's support matrix goes further ("storage
 # account settings for a firewall and a virtual network should allow access from all networks") and
 # says backup of VMs with unmanaged disks is deprecated. Managed disks have no account to open.
-_TODAY: Final = (
-    "Azure has since deprecated backup of VMs with unmanaged disks (support matrix): convert the VM to managed disks."
-)
 
 
 def storage_account_access(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckResult:
@@ -43,14 +40,12 @@ def storage_account_access(vm: facts.VMFacts, ctx: facts.CheckContext) -> result
             "trusted Microsoft services, so Azure Backup cannot read its unmanaged disks. In its Firewalls and "
             "virtual networks settings select 'Allow trusted Microsoft services to access this storage "
             "account' (networkAcls bypass AzureServices); today's support matrix asks for access from all "
-            f"networks. {_TODAY}",
+            "networks.",
         )
     names = ", ".join(account.name for account in read)
-    return result.warning(
-        NAME,
-        Reason.UNMANAGED_DISKS_DEPRECATED,
-        f"The storage accounts of VM {vm.name} ({names}) let Azure Backup read its unmanaged disks. {_TODAY}",
-    )
+    # The deprecation is ManagedDisks' warning: a correct firewall passes here.
+    return result.passed(NAME, f"The storage accounts of VM {vm.name} ({names}) let Azure Backup read its unmanaged "
+                               "disks.")
 
 
 def _denies(account: facts.StorageAccount) -> bool:

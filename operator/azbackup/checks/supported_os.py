@@ -46,6 +46,10 @@ def _windows(vm: facts.VMFacts) -> result.CheckResult:
     if supported is None:
         return result.unknown(NAME, f"Cannot tell which Windows version VM {vm.name} runs ({label}).")
     if supported:
+        if re.search(r"\b2008\b", label) and not re.search(r"\bR2\b", label, re.IGNORECASE):
+            # The 2018 guide listed Windows Server 2008 R2 and later; today's matrix adds 2008 (64-bit).
+            return result.passed(NAME, f"VM {vm.name} runs {label}, which Azure Backup supports today: Azure changed "
+                                       "since the 2018 guide, which listed Windows Server 2008 R2 and later only.")
         return result.passed(NAME, f"VM {vm.name} runs {label}, which Azure Backup supports.")
     client = "server" not in label.lower()
     changed = " the 2018 guide still listed Windows 7, today's support matrix does not." if client else ""

@@ -29,7 +29,7 @@ def vm_agent_ready(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckRe
         # A VM that is not running has no agent to ask; Azure backs it up crash-consistent without one.
         return result.warning(
             NAME,
-            Reason.VM_AGENT_NOT_READY,
+            Reason.VM_AGENT_NOT_REPORTING,
             f"VM {vm.name} is {vm.power_state}, so its agent cannot report; it is checked again once the VM "
             "runs. Until then backups are crash-consistent, taken without the agent.",
         )

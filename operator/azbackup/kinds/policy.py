@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any, cast
 
 from azbackup.api import names
@@ -12,15 +14,22 @@ from azbackup.azure.rest import rest
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, Kind
 from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
+from azbackup.limits import policy_budget
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
+
+# Status field where each BackupPolicy records the creates/edits the operator sent (last 24 hours).
+WRITES = "policyWrites"
 
 
 class PolicyClient:
     deterministic_names = True
 
-    def __init__(self, clients: Clients, vault: VaultSpec, spec: PolicySpec) -> None:
+    def __init__(self, clients: Clients, vault: VaultSpec, spec: PolicySpec,
+                 vault_writes: Sequence[policy_budget.Write] = (), now: dt.datetime | None = None) -> None:
         self.clients, self.vault, self.spec = clients, vault, spec
+        # The writes every BackupPolicy of this vault recorded (the vault's budget of 50 a day), and the clock.
+        self.vault_writes, self.now = vault_writes, now or dt.datetime.now(dt.UTC)
 
     async def _get(self) -> dict[str, Any] | None:
         try:
@@ -33,7 +42,7 @@ class PolicyClient:
     async def observe(self, obj: Resource) -> Observation:
         actual = await self._get()
         if actual is None:
-            return Observation(exists=False)
+            return self._budgeted(obj, Observation(exists=False), creating=True)
         props = actual.get("properties") or {}
         have_type = policy_body.SPEC_TYPE.get(props.get("policyType") or "V1", "Standard")
         status = {"policyId": actual.get("id"), "policyName": actual.get("name"), "vaultId": self.vault.vault_id,
@@ -50,7 +59,26 @@ class PolicyClient:
                 f"policy {self.spec.policy_name} is {have_type} in Azure and the spec asks for "
                 f"{self.spec.policy_type}: {how}. Nothing was changed"))
         diffs = policy_body.compare(self.spec, actual)
-        return Observation(exists=True, up_to_date=not diffs, diff=diffs, status=status)
+        seen = Observation(exists=True, up_to_date=not diffs, diff=diffs, status=status)
+        return self._budgeted(obj, seen, creating=False) if diffs else seen
+
+    def _budgeted(self, obj: Resource, seen: Observation, *, creating: bool) -> Observation:
+        """A write is coming: refuse it past the vault's budget or for drift that keeps returning
+        (limits/policy_budget.py), else record it in status before it is sent, so a restart counts it."""
+        own = policy_budget.parse_all(obj.status.get(WRITES))
+        if obj.deleting:
+            return seen
+        refusal = policy_budget.decide(self.vault_writes, own, obj.generation, self.now, policy=self.spec.policy_name,
+                                       vault_name=self.vault.vault_name, creating=creating)
+        if refusal is not None:
+            wait = max(60.0, (refusal.retry_at - self.now).total_seconds())
+            status = {**seen.status, WRITES: [w.to_status() for w in policy_budget.recent(own, self.now)] or None}
+            return Observation(exists=seen.exists, status=status, blocked=Hold(
+                refusal.reason, refusal.message, stalls=refusal.reason is Reason.DRIFT_KEEPS_RETURNING,
+                retry_in=wait))
+        sent = policy_budget.recent([*own, policy_budget.Write(self.now, obj.generation)], self.now)
+        return Observation(exists=seen.exists, up_to_date=seen.up_to_date, diff=seen.diff,
+                           status={**seen.status, WRITES: [w.to_status() for w in sent]})
 
     async def _put(self) -> None:
         with errors.guard():
@@ -87,8 +115,12 @@ class PolicyClient:
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
+    # Issue 14: the vault's policy-edit budget is counted over the writes every BackupPolicy of this vault
+    # recorded in its status (limits/policy_budget.py decides).
+    writes = [w for p in ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name
+              for w in policy_budget.parse_all(p.status.get(WRITES))]
     return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
-                        PolicySpec.parse(obj.name, obj.spec))
+                        PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 
 
 KIND = Kind(names.POLICY, client, vault=VAULT_REF, waits_for=(VAULT_REF,))

@@ -38,6 +38,7 @@ from azbackup.kinds.references import (
     resolve_policy,
     resolve_vault,
 )
+from azbackup.limits import capacity
 from azbackup.managed import (
     ExternalClient,
     Hold,
@@ -126,6 +127,11 @@ class ProtectedVMClient:
                 Reason.SUSPEND_NEEDS_IMMUTABLE_VAULT,
                 f"state BackupsSuspended needs an immutable vault; BackupVault {self.vault.vault_name} has "
                 "immutability Disabled. Set its immutability to Unlocked, or use state ProtectionStopped"))
+        # Azure allows 1000 VMs per vault and per policy: counted before any configure-protection write.
+        refusal = await self._capacity(state, item)
+        if refusal is not None:
+            return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
+                refusal.reason, refusal.message, retry_in=self.freshness.fleet))
         diffs = pb.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
         if (not state.exists or diffs) and await self._configure_running():
             # An earlier PUT (its answer lost, or its operation never saved) is still being applied:
@@ -147,6 +153,23 @@ class ProtectedVMClient:
             usable=protected or self.spec.state != "Protected",
             pending=(Reason.PROTECTION_PENDING, f"Azure reports protectionState {state.state or 'none'}"),
             ready=ready[self.spec.state.lower()])
+
+    async def _capacity(self, state: pb.ItemState, item: Mapping[str, Any] | None) -> capacity.Refusal | None:
+        """Whether a configure-protection that would give the VM a (new) place in the vault or the policy
+        fits (limits/capacity.py); when it does, the place is reserved before the write is sent, so the
+        concurrent passes of one vault never decide on the same free place."""
+        policy_name = str(((item or {}).get("properties") or {}).get("policyName") or "")
+        takes_place = not state.exists or state.soft_deleted or policy_name.lower() != self.policy.name.lower()
+        if self.spec.state == "ProtectionStopped" or not takes_place:
+            return None
+        flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
+                                            self.vault.resource_group)
+        listed = (await flight.get(self.freshness.items)).capacity_items()
+        counts = capacity.count(listed, self.inventory.pending(self.vault_id), self.spec.vm_id, self.policy.name)
+        refusal = capacity.decide(counts, self.vault.vault_name, self.policy.name)
+        if refusal is None:
+            self.inventory.reserve(self.vault_id, self.spec.vm_id, self.policy.name)
+        return refusal
 
     def _observe_deleting(self, state: pb.ItemState) -> Observation:
         if not state.exists or state.soft_deleted:
@@ -302,6 +325,7 @@ class ProtectedVMClient:
         if flight.loaded_at < done_at:
             return OperationResult(OperationState.RUNNING)
         self.inventory.done_at.pop(operation.url, None)
+        self.inventory.release(self.vault_id, self.spec.vm_id)  # the list counts the item from now on
         return OperationResult(OperationState.SUCCEEDED)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
@@ -312,6 +336,7 @@ class ProtectedVMClient:
             return Hold(Reason.REMEDIATION_FAILED,
                         f"setting osProfile.allowExtensionOperations on the VM failed in Azure with {result.code}: "
                         f"{result.message}", retry_in=self.freshness.fleet)
+        self.inventory.release(self.vault_id, self.spec.vm_id)  # no place taken in Azure
         return Hold(Reason.CONFIGURE_PROTECTION_FAILED,
                     f"{operation.kind} failed in Azure with {result.code}: {result.message}",
                     retry_in=self.freshness.fleet)

@@ -65,6 +65,9 @@ class SelectorClient:
             "blockedByReason": dict(sorted(by_reason.items())) or None,
             "protectedElsewhere": sorted(str(c.spec.get("vm")) for c in blocked
                                          if _ready(c).get("reason") == ELSEWHERE)[:100] or None,
+            # Issue 14: matches left out because the vault or the policy holds Azure's limit of 1000 VMs.
+            "notFitted": sum(by_reason.get(str(r), 0) for r in (Reason.VAULT_CAPACITY_REACHED,
+                                                                Reason.POLICY_CAPACITY_REACHED)) or None,
         }
         if obj.deleting:
             return Observation(exists=False)

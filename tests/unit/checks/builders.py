@@ -27,6 +27,7 @@ from azbackup.checks.facts import (
     PowerState,
     Protection,
     SecurityRule,
+    SecurityType,
     StorageAccount,
     VMFacts,
 )
@@ -148,6 +149,9 @@ def disk(name: str = "vm-app-osdisk", lun: int | None = None, **changes: Any) ->
         max_shares=1,
         ade_encrypted=False,
         ade_flavour=None,
+        sku="Premium_LRS",
+        ephemeral=False,
+        data_access_auth=False,
     )
     return dataclasses.replace(healthy, **changes)
 
@@ -215,6 +219,7 @@ def vm(**changes: Any) -> VMFacts:
         nics=(nic(),),
         storage_accounts=(),
         protection=Protection("NotProtected", None),
+        security_type=SecurityType.STANDARD,
     )
     return dataclasses.replace(healthy, **changes)
 

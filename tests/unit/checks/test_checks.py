@@ -25,8 +25,14 @@ REPORT_ORDER = [
     "NoWriteAccelerator",
     "DiskEncryptionSupported",
     "StorageAccountAccess",
+    "ManagedDisks",
     "NoSharedDisks",
     "RestoreNetworkConfig",
+    # prerequisites Azure added after the 2018 guide
+    "DiskTypeSupported",
+    "NoEphemeralOSDisk",
+    "NoDataAccessAuthDisks",
+    "SecurityTypeSupported",
 ]
 
 
@@ -37,6 +43,7 @@ def test_checks_are_listed_in_report_order() -> None:
 def test_only_warning_checks_never_block() -> None:
     assert [c.name for c in CHECKS if not c.blocks] == [
         "ApplicationConsistent",
+        "ManagedDisks",
         "NoSharedDisks",
         "RestoreNetworkConfig",
     ]
@@ -74,6 +81,7 @@ def test_unknown_facts_never_pass() -> None:
         nics=None,
         storage_accounts=None,
         protection=None,
+        security_type=None,
     )
     got = evaluate(dataclasses.replace(blank, agent=dataclasses.replace(blank.agent, reported=None)), CTX)
     assert {r.name: r.result for r in got if r.result is Result.PASSED} == {"SupportedOS": Result.PASSED}

@@ -175,8 +175,10 @@ def test_denial_names_nsg_rule_and_the_rule_to_add() -> None:
         Reason.NO_NETWORK_PATH,
         "The subnet NSG nsg-subnet denies TCP 443 to Storage.westeurope by rule deny-all-out (priority 4000). Add "
         "an outbound rule in nsg-subnet that allows TCP 443 to service tag Storage.westeurope with a priority "
-        "number lower than 4000 (for example 3999), or declare an httpProxy. The VM agent is older than Azure's "
-        "supported minimum (or unknown), and such agents need this path.",
+        "number lower than 4000 (for example 3999), or declare an httpProxy. Only because the VM agent is older "
+        "than Azure's supported minimum (or unknown) does it need this path: the cheapest fix is to update the VM "
+        "agent to 2.7.41491.1010 or later, which reaches Azure Storage through the host (168.63.129.16), so no NSG "
+        "rule is needed.",
     )
 
 

@@ -74,7 +74,8 @@ def test_failure_names_the_denying_rule() -> None:
         Reason.WRITE_ACCELERATOR_ENABLED,
         "VM vm-app has Write Accelerator enabled on vm-app-log (LUN 1). The 2018 guide called such VMs unsupported; "
         "since 18 May 2022 Azure backs them up only when the VM has outbound internet access, even if these disks "
-        "are excluded, and it has none. The NIC NSG nsg-nic denies TCP 443 to the Internet by rule deny-all-out "
+        "are excluded, and it has none. Fix: allow outbound HTTPS (TCP 443) from the VM to the Internet. The NIC "
+        "NSG nsg-nic denies TCP 443 to the Internet by rule deny-all-out "
         "(priority 4000). Add an outbound rule in nsg-nic that allows TCP 443 to service tag Internet with a "
         "priority number lower than 4000 (for example 3999), or declare an httpProxy. Or disable Write "
         "Accelerator on these disks.",

@@ -9,7 +9,8 @@ from azbackup.reasons import Reason
 from .builders import CTX, disk, outcome, storage_account, vm
 
 UNMANAGED = disk(managed=False, storage_account="stvhds")
-DEPRECATED = (Result.WARNING, Reason.UNMANAGED_DISKS_DEPRECATED)
+# The deprecation of unmanaged disks is ManagedDisks' warning; a correct firewall passes here.
+OPEN = (Result.PASSED, Reason.CHECK_PASSED)
 FIREWALL = (Result.FAILED, Reason.STORAGE_ACCOUNT_FIREWALL)
 UNKNOWN = (Result.UNKNOWN, Reason.FACT_UNAVAILABLE)
 
@@ -22,10 +23,10 @@ def unmanaged_vm(*accounts: StorageAccount) -> VMFacts:
     ("subject", "want"),
     [
         pytest.param(vm(), (Result.PASSED, Reason.CHECK_PASSED), id="managed-disks-only-pass"),
-        pytest.param(unmanaged_vm(storage_account()), DEPRECATED, id="open-account-warns-unmanaged-deprecated"),
+        pytest.param(unmanaged_vm(storage_account()), OPEN, id="open-account-passes"),
         pytest.param(
             unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=True)),
-            DEPRECATED,
+            OPEN,
             id="deny-with-trusted-services-lets-backup-in",
         ),
         pytest.param(
@@ -40,7 +41,7 @@ def unmanaged_vm(*accounts: StorageAccount) -> VMFacts:
         ),
         pytest.param(
             unmanaged_vm(storage_account(default_action="Allow", bypass_azure_services=None)),
-            DEPRECATED,
+            OPEN,
             id="bypass-does-not-matter-when-allowing",
         ),
         pytest.param(
@@ -76,6 +77,5 @@ def test_firewall_message_says_what_to_tick() -> None:
         "Storage account stvhds of VM vm-app denies access by default and does not allow trusted Microsoft "
         "services, so Azure Backup cannot read its unmanaged disks. In its Firewalls and virtual networks settings "
         "select 'Allow trusted Microsoft services to access this storage account' (networkAcls bypass "
-        "AzureServices); today's support matrix asks for access from all networks. Azure has since deprecated "
-        "backup of VMs with unmanaged disks (support matrix): convert the VM to managed disks.",
+        "AzureServices); today's support matrix asks for access from all networks.",
     )

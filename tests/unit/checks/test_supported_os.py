@@ -121,3 +121,13 @@ def test_old_server_message_names_the_floor() -> None:
         "newer, and of client versions only Windows 10 and 11 (64-bit); older versions are not. Upgrade the OS to "
         "a supported version.",
     )
+
+
+@pytest.mark.parametrize(("name", "changed"), [
+    pytest.param("Windows Server 2008 Datacenter", True, id="server-2008-says-azure-changed-since-the-guide"),
+    pytest.param("Windows Server 2008 R2 Datacenter", False, id="server-2008-r2-was-in-the-guide-already"),
+])
+def test_windows_server_2008_message(name: str, changed: bool) -> None:
+    got = supported_os.supported_os(vm(os=windows(name=name, version="6.0.6002")), CTX)
+    assert got.result is Result.PASSED
+    assert ("Azure changed since the 2018 guide" in got.message) is changed

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+from azbackup.checks import managed_disks
+from azbackup.checks.facts import VMFacts
+from azbackup.checks.result import Result
+from azbackup.reasons import Reason
+
+from .builders import CTX, disk, outcome, storage_account, vm
+
+UNMANAGED = disk(managed=False, storage_account="stvhds")
+
+
+@pytest.mark.parametrize(
+    ("subject", "want"),
+    [
+        pytest.param(vm(), (Result.PASSED, Reason.CHECK_PASSED), id="managed-disks-pass"),
+        pytest.param(vm(os_disk=UNMANAGED, data_disks=(), storage_accounts=(storage_account(),)),
+                     (Result.WARNING, Reason.UNMANAGED_DISKS_DEPRECATED), id="unmanaged-disks-warn-deprecated"),
+        pytest.param(vm(os_disk=disk(managed=None)), (Result.UNKNOWN, Reason.FACT_UNAVAILABLE),
+                     id="unknown-is-unknown"),
+    ],
+)
+def test_managed_disks(subject: VMFacts, want: tuple[Result, Reason]) -> None:
+    assert outcome(managed_disks.managed_disks(subject, CTX)) == want
+
+
+def test_never_blocks_and_says_what_to_do() -> None:
+    assert managed_disks.BLOCKS is False
+    message = managed_disks.managed_disks(vm(os_disk=UNMANAGED, data_disks=()), CTX).message
+    assert "after the 2018 guide" in message
+    assert "Convert the VM to managed disks" in message
