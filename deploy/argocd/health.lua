@@ -1,8 +1,10 @@
--- Argo CD health check for the five azbackup.dev kinds (BackupVault, BackupPolicy, ProtectedVM,
--- VMBackupSelector, OnDemandBackup). Install it with argocd-cm-patch.yaml beside this file.
+-- Argo CD health check for the seven azbackup.dev kinds (BackupVault, BackupPolicy, ProtectedVM,
+-- VMBackupSelector, OnDemandBackup, VMRestore, RestoreDrill). Install it with argocd-cm-patch.yaml beside
+-- this file.
 --
 -- It reads the status contract of the operator (README "Status contract"): status.observedGeneration
--- and the kstatus conditions Ready / Reconciling / Stalled, plus status.phase of an OnDemandBackup.
+-- and the kstatus conditions Ready / Reconciling / Stalled, plus status.phase of an OnDemandBackup or a
+-- VMRestore, and the Degraded condition of a RestoreDrill (a missed RPO or RTO objective).
 -- Argo CD runs it in gopher-lua (Lua 5.1) with the object as the global `obj`, and reads back
 -- hs.status (Healthy, Progressing, Degraded, Suspended) and hs.message.
 
@@ -54,8 +56,9 @@ local ready = condition(status, "Ready")
 local stalled = condition(status, "Stalled")
 local reconciling = condition(status, "Reconciling")
 
--- An OnDemandBackup is a one-shot job: its phase is final once Succeeded or Failed.
-if obj.kind == "OnDemandBackup" then
+-- An OnDemandBackup or a VMRestore is a one-shot job: its phase is final once Succeeded or Failed.
+local job = ({OnDemandBackup = "Backup", VMRestore = "Restore"})[obj.kind]
+if job ~= nil then
   if status.phase == "Failed" then
     hs.status = "Degraded"
     local detail = status.errorCode or ""
@@ -65,15 +68,23 @@ if obj.kind == "OnDemandBackup" then
     if detail == "" then
       detail = describe(ready)
     end
-    hs.message = "Backup failed" .. (detail ~= "" and (": " .. detail) or "")
+    hs.message = job .. " failed" .. (detail ~= "" and (": " .. detail) or "")
     return hs
   end
   if status.phase == "Succeeded" then
     hs.status = "Healthy"
-    hs.message = "Backup succeeded" ..
+    hs.message = job .. " succeeded" ..
       ((status.recoveryPoint ~= nil and status.recoveryPoint ~= "") and (": recovery point " .. status.recoveryPoint) or "")
     return hs
   end
+end
+
+-- A kind's abnormal-true condition (a RestoreDrill that missed its RPO or RTO objective).
+local degraded = condition(status, "Degraded")
+if degraded ~= nil and degraded.status == "True" then
+  hs.status = "Degraded"
+  hs.message = describe(degraded)
+  return hs
 end
 
 -- Needs a human (bad spec, owned elsewhere, no permission, drift in observe mode).

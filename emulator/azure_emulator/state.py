@@ -239,6 +239,23 @@ class State:
             self._detach(sub, vm)
         return vm
 
+    def delete_vm_only(self, sub_id: str, rg: str, name: str) -> Vm | None:
+        """`VirtualMachines_Delete`: the VM goes; its NICs and disks stay, detached (Azure's default
+        `deleteOption: Detach`, which a restored VM has: emulator choice, docs/emulator.md)."""
+        sub = self.subscription(sub_id)
+        vm = sub.vms.pop(rg, name)
+        if vm is None:
+            return None
+        for nic_id in vm.nic_ids:
+            nic = self.by_id("nics", nic_id)
+            if nic is not None:
+                nic.vm_id = None
+        for disk in vm.disks:
+            md = sub.disks.get(disk.resource_group, disk.name) if disk.managed else None
+            if md is not None:
+                md.vm_ids = [v for v in md.vm_ids if ids.key(v) != ids.key(vm.id)]
+        return vm
+
     def update_vm(self, vm: Vm, patch: Mapping[str, Any]) -> Vm:
         """Merge a partial inventory document into a VM (name and resource group stay)."""
         return self.replace_vm(vm, inventory.merge(vm.doc, patch))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from azbackup.azure.ratelimit import Kind
@@ -39,7 +39,8 @@ VAULT_PASSES = Counter("azbackup_vault_passes_total", "Full passes of a vault an
 EXPORTED = ("azbackup_reconcile_total", "azbackup_reconcile_duration_seconds", "azbackup_azure_requests_total",
             "azbackup_azure_request_duration_seconds", "azbackup_azure_throttle_wait_seconds_total",
             "azbackup_azure_throttled_total", "azbackup_objects", "azbackup_kube_writes_total",
-            "azbackup_vault_passes_total")
+            "azbackup_vault_passes_total", "azbackup_restore_drill_runs_total",
+            "azbackup_restore_drill_rpo_seconds", "azbackup_restore_drill_rto_seconds")
 
 
 class AzureCallMetrics:
@@ -74,6 +75,45 @@ class ObjectsCollector(Collector):
         yield family
 
 
+class DrillCollector(Collector):
+    """Restore drills from their status at scrape time: runs by result (status.passedRuns/failedRuns,
+    so the counts survive operator restarts) and each drilled VM's last achieved RPO and RTO."""
+
+    KIND = "RestoreDrill"
+
+    def __init__(self, objects: Callable[[], Iterable[Any]]) -> None:
+        self.objects = objects
+
+    def collect(self) -> Iterator[Any]:
+        runs = CounterMetricFamily("azbackup_restore_drill_runs", "Finished restore drill runs by result.",
+                                   labels=["namespace", "drill", "result"])
+        rpo = GaugeMetricFamily("azbackup_restore_drill_rpo_seconds",
+                                "Last achieved RPO of a drilled VM: the restored point's age at the run's start.",
+                                labels=["namespace", "drill", "target"])
+        rto = GaugeMetricFamily("azbackup_restore_drill_rto_seconds",
+                                "Last achieved RTO of a drilled VM: restore job duration + time to boot.",
+                                labels=["namespace", "drill", "target"])
+        for obj in self.objects():
+            if obj.kind != self.KIND:
+                continue
+            status = obj.status
+            for result, key in (("Passed", "passedRuns"), ("Failed", "failedRuns")):
+                runs.add_metric([obj.namespace, obj.name, result], float(status.get(key) or 0))
+            seen: set[str] = set()
+            for run in status.get("runs") or ():  # newest first: the first figure per VM is its last
+                for target in run.get("targets") or ():
+                    vm = str(target.get("protectedVM"))
+                    if vm in seen:
+                        continue
+                    seen.add(vm)
+                    labels = [obj.namespace, obj.name, vm]
+                    if isinstance(target.get("rpoSeconds"), int):
+                        rpo.add_metric(labels, float(target["rpoSeconds"]))
+                    if isinstance(target.get("rtoSeconds"), int):
+                        rto.add_metric(labels, float(target["rtoSeconds"]))
+        yield from (runs, rpo, rto)
+
+
 _objects: Callable[[], Iterable[Any]] = list
 
 
@@ -84,6 +124,7 @@ def count_objects_of(source: Callable[[], Iterable[Any]]) -> None:
 
 
 REGISTRY.register(ObjectsCollector(lambda: _objects()))
+REGISTRY.register(DrillCollector(lambda: _objects()))
 
 
 def serve(port: int, address: str = "0.0.0.0") -> None:

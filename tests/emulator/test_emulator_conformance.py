@@ -242,6 +242,9 @@ BODYLESS = {
     "ResourceGroupOperationResults_Get",
     "Restores_Trigger",
     "ValidateOperation_Trigger",
+    "VirtualMachines_Delete",
+    "Disks_Delete",
+    "NetworkInterfaces_Delete",
 }
 
 #: Key paths the emulator returns that the kind's example files do not show. Each is a field of the SDK

@@ -39,6 +39,8 @@ GOOD: dict[str, dict[str, Any]] = {
         "apiVersion": "azbackup.dev/v1alpha1", "kind": "OnDemandBackup", "metadata": {"name": "now"},
         "spec": {"protectedVMRef": {"name": "web-01"}},
     },
+    "restore": yaml.safe_load((REPO / "examples" / "restore" / "vmrestore.yaml").read_text()),
+    "drill": yaml.safe_load((REPO / "examples" / "restore" / "restoredrill.yaml").read_text()),
 }
 
 
@@ -107,6 +109,15 @@ BAD = [
                  "spec.matchExpressions[0]", id="in-without-values"),
     pytest.param("odb", lambda d: d["spec"].update(retentionDays=3, retainUntil="2030-01-01T00:00:00Z"),
                  "spec", id="retain-until-and-days"),
+    pytest.param("restore", lambda d: d["spec"]["target"].pop("vmName"), "spec", id="new-vm-without-a-name"),
+    pytest.param("restore", set_path("spec.mode", "OriginalLocation"), "spec.mode", id="restore-never-replaces"),
+    pytest.param("restore", set_path("spec.target.vmName", "bad/name"), "spec.target.vmName", id="bad-vm-name"),
+    pytest.param("drill", set_path("spec.schedule", "every sunday"), "spec.schedule", id="not-a-cron-schedule"),
+    pytest.param("drill", set_path("spec.rpoObjective", "26 hours"), "spec.rpoObjective", id="not-a-duration"),
+    pytest.param("drill", lambda d: d["spec"]["targets"].update(selector={"matchLabels": {"a": "b"}}),
+                 "spec.targets", id="names-and-selector"),
+    pytest.param("drill", set_path("spec.targets", {"sampleSize": 1}), "spec.targets", id="neither-names-nor-selector"),
+    pytest.param("drill", set_path("spec.cleanup", "Sometimes"), "spec.cleanup", id="bad-cleanup-enum"),
 ]
 
 

@@ -34,4 +34,8 @@ def test_demo_runs_end_to_end() -> None:
     fixed = [name for name in rows if "vm-agent-down" in name]
     assert fixed
     assert rows[fixed[0]][1:] == ("True", "Protected")
+    # It ends with a restore drill: the restored VM running, the achieved RPO and RTO, the clean-up.
+    assert re.search(r"restored VM \S+ in rg-drill: PowerState/running", out), out
+    assert re.search(r"run 1 Passed: achieved RPO \S+ .*achieved RTO \S+", out), out
+    assert "clean-up: the VM, its NIC and disks deleted" in out
     assert "everything stopped" in out

@@ -19,7 +19,8 @@ from lupa import lua51
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = (REPO / "deploy" / "argocd" / "health.lua").read_text()
 PATCH = REPO / "deploy" / "argocd" / "argocd-cm-patch.yaml"
-KINDS = ("BackupVault", "BackupPolicy", "ProtectedVM", "VMBackupSelector", "OnDemandBackup")
+KINDS = ("BackupVault", "BackupPolicy", "ProtectedVM", "VMBackupSelector", "OnDemandBackup", "VMRestore",
+         "RestoreDrill")
 # Libraries a health script has no business using; removing them proves it does not.
 UNSAFE_GLOBALS = ("io", "os", "package", "require", "debug", "dofile", "loadfile", "load", "loadstring",
                   "string", "table", "math", "coroutine")
@@ -122,12 +123,26 @@ def test_on_demand_backup_follows_its_phase(status: dict[str, Any], want: str, m
     assert health(obj) == {"status": want, "message": message}
 
 
+def test_a_failed_restore_is_degraded_with_azures_code() -> None:
+    status = {"phase": "Failed", "errorCode": "UserErrorSkuNotAvailable", "observedGeneration": 1,
+              "conditions": summary("False", "False", "True", "RestoreFailed", "job 7 failed")}
+    assert health(resource("VMRestore", status, generation=1)) == {
+        "status": "Degraded", "message": "Restore failed: UserErrorSkuNotAvailable"}
+
+
+def test_a_drill_that_missed_an_objective_is_degraded() -> None:
+    degraded = {"type": "Degraded", "status": "True", "reason": "ObjectiveMissed", "message": "run 3: RPO 30h"}
+    status = {**READY, "conditions": [*READY["conditions"], degraded]}
+    assert health(resource("RestoreDrill", status)) == {"status": "Degraded",
+                                                        "message": "ObjectiveMissed: run 3: RPO 30h"}
+
+
 def test_phase_is_read_only_for_on_demand_backups() -> None:
     status = {"phase": "Failed", **READY}
     assert health(resource("BackupVault", status))["status"] == "Healthy"
 
 
-def test_argocd_cm_patch_installs_the_script_for_the_five_kinds() -> None:
+def test_argocd_cm_patch_installs_the_script_for_every_kind() -> None:
     patch = yaml.safe_load(PATCH.read_text())
     assert (patch["apiVersion"], patch["kind"], patch["metadata"]) == (
         "v1", "ConfigMap", {"name": "argocd-cm", "namespace": "argocd"})

@@ -27,7 +27,8 @@ CHART = REPO / "charts" / "azbackup-operator"
 NAMESPACE = "azbackup-system"
 RELEASE = "azb"
 FULLNAME = "azb-azbackup-operator"
-KINDS = ("backupvaults", "backuppolicies", "protectedvms", "vmbackupselectors", "ondemandbackups")
+KINDS = ("backupvaults", "backuppolicies", "protectedvms", "vmbackupselectors", "ondemandbackups", "vmrestores",
+         "restoredrills")
 
 
 def kube_version() -> str:
@@ -103,7 +104,8 @@ def grants(group: str, resources: Sequence[str], verbs: Sequence[str]) -> set[tu
 NAMESPACED_GRANTS = (
     grants("azbackup.dev", KINDS, ["get", "list", "watch", "patch"])
     | grants("azbackup.dev", ["protectedvms"], ["create", "delete"])
-    | grants("azbackup.dev", ["ondemandbackups"], ["delete"])
+    | grants("azbackup.dev", ["ondemandbackups", "vmrestores"], ["delete"])
+    | grants("azbackup.dev", ["vmrestores"], ["create"])
     | grants("azbackup.dev", [f"{k}/status" for k in KINDS], ["patch"])
     | grants("", ["events"], ["create", "patch"])
     | grants("events.k8s.io", ["events"], ["create", "patch"])

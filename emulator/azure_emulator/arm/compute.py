@@ -432,6 +432,31 @@ def list_disks_by_group(call: Call) -> Reply:
     return page(call, iter(sub.disks.in_group(call.params["rg"])), lambda md: disk_json(call.state, md))
 
 
+def delete_vm(call: Call) -> Reply:
+    """Emulator choice: done at once (200, no body; 204 when already gone), NICs and disks kept."""
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    gone = call.state.delete_vm_only(sub.id, call.params["rg"], call.params["vm"])
+    return Reply(200 if gone is not None else 204)
+
+
+def delete_disk(call: Call) -> Reply:
+    """A disk attached to a VM cannot be deleted (409 OperationNotAllowed); 204 when already gone."""
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    md = sub.disks.get(call.params["rg"], call.params["disk"])
+    if md is None:
+        return Reply(204)
+    if md.vm_ids:
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"Disk {md.disk.name} is attached to VM {md.vm_ids[0]}.",
+        )
+    sub.disks.pop(call.params["rg"], call.params["disk"])
+    return Reply(200)
+
+
 ROUTES = [
     route("GET", VM, "VirtualMachines_Get", f"{A}/read", get_vm),
     route("PATCH", VM, "VirtualMachines_Update", f"{A}/write", update_vm),
@@ -454,7 +479,9 @@ ROUTES = [
         f"{A}/read",
         list_vms_by_location,
     ),
+    route("DELETE", VM, "VirtualMachines_Delete", f"{A}/delete", delete_vm),
     route("GET", RG + "/disks/{disk}", "Disks_Get", "Microsoft.Compute/disks/read", get_disk),
+    route("DELETE", RG + "/disks/{disk}", "Disks_Delete", "Microsoft.Compute/disks/delete", delete_disk),
     route("GET", RG + "/disks", "Disks_ListByResourceGroup", "Microsoft.Compute/disks/read", list_disks_by_group),
     route("GET", SUB + "/providers/Microsoft.Compute/disks", "Disks_List", "Microsoft.Compute/disks/read", list_disks),
 ]

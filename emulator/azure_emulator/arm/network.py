@@ -149,6 +149,24 @@ def get_nic(call: Call) -> Reply:
     return Reply(200, nic_json(_find(call, "nics", "nic", f"{N}/networkInterfaces")))
 
 
+def delete_nic(call: Call) -> Reply:
+    """A NIC still attached to a VM cannot be deleted (400 NicInUse, Azure's code); 204 when already gone."""
+    sub = call.sub()
+    call.state.group(sub, call.params["rg"])
+    nic: Nic | None = sub.nics.get(call.params["rg"], call.params["nic"])
+    if nic is None:
+        return Reply(204)
+    if nic.vm_id and call.state.vm_by_id(nic.vm_id) is not None:
+        raise errors.ArmError(
+            400,
+            "NicInUse",
+            f"Network Interface {nic.id} is used by existing resource {nic.vm_id}. In order to delete the "
+            "network interface, it must be dissociated from the resource.",
+        )
+    sub.nics.pop(call.params["rg"], call.params["nic"])
+    return Reply(200)
+
+
 def list_nics(call: Call) -> Reply:
     return page(call, iter(_in_group(call, "nics")), nic_json)
 
@@ -442,6 +460,7 @@ VNET = RG + "/virtualNetworks/{vnet}"
 
 ROUTES = [
     route("GET", NIC, "NetworkInterfaces_Get", f"{N}/networkInterfaces/read", get_nic),
+    route("DELETE", NIC, "NetworkInterfaces_Delete", f"{N}/networkInterfaces/delete", delete_nic),
     route("GET", RG + "/networkInterfaces", "NetworkInterfaces_List", f"{N}/networkInterfaces/read", list_nics),
     route(
         "GET",

@@ -768,5 +768,270 @@ def on_demand_backup() -> dict[str, Any]:
     )
 
 
+# ---------------------------------------------------------------------------------------------------
+# VMRestore and RestoreDrill
+
+SUBNET_ID_PATTERN = (
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
+    r"/subnets/[^/]+$"
+)
+STORAGE_ACCOUNT_ID_PATTERN = (
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}$"
+)
+# Azure VM names: 1-64 characters (Linux), letters, digits, hyphens, periods, underscores (not at the end).
+AZURE_VM_NAME_PATTERN = r"^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}[a-zA-Z0-9_]$|^[a-zA-Z0-9]$"
+# Go-style durations as Kubernetes writes them: 90s, 30m, 26h, 1h30m.
+DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+# Five cron fields or a macro; the fields' values are checked by the operator (reason InvalidSchedule).
+CRON_PATTERN = (
+    r"^(@(yearly|annually|monthly|weekly|daily|hourly)|([-0-9A-Za-z*,/?#]+[ \t]+){4}[-0-9A-Za-z*,/?#]+)$"
+)
+
+
+def duration(description: str) -> Schema:
+    return string(description + " A duration such as 90s, 30m, 26h or 1h30m.", pattern=DURATION_PATTERN,
+                  min_length=2, max_length=32)
+
+
+def recovery_point_choice() -> Schema:
+    return obj(
+        "Which recovery point to restore. Default: the latest one that can be restored without "
+        "rehydration.",
+        {
+            "name": string("`latest` (default) or the name of a recovery point (status.recoveryPoint of an "
+                           "OnDemandBackup, or `az backup recoverypoint list`).", default="latest",
+                           min_length=1, max_length=64),
+            "before": date_time("Restore the newest point taken before this time (RFC 3339) instead."),
+            "consistency": string("Only points of this type (Azure's recoveryPointType).",
+                                  enum=["AppConsistent", "FileSystemConsistent", "CrashConsistent"]),
+            "rehydration": obj(
+                "Allow restoring a point whose only copy is in the archive tier, rehydrating it first "
+                "(IaasVMRestoreWithRehydrationRequest). Without it such a point is refused with "
+                "RecoveryPointArchived.",
+                {
+                    "priority": string("Rehydration priority.", enum=["Standard", "High"], default="Standard"),
+                    "days": integer("How long the rehydrated copy is kept (days; the CLI allows 10-30).",
+                                    minimum=10, maximum=30, default=15),
+                },
+            ),
+        },
+        rules=[rule("!(has(self.before) && has(self.name) && self.name != 'latest')",
+                    "set recoveryPoint.name or recoveryPoint.before, not both")],
+    )
+
+
+def restore_target(what: str, vm_name: bool) -> Schema:
+    props: dict[str, Schema] = {
+        "resourceGroup": string(f"Resource group (in the vault's subscription) that receives the {what}. It "
+                                "must exist.", pattern=RESOURCE_GROUP_PATTERN, max_length=90),
+        "subnetId": string("ARM id of the subnet the new VM's NIC joins (its VNet must be in the source VM's "
+                           "region). Required for mode NewVM.", pattern=SUBNET_ID_PATTERN),
+        "stagingStorageAccountId": string(
+            "ARM id of the staging storage account Azure Backup writes the VM configuration (and for some "
+            "points the VHDs) to. It must be in the vault's region.", pattern=STORAGE_ACCOUNT_ID_PATTERN),
+        "zones": array("Availability zone of the restored VM or disks (Cross-Zonal Restore), e.g. [\"1\"].",
+                       string("A zone: 1, 2, 3 or NoZone.", enum=["1", "2", "3", "NoZone"]), max_items=1),
+    }
+    if vm_name:
+        props["vmName"] = string("Name of the new VM. It must not exist in the target resource group: a "
+                                 "restore never replaces a VM (reason RestoreTargetExists).",
+                                 pattern=AZURE_VM_NAME_PATTERN, max_length=64)
+    required = ["resourceGroup", "stagingStorageAccountId"] + ([] if vm_name else ["subnetId"])
+    return obj(f"Where the {what} go.", props, required=required)
+
+
+def created_schema() -> Schema:
+    return obj(
+        "Azure resources the restore created (read back from compute; Azure's job names none).",
+        {
+            "virtualMachine": string("ARM id of the restored VM."),
+            "networkInterfaces": array("ARM ids of its NICs.", string("A NIC id.")),
+            "disks": array("ARM ids of the restored managed disks.", string("A disk id.")),
+        },
+    )
+
+
+def vm_restore() -> dict[str, Any]:
+    spec = obj(
+        "One restore of a ProtectedVM from a recovery point, like a Kubernetes Job: to a new VM (Azure's "
+        "AlternateLocation) or to managed disks (RestoreDisks). The source VM is never touched or replaced. "
+        "The spec cannot change after creation; create another object for another restore.",
+        {
+            "protectedVMRef": local_ref("ProtectedVM", "the VM whose recovery points are restored"),
+            "mode": string("NewVM creates a VM (with its NIC and disks); Disks restores managed disks only.",
+                           enum=["NewVM", "Disks"], default="NewVM"),
+            "recoveryPoint": recovery_point_choice(),
+            "target": restore_target("restored VM and its disks", vm_name=True),
+            "cleanup": string("What deleting this object does to what the restore created: Retain (default) "
+                              "keeps it; Delete deletes the VM, its NICs and disks.",
+                              enum=["Retain", "Delete"], default="Retain"),
+            "ttlSecondsAfterFinished": integer(
+                "Delete this object this many seconds after it finished (what it created follows cleanup).",
+                minimum=0),
+        },
+        required=["protectedVMRef", "target"],
+        rules=[
+            rule("self == oldSelf", "a VMRestore is one restore: its spec cannot change; create a new VMRestore",
+                 reason="FieldValueForbidden"),
+            rule("self.mode != 'NewVM' || (has(self.target.vmName) && has(self.target.subnetId))",
+                 "mode NewVM needs target.vmName and target.subnetId"),
+        ],
+    )
+    status = common_status(
+        {
+            "phase": string("Pending, Running, Succeeded or Failed.",
+                            enum=["Pending", "Running", "Succeeded", "Failed"]),
+            "jobId": string("Azure Restore job id (saved before waiting on it)."),
+            "jobStatus": string("The job's status as Azure reports it (e.g. CompletedWithWarnings)."),
+            "recoveryPoint": string("Name of the recovery point restored."),
+            "recoveryPointTime": date_time("When that recovery point was taken."),
+            "recoveryPointType": string("Its consistency (AppConsistent, CrashConsistent, ...)."),
+            "rehydrated": boolean("True when the point was rehydrated from the archive tier."),
+            "startTime": date_time("When the Azure job started."),
+            "completionTime": date_time("When the Azure job ended."),
+            "duration": string("Job duration Azure reports."),
+            "errorCode": string("Azure's error (or warning) code when the restore failed."),
+            "errorMessage": string("Azure's message when the restore failed."),
+            "created": created_schema(),
+            "remaining": array("While deleting with cleanup Delete: what is left to delete.", string("An id.")),
+            "warnings": array("What the restored VM lacks compared with the source (load balancer, several "
+                              "NICs or public IPs: the RestoreNetworkConfig facts).", string("A warning.")),
+            "operation": operation_schema(),
+        },
+        "restore",
+    )
+    return crd(
+        names.VM_RESTORE,
+        "One restore of a ProtectedVM, followed through Azure's Restore job to Succeeded or Failed.",
+        spec, status,
+        [
+            printer("Source", ".spec.protectedVMRef.name", "ProtectedVM restored."),
+            printer("Mode", ".spec.mode", "NewVM or Disks."),
+            printer("Phase", ".status.phase", "Where the restore is."),
+            printer("Recovery Point", ".status.recoveryPointTime", "When the restored point was taken.", "date"),
+            printer("Job", ".status.jobId", "Azure Restore job.", priority=1),
+        ],
+    )
+
+
+def drill_run_schema(what: str) -> Schema:
+    target = obj(
+        "Evidence for one drilled VM.",
+        {
+            "protectedVM": string("The ProtectedVM drilled."),
+            "restore": string("The VMRestore this run created for it."),
+            "vmName": string("Name of the restored VM (unique per run)."),
+            "recoveryPoint": string("Recovery point restored."),
+            "recoveryPointTime": date_time("When that point was taken."),
+            "rpoSeconds": integer("Achieved RPO: the point's age when the run started."),
+            "jobSeconds": integer("Restore job duration."),
+            "bootSeconds": integer("From the job's end to the VM running with its agent Ready."),
+            "rtoSeconds": integer("Achieved RTO: restore job duration + time to boot."),
+            "result": string("Passed, Failed or Running.", enum=["Passed", "Failed", "Running"]),
+            "reason": string("Why (a reason from the README)."),
+            "message": string("What happened."),
+            "cleanedUp": boolean("True once what the run created for this VM was deleted."),
+        },
+    )
+    return obj(
+        what,
+        {
+            "id": integer("Run number (1, 2, ...)."),
+            "scheduledFor": date_time("The schedule time this run is for."),
+            "startedAt": date_time("When the run started."),
+            "finishedAt": date_time("When verification ended."),
+            "phase": string("Restoring, Verifying, CleaningUp or Done.",
+                            enum=["Restoring", "Verifying", "CleaningUp", "Done"]),
+            "result": string("Passed, Failed or Running.", enum=["Passed", "Failed", "Running"]),
+            "reason": string("Why (a reason from the README)."),
+            "achievedRPO": string("The worst achieved RPO of the run (e.g. 6h2m)."),
+            "achievedRTO": string("The worst achieved RTO of the run."),
+            "objectivesMet": boolean("False when achievedRPO or achievedRTO exceeded an objective."),
+            "missed": array("The objectives the run missed, in words.", string("A missed objective.")),
+            "targets": array("Evidence per drilled VM.", target),
+        },
+    )
+
+
+def restore_drill() -> dict[str, Any]:
+    spec = obj(
+        "Scheduled proof that backups restore: on a cron schedule, restore a sample of ProtectedVMs into an "
+        "isolated resource group and subnet (no public IP), check that each boots (PowerState/running and "
+        "its VM agent Ready) within a deadline, record the achieved RPO and RTO, and clean up exactly what "
+        "the run created.",
+        {
+            "vaultRef": local_ref("BackupVault", "the vault whose ProtectedVMs are drilled"),
+            "schedule": string("Cron schedule (five fields, or @daily/@weekly/...), e.g. `0 3 * * 0`.",
+                               pattern=CRON_PATTERN, max_length=128),
+            "timeZone": string("IANA time zone of the schedule, e.g. Europe/Berlin (default UTC).",
+                               default="UTC", max_length=64),
+            "suspend": boolean("Start no new run while true (a run in flight finishes).", default=False),
+            "targets": obj(
+                "Which ProtectedVMs to drill: by name or by label selector (exactly one).",
+                {
+                    "names": array("ProtectedVM names in this namespace.",
+                                   string("A ProtectedVM name.", pattern=K8S_NAME_PATTERN, max_length=253),
+                                   min_items=1, max_items=100, unique=True),
+                    "selector": obj("Label selector on ProtectedVMs in this namespace.", {
+                        "matchLabels": string_map("Labels a ProtectedVM must have.", max_properties=20),
+                    }, required=["matchLabels"]),
+                    "sampleSize": integer("How many VMs one run restores; runs rotate so every VM is drilled "
+                                          "over time (default 1).", minimum=1, maximum=20, default=1),
+                },
+                rules=[rule("has(self.names) != has(self.selector)",
+                            "set exactly one of targets.names or targets.selector")],
+            ),
+            "target": restore_target("restored VMs (an isolated resource group and subnet)", vm_name=False),
+            "recoveryPoint": obj("Which points runs restore.", {
+                "consistency": string("Only points of this type.",
+                                      enum=["AppConsistent", "FileSystemConsistent", "CrashConsistent"]),
+            }),
+            "verificationDeadline": duration("How long a restored VM may take, after its restore job, to run "
+                                             "with its agent Ready (default 30m)."),
+            "rpoObjective": duration("The largest acceptable age of the restored point; a miss sets "
+                                     "Degraded=True and posts a Warning Event."),
+            "rtoObjective": duration("The largest acceptable restore job duration + time to boot; a miss sets "
+                                     "Degraded=True and posts a Warning Event."),
+            "cleanup": string("Delete what a run created: Always (default), OnSuccess (keep a failed run's VM to "
+                              "investigate) or Never.", enum=["Always", "OnSuccess", "Never"], default="Always"),
+            "historyLimit": integer("How many finished runs status.runs keeps (default 10).", minimum=1,
+                                    maximum=50, default=10),
+        },
+        required=["vaultRef", "schedule", "targets", "target"],
+    )
+    status = common_status(
+        {
+            "nextRun": date_time("When the next run starts."),
+            "lastRunTime": date_time("When the last finished run started."),
+            "lastResult": string("Passed or Failed: the last finished run."),
+            "lastRPO": string("The last finished run's achieved RPO."),
+            "lastRTO": string("The last finished run's achieved RTO."),
+            "runCount": integer("How many runs started so far."),
+            "passedRuns": integer("How many runs passed so far."),
+            "failedRuns": integer("How many runs failed so far."),
+            "lastScheduled": date_time("The schedule time of the last run started (or skipped)."),
+            "currentRun": drill_run_schema("The run in flight (at most one)."),
+            "runs": array("The last finished runs (historyLimit), newest first.",
+                          drill_run_schema("A finished run.")),
+            "lastDrilled": string_map("When each ProtectedVM was last drilled (for the rotation)."),
+        },
+        "restore drill",
+    )
+    return crd(
+        names.RESTORE_DRILL,
+        "Scheduled restore drills with evidence: achieved RPO and RTO per run, objectives, clean-up.",
+        spec, status,
+        [
+            printer("Schedule", ".spec.schedule", "Cron schedule."),
+            printer("Last Run", ".status.lastRunTime", "When the last run started.", "date"),
+            printer("Result", ".status.lastResult", "The last run's result."),
+            printer("RPO", ".status.lastRPO", "The last run's achieved RPO."),
+            printer("RTO", ".status.lastRTO", "The last run's achieved RTO."),
+            printer("Next Run", ".status.nextRun", "When the next run starts."),
+        ],
+    )
+
+
 def all_crds() -> list[dict[str, Any]]:
-    return [backup_vault(), backup_policy(), protected_vm(), vm_backup_selector(), on_demand_backup()]
+    return [backup_vault(), backup_policy(), protected_vm(), vm_backup_selector(), on_demand_backup(), vm_restore(),
+            restore_drill()]

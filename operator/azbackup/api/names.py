@@ -21,8 +21,10 @@ POLICY = KindName("BackupPolicy", "backuppolicies", ("bpolicy", "bpol"))
 PROTECTED_VM = KindName("ProtectedVM", "protectedvms", ("pvm",))
 SELECTOR = KindName("VMBackupSelector", "vmbackupselectors", ("vmsel", "vbs"))
 ON_DEMAND = KindName("OnDemandBackup", "ondemandbackups", ("odb",))
+VM_RESTORE = KindName("VMRestore", "vmrestores", ("vmr",))
+RESTORE_DRILL = KindName("RestoreDrill", "restoredrills", ("drill",))
 
-ALL: tuple[KindName, ...] = (VAULT, POLICY, PROTECTED_VM, SELECTOR, ON_DEMAND)
+ALL: tuple[KindName, ...] = (VAULT, POLICY, PROTECTED_VM, SELECTOR, ON_DEMAND, VM_RESTORE, RESTORE_DRILL)
 _BY_KIND = {name.kind: name for name in ALL}
 
 

@@ -277,3 +277,95 @@ class OnDemandSpec:
     def parse(cls, spec: Mapping[str, Any]) -> OnDemandSpec:
         return cls(str(spec["protectedVMRef"]["name"]), spec.get("retainUntil"), spec.get("retentionDays"),
                    spec.get("ttlSecondsAfterFinished"))
+
+
+# Recovery-point consistency names as Azure reports them in recoveryPointType.
+CONSISTENCIES = ("AppConsistent", "FileSystemConsistent", "CrashConsistent")
+
+
+@dataclass(frozen=True)
+class PointChoice:
+    """Which recovery point a restore uses: `latest`, a point's name, or the newest before a time."""
+
+    name: str = "latest"
+    before: str | None = None
+    consistency: str | None = None  # AppConsistent | FileSystemConsistent | CrashConsistent (required type)
+    allow_rehydration: bool = False
+    rehydration_priority: str = "Standard"
+    rehydration_days: int = 15  # the CLI's default (10-30)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> PointChoice:
+        raw = raw or {}
+        rehydrate = raw.get("rehydration") or {}
+        return cls(str(_get(raw, "name", "latest")), raw.get("before"), raw.get("consistency"),
+                   bool(rehydrate), str(_get(rehydrate, "priority", "Standard")), int(_get(rehydrate, "days", 15)))
+
+
+@dataclass(frozen=True)
+class RestoreTarget:
+    """Where a restore goes, in the vault's subscription."""
+
+    resource_group: str
+    staging_account_id: str
+    subnet_id: str | None = None
+    vm_name: str | None = None
+    zones: tuple[str, ...] = ()
+
+    @property
+    def vnet_id(self) -> str | None:
+        return self.subnet_id.rsplit("/subnets/", 1)[0] if self.subnet_id else None
+
+
+@dataclass(frozen=True)
+class VMRestoreSpec:
+    protected_vm: str
+    mode: str  # NewVM | Disks
+    target: RestoreTarget
+    point: PointChoice = PointChoice()
+    cleanup: str = "Retain"  # Retain | Delete: what deleting the object does to what it created
+    ttl_seconds_after_finished: int | None = None
+
+    @classmethod
+    def parse(cls, spec: Mapping[str, Any]) -> VMRestoreSpec:
+        target = spec.get("target") or {}
+        return cls(
+            str(spec["protectedVMRef"]["name"]), str(_get(spec, "mode", "NewVM")),
+            RestoreTarget(str(target.get("resourceGroup", "")), str(target.get("stagingStorageAccountId", "")),
+                          target.get("subnetId"), target.get("vmName"), tuple(target.get("zones") or ())),
+            PointChoice.parse(spec.get("recoveryPoint")), str(_get(spec, "cleanup", "Retain")),
+            spec.get("ttlSecondsAfterFinished"))
+
+
+@dataclass(frozen=True)
+class RestoreDrillSpec:
+    vault: str
+    schedule: str
+    target: RestoreTarget
+    time_zone: str = "UTC"
+    suspend: bool = False
+    names: tuple[str, ...] = ()
+    match_labels: Mapping[str, str] | None = None
+    sample_size: int = 1
+    consistency: str | None = None
+    verification_deadline: str = "30m"
+    rpo_objective: str | None = None
+    rto_objective: str | None = None
+    cleanup: str = "Always"  # Always | OnSuccess | Never
+    history_limit: int = 10
+
+    @classmethod
+    def parse(cls, spec: Mapping[str, Any]) -> RestoreDrillSpec:
+        targets = spec.get("targets") or {}
+        target = spec.get("target") or {}
+        selector = targets.get("selector")
+        return cls(
+            str(spec["vaultRef"]["name"]), str(spec["schedule"]),
+            RestoreTarget(str(target.get("resourceGroup", "")), str(target.get("stagingStorageAccountId", "")),
+                          target.get("subnetId"), None, tuple(target.get("zones") or ())),
+            str(_get(spec, "timeZone", "UTC")), bool(_get(spec, "suspend", False)),
+            tuple(targets.get("names") or ()),
+            dict(selector.get("matchLabels") or {}) if isinstance(selector, Mapping) else None,
+            int(_get(targets, "sampleSize", 1)), (spec.get("recoveryPoint") or {}).get("consistency"),
+            str(_get(spec, "verificationDeadline", "30m")), spec.get("rpoObjective"), spec.get("rtoObjective"),
+            str(_get(spec, "cleanup", "Always")), int(_get(spec, "historyLimit", 10)))

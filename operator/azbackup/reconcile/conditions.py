@@ -16,6 +16,9 @@ from azbackup.reasons import Reason
 from azbackup.reconcile.verdict import Phase, Verdict
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
+# Condition types whose True is the bad news (the "abnormal-true" polarity of Kubernetes API conventions):
+# their True transitions are Warning Events. A kind's own condition may use one of these names.
+ABNORMAL_TRUE = frozenset({"Degraded"})
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
 
@@ -84,7 +87,8 @@ def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> 
 
     Ready: when it first appears, when its status flips, and when it names a new reason while the
     object needs a human (a new blocking problem). Another condition: when its status flips after it
-    first appeared (Protected becoming True, BackupHealthy becoming False, ...). Progress steps
+    first appeared (Protected becoming True, BackupHealthy becoming False, ...), or an abnormal-true one
+    (Degraded) that first appears True. Progress steps
     (Creating, then WaitingForOperation) are visible in status and would only add noise as Events.
     """
     before = {c.type: c for c in previous}
@@ -97,6 +101,8 @@ def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> 
                 out.append(c)
         elif old is not None and old.status != c.status:
             out.append(c)
+        elif old is None and c.type in ABNORMAL_TRUE and c.status == TRUE:
+            out.append(c)  # bad news from the start (Degraded=True): heard at once, not after a flip
     return out
 
 

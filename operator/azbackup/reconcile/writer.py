@@ -35,7 +35,9 @@ class StatusWriter:
         if self.events is not None:
             for condition in change.events:
                 stalled = condition.type == cond.READY and verdict.phase is Phase.STALLED
-                failing = condition.type != cond.READY and condition.status == "False"
+                # Most conditions are bad when False; an "abnormal-true" one (Degraded) is bad when True.
+                bad = "True" if condition.type in cond.ABNORMAL_TRUE else "False"
+                failing = condition.type != cond.READY and condition.status == bad
                 kind = "Warning" if stalled or failing else "Normal"
                 result = self.events(latest, kind, condition.reason,
                                      f"{condition.type}={condition.status}: {condition.message}")

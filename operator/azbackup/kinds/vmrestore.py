@@ -1,0 +1,420 @@
+"""VMRestore: one restore of a protected VM to a new VM or to disks, followed like a Kubernetes Job.
+
+The trigger (`Restores_Trigger`) is not idempotent: a second POST starts a second restore. The loop
+journals it (intent saved before the POST, outcome after, as for OnDemandBackup); if the operator dies
+in between, observe looks for the Restore job by its target (the job's propertyBag names the target
+VM) and adopts it. The restore is done when the *job* is, never when the trigger's operation is
+(that one succeeds at once, restore.md §0). Before the trigger, the choice of point and the checks in
+restore_checks.py run on reads only: a failing check sends nothing to Azure. The source VM is only
+read, never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from azbackup.api import names
+from azbackup.api.specs import VaultSpec, VMRestoreSpec
+from azbackup.azure import errors, lists, operations
+from azbackup.azure import protection_body as pb
+from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import collect
+from azbackup.azure.rest import rest
+from azbackup.checks import facts as cf
+from azbackup.checks.restore_network_config import restore_network_config
+from azbackup.checks.result import Result
+from azbackup.kinds import operations as ops
+from azbackup.kinds import restore_checks, restore_points
+from azbackup.kinds.contract import Context, Kind, Ref
+from azbackup.kinds.ondemand import expire
+from azbackup.kinds.references import clients_for_vault, resolve_vault
+from azbackup.managed import (
+    JOURNAL_FAILED,
+    JOURNAL_PENDING,
+    ExternalClient,
+    Hold,
+    Observation,
+    Operation,
+    OperationResult,
+    OperationState,
+    Resource,
+    Waiting,
+)
+from azbackup.reasons import Reason
+
+log = logging.getLogger("azbackup.vmrestore")
+RUNNING = {"inprogress", "cancelling"}
+CLI_TIME = "%Y-%m-%d %I:%M:%S %p"  # how az CLI writes $filter times (restore.md §3.3)
+POINT_WINDOW = dt.timedelta(days=3650)  # recovery points are listed over a range; ten years covers them all
+NOT_FOUND_RETRY = 60.0
+
+
+def _iso(value: Any) -> str | None:
+    parsed = pb.parse_time(value)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed else None
+
+
+def job_status(job: Mapping[str, Any], wants_vm: bool) -> dict[str, Any]:
+    """A Restore job as status. CompletedWithWarnings restored the disks but not the VM: when a VM was
+    asked for, that is a failure (restore.md §2.3); for a disk restore it is a success."""
+    props = job.get("properties") or {}
+    raw = str(props.get("status", "")).lower()
+    if raw in RUNNING:
+        phase = "Running"
+    elif raw == "completed" or (raw == "completedwithwarnings" and not wants_vm):
+        phase = "Succeeded"
+    else:
+        phase = "Failed"
+    details = (props.get("errorDetails") or [{}])[0] if props.get("errorDetails") else {}
+    code = str(details.get("errorTitle") or details.get("errorCode") or "") or None
+    if phase == "Failed" and raw == "completedwithwarnings":
+        code = code or "CompletedWithWarnings"
+    done = phase != "Running"
+    return {
+        "jobId": job.get("name"), "phase": phase, "jobStatus": props.get("status"),
+        "startTime": _iso(props.get("startTime")),
+        "completionTime": _iso(props.get("endTime")) if done else None,
+        "duration": str(props.get("duration")) if props.get("duration") and done else None,
+        "errorCode": code if phase == "Failed" else None,
+        "errorMessage": (str(details.get("errorString") or "") or None) if phase == "Failed" else None,
+    }
+
+
+def property_bag(job: Mapping[str, Any]) -> Mapping[str, Any]:
+    return ((job.get("properties") or {}).get("extendedInfo") or {}).get("propertyBag") or {}
+
+
+def _last(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def disk_stamp(name: str, prefix: str) -> str | None:
+    """The `<yyyymmdd-hhmmss>` of a restored disk `<prefix>-osdisk-<stamp>` / `<prefix>-datadisk-<lun>-<stamp>`."""
+    low, pre = name.lower(), prefix.lower()
+    if not (low.startswith(pre + "-osdisk-") or low.startswith(pre + "-datadisk-")):
+        return None
+    stamp = "-".join(name.rsplit("-", 2)[-2:])
+    return stamp if len(stamp) == 15 and stamp[8] == "-" else None
+
+
+@dataclass(frozen=True)
+class Source:
+    vm_id: str
+    vm_name: str
+    facts: cf.VMFacts | None  # from the fleet snapshot; None when the source VM no longer exists
+
+
+class RestoreClient:
+    deterministic_names = False  # every POST starts another restore: the loop journals the trigger
+    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
+
+    def __init__(self, clients: Clients, vault: VaultSpec, source: Source, spec: VMRestoreSpec,
+                 now: dt.datetime) -> None:
+        self.clients, self.vault, self.source, self.spec, self.now = clients, vault, source, spec, now
+        self.ref = pb.VmRef.parse(source.vm_id)
+        self.chosen: restore_points.Chosen | None = None
+        self.warnings: list[str] = []
+
+    # -- names ---------------------------------------------------------------------------------------
+    @property
+    def wants_vm(self) -> bool:
+        return self.spec.mode == "NewVM"
+
+    def group_id(self) -> str:
+        return f"/subscriptions/{self.vault.subscription_id}/resourceGroups/{self.spec.target.resource_group}"
+
+    def target_vm_id(self) -> str:
+        return f"{self.group_id()}/providers/Microsoft.Compute/virtualMachines/{self.spec.target.vm_name}"
+
+    def disk_prefix(self) -> str:
+        # A new VM's disks are named after it; restored disks after the source VM (docs/emulator.md).
+        return str(self.spec.target.vm_name) if self.wants_vm else self.source.vm_name
+
+    # -- reads ---------------------------------------------------------------------------------------
+    async def _get(self, resource_id: str, api_version: str) -> dict[str, Any] | None:
+        try:
+            return await lists.get(self.clients.send_request, f"{resource_id}?api-version={api_version}")
+        except (errors.NotFound, errors.ResourceGroupMissing):
+            return None
+
+    async def _points(self) -> list[restore_points.Point]:
+        end = pb.parse_time(self.spec.point.before) or self.now
+        end = max(end, self.now) + dt.timedelta(days=1)
+        start = end - POINT_WINDOW
+        listed = await collect(self.clients.backup.recovery_points.list(
+            self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
+            filter=f"startDate eq '{start.strftime(CLI_TIME)}' and endDate eq '{end.strftime(CLI_TIME)}'"))
+        return [p for p in (restore_points.Point.parse(raw) for raw in listed) if p is not None]
+
+    def _disks_url(self) -> str:
+        return f"{self.group_id()}/providers/Microsoft.Compute/disks?api-version={lists.COMPUTE_DISKS}"
+
+    async def _group_exists(self) -> bool:
+        # Listing the group's disks answers ResourceGroupNotFound for a missing group: one read with the
+        # compute permissions a restore needs anyway (no Microsoft.Resources read).
+        try:
+            await lists.get(self.clients.send_request, self._disks_url())
+        except (errors.NotFound, errors.ResourceGroupMissing):
+            return False
+        return True
+
+    async def _facts(self) -> restore_checks.RestoreFacts:
+        target = self.spec.target
+        group = await self._group_exists()
+        staging = await self._get(target.staging_account_id, lists.STORAGE)
+        subnet_region: restore_checks.Located | None = None
+        vm_exists = False
+        if self.wants_vm:
+            vm_exists = await self._get(self.target_vm_id(), lists.COMPUTE_VMS) is not None
+            vnet = await self._get(target.vnet_id, lists.NETWORK) if target.vnet_id else None
+            subnet = await self._get(target.subnet_id, lists.NETWORK) if vnet and target.subnet_id else None
+            subnet_region = restore_checks.Located(subnet is not None, str((vnet or {}).get("location", "")))
+        source_region = (self.source.facts.region if self.source.facts else None) or self.vault.location
+        return restore_checks.RestoreFacts(
+            self.spec.mode, self.source.vm_name, source_region, self.vault.location, target.resource_group,
+            group,
+            restore_checks.Located(staging is not None, str((staging or {}).get("location", ""))),
+            target.vm_name, vm_exists, subnet_region)
+
+    def _network_warnings(self) -> list[str]:
+        """What a restored VM lacks, from the facts behind the RestoreNetworkConfig check."""
+        if not self.wants_vm or self.source.facts is None:
+            return []
+        ctx = cf.CheckContext(self.vault.vault_id, self.vault.location, None)
+        checked = restore_network_config(self.source.facts, ctx)
+        return [checked.message] if checked.result is Result.WARNING else []
+
+    async def _job(self, job_id: str) -> dict[str, Any]:
+        with errors.guard():
+            return rest(await self.clients.backup.job_details.get(self.vault.vault_name, self.vault.resource_group,
+                                                                 job_id))
+
+    async def _find_job(self, since: str) -> dict[str, Any] | None:
+        """The Restore job this object's trigger started (after a crash between the POST and its record)."""
+        floor = (pb.parse_time(since) or self.now) - dt.timedelta(minutes=5)
+        end = self.now + dt.timedelta(days=1)
+        jobs = await collect(self.clients.backup.backup_jobs.list(
+            self.vault.vault_name, self.vault.resource_group,
+            filter=f"operation eq 'Restore' and startTime eq '{floor.strftime(CLI_TIME)}' "
+                   f"and endTime eq '{end.strftime(CLI_TIME)}'"))
+        for listed in jobs:
+            job = await self._job(str(listed.get("name")))  # the list may omit extendedInfo
+            bag = property_bag(job)
+            props = job.get("properties") or {}
+            if str(props.get("entityFriendlyName", "")).lower() != self.source.vm_name.lower():
+                continue
+            if self.wants_vm and str(bag.get("Target VM Name", "")).lower() == str(self.spec.target.vm_name).lower():
+                return job
+            if not self.wants_vm and str(bag.get("Target resource group", "")).lower() == \
+                    self.spec.target.resource_group.lower():
+                return job
+        return None
+
+    async def _created(self, status: Mapping[str, Any]) -> dict[str, Any]:
+        """What the restore made, read back from compute (the job names no resource id)."""
+        out: dict[str, Any] = {"virtualMachine": None, "networkInterfaces": [], "disks": []}
+        if self.wants_vm:
+            vm = await self._get(self.target_vm_id(), lists.COMPUTE_VMS)
+            if vm is not None:
+                props = vm.get("properties") or {}
+                out["virtualMachine"] = str(vm.get("id") or self.target_vm_id())
+                out["networkInterfaces"] = [str(n["id"]) for n in (props.get("networkProfile") or {})
+                                            .get("networkInterfaces") or () if n.get("id")]
+                storage = props.get("storageProfile") or {}
+                disks = [storage.get("osDisk") or {}, *(storage.get("dataDisks") or ())]
+                out["disks"] = [str(d["managedDisk"]["id"]) for d in disks if (d.get("managedDisk") or {}).get("id")]
+                return out
+        # Disks only (asked for, or all a CompletedWithWarnings left): the target group's disks named
+        # after the restore, stamped while its job ran.
+        start, end = pb.parse_time(status.get("startTime")), pb.parse_time(status.get("completionTime"))
+        low = (start - dt.timedelta(minutes=2)).strftime("%Y%m%d-%H%M%S") if start else ""
+        high = (end + dt.timedelta(minutes=2)).strftime("%Y%m%d-%H%M%S") if end else "99999999-999999"
+        try:
+            disks = await lists.collect(self.clients.send_request, self._disks_url())
+        except (errors.NotFound, errors.ResourceGroupMissing):
+            disks = []
+        for disk in disks:
+            stamp = disk_stamp(str(disk.get("name", "")), self.disk_prefix())
+            if stamp is not None and low <= stamp <= high:
+                out["disks"].append(str(disk.get("id")))
+        out["disks"].sort()
+        return out
+
+    # -- the managed-resource contract ---------------------------------------------------------------
+    async def observe(self, obj: Resource) -> Observation:
+        if obj.deleting:
+            return await self._observe_deleting(obj)
+        job_id = obj.status.get("jobId")
+        if job_id and obj.status.get("phase") in ("Succeeded", "Failed"):
+            return self._finished(obj)  # a finished job never changes: no call
+        pending = obj.annotations.get(JOURNAL_PENDING, "")
+        if not job_id and pending and pending > obj.annotations.get(JOURNAL_FAILED, ""):
+            # A trigger may have reached Azure (its answer, or our record of it, was lost): adopt its job.
+            found = await self._find_job(pending)
+            if found is None:
+                # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
+                # the point is chosen now for that case; the checks are not (the target may be our own VM).
+                chosen = restore_points.choose(await self._points(), self.spec.point)
+                self.chosen = chosen if isinstance(chosen, restore_points.Chosen) else None
+                return Observation(exists=False, status={"phase": "Pending"}, pending=(
+                    Reason.TRIGGER_OUTCOME_UNKNOWN,
+                    f"a restore trigger was sent at {pending} without a confirmed answer; looking for the Restore "
+                    "job it may have started instead of sending another"))
+            job_id = found.get("name")
+            log.info("%s/%s: adopting restore job %s, started by an earlier trigger", obj.namespace, obj.name,
+                     job_id)
+        if not job_id:
+            return await self._before_trigger(obj)
+        status = job_status(await self._job(str(job_id)), self.wants_vm)
+        if status["phase"] == "Running":
+            return Observation(exists=True, usable=False, status=status,
+                               pending=(Reason.RESTORE_TRIGGERED, f"restore job {job_id} is running in Azure"))
+        status["created"] = await self._created(status)
+        if status["phase"] == "Failed":
+            return Observation(exists=True, status=status, limitation=Hold(
+                Reason.RESTORE_FAILED, f"restore job {job_id} failed: {status['errorCode']}: {status['errorMessage']}"))
+        return Observation(exists=True, status=status, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
+
+    def _success(self, status: Mapping[str, Any]) -> str:
+        created = status.get("created") or {}
+        what = (f"VM {_last(created['virtualMachine'])}" if created.get("virtualMachine")
+                else f"{len(created.get('disks') or ())} disks")
+        return (f"restore job {status.get('jobId')} completed: {what} in resource group "
+                f"{self.spec.target.resource_group} from recovery point {status.get('recoveryPoint')}")
+
+    async def _before_trigger(self, obj: Resource) -> Observation:
+        chosen = restore_points.choose(await self._points(), self.spec.point)
+        if isinstance(chosen, restore_points.Refused):
+            retry = NOT_FOUND_RETRY if chosen.reason is Reason.RECOVERY_POINT_NOT_FOUND else None
+            return Observation(exists=False, status={"phase": "Pending"},
+                               blocked=Hold(chosen.reason, chosen.message, retry_in=retry))
+        failure = restore_checks.check(await self._facts())
+        if failure is not None:
+            return Observation(exists=False, status={"phase": "Pending"},
+                               blocked=Hold(failure.reason, failure.message, retry_in=NOT_FOUND_RETRY))
+        self.chosen = chosen
+        point = chosen.point
+        return Observation(exists=False, status={
+            "phase": "Pending", "recoveryPoint": point.name, "recoveryPointType": point.type or None,
+            "recoveryPointTime": point.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "rehydrated": chosen.rehydrate or None,
+            "warnings": self._network_warnings() or None})
+
+    def _finished(self, obj: Resource) -> Observation:
+        status = dict(obj.status)
+        if status.get("phase") == "Failed":
+            return Observation(exists=True, limitation=Hold(
+                Reason.RESTORE_FAILED, f"restore job {status.get('jobId')} failed: {status.get('errorCode')}: "
+                                       f"{status.get('errorMessage')}"))
+        return Observation(exists=True, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
+
+    def request(self) -> dict[str, Any]:
+        """The IaasVMRestoreRequest the CLI would send for this restore (restore.md §1.3)."""
+        assert self.chosen is not None
+        target, point = self.spec.target, self.chosen.point
+        body: dict[str, Any] = {
+            "objectType": "IaasVMRestoreWithRehydrationRequest" if self.chosen.rehydrate else "IaasVMRestoreRequest",
+            "recoveryPointId": point.name,
+            "recoveryType": "AlternateLocation" if self.wants_vm else "RestoreDisks",
+            "sourceResourceId": self.source.vm_id,
+            "storageAccountId": target.staging_account_id,
+            "targetResourceGroupId": self.group_id(),
+            "region": self.vault.location,
+            "createNewCloudService": False,
+            "originalStorageAccountOption": False,
+        }
+        if self.wants_vm:
+            body.update(targetVirtualMachineId=self.target_vm_id(), virtualNetworkId=target.vnet_id,
+                        subnetId=target.subnet_id)
+        if target.zones:
+            body["zones"] = list(target.zones)
+        if self.chosen.rehydrate:
+            body["recoveryPointRehydrationInfo"] = {
+                "rehydrationRetentionDuration": f"P{self.spec.point.rehydration_days}D",
+                "rehydrationPriority": self.spec.point.rehydration_priority}
+        return {"properties": body}
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        if self.chosen is None:  # the adopt window closed, and no point can be restored any more
+            raise errors.InvalidSpec("no recovery point can be restored for this spec any more", status=400)
+        log.info("%s/%s: triggering a restore of VM %s from recovery point %s", obj.namespace, obj.name,
+                 self.source.vm_name, self.chosen.point.name)
+        capture = operations.HeaderCapture()
+        with errors.guard():
+            await self.clients.backup.restores.begin_trigger(
+                self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
+                self.chosen.point.name, cast(Any, self.request()), polling=False, raw_response_hook=capture,
+                # retry_total=0: azure-core would re-send the POST after a 5xx or a dropped connection, and
+                # every POST that arrives starts another restore; the loop decides instead (reconcile.adoption).
+                retry_total=0)
+        return ops.started(capture, "TriggerRestore", obj.generation)
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        return None  # a restore is never changed after the fact; the spec is immutable
+
+    # -- deletion (cleanup: Delete) ------------------------------------------------------------------
+    def _owned(self, obj: Resource) -> list[tuple[str, str]]:
+        created = obj.status.get("created") or {}
+        out = [(str(created["virtualMachine"]), lists.COMPUTE_VMS)] if created.get("virtualMachine") else []
+        out += [(str(n), lists.NETWORK) for n in created.get("networkInterfaces") or ()]
+        out += [(str(d), lists.COMPUTE_DISKS) for d in created.get("disks") or ()]
+        return out
+
+    async def _observe_deleting(self, obj: Resource) -> Observation:
+        left = [rid for rid, version in self._owned(obj) if await self._get(rid, version) is not None]
+        return Observation(exists=bool(left), status={"remaining": left or None})
+
+    async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
+        """Delete exactly what the restore created: the VM first, then (once it is gone) its NICs and disks."""
+        from azure.core.rest import HttpRequest
+
+        remaining = set(seen.status.get("remaining") or ())
+        owned = [(rid, v) for rid, v in self._owned(obj) if rid in remaining]
+        vm = [(rid, v) for rid, v in owned if "/virtualmachines/" in rid.lower()]
+        for rid, version in vm or owned:
+            log.info("%s/%s: cleanup: deleting %s", obj.namespace, obj.name, rid)
+            with errors.guard():
+                response = await self.clients.send_request(HttpRequest("DELETE", f"{rid}?api-version={version}"))
+                if response.status_code >= 400 and response.status_code != 404:
+                    response.raise_for_status()
+        return None
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
+        result = await ops.poll(self.clients.backup.send_request, operation)
+        if result.state is OperationState.SUCCEEDED and result.status.get("jobId"):
+            return OperationResult(result.state, status={"jobId": result.status["jobId"], "phase": "Running"})
+        return result
+
+    def keeps_azure_on_delete(self, obj: Resource) -> bool:
+        return self.spec.cleanup != "Delete"  # by default the restored VM or disks outlive the object
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        return Hold(Reason.RESTORE_FAILED, f"the restore trigger failed: {result.code}: {result.message}")
+
+
+SOURCE_REF = Ref(names.PROTECTED_VM.kind, "protectedVMRef")
+
+
+async def client(obj: Resource, ctx: Context) -> ExternalClient:
+    spec = VMRestoreSpec.parse(obj.spec)
+    target = ctx.objects.get((names.PROTECTED_VM.kind, obj.namespace, spec.protected_vm))
+    if target is None:
+        raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
+                           f"{obj.namespace}; waiting for it", stalls=False))
+    vault = resolve_vault(target, ctx, need_ready=False)
+    clients = await clients_for_vault(vault, ctx)
+    vm_id = str(target.spec["vm"])
+    name = str(target.status.get("vmName") or _last(vm_id))
+    facts = None
+    if not obj.deleting and not obj.status.get("jobId"):
+        fleet = await ctx.inventory.fleet(clients).get(ctx.settings.recheck_interval)
+        facts = fleet.get(vm_id)
+    return RestoreClient(clients, VaultSpec.parse(vault.name, vault.spec), Source(vm_id, name, facts), spec,
+                         dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+
+
+# Its vault is its ProtectedVM's; deleting it leaves what it created unless cleanup says Delete.
+KIND = Kind(names.VM_RESTORE, client, vault=SOURCE_REF, waits_for=(SOURCE_REF,), after=expire)
