@@ -1,7 +1,7 @@
 """The ARM error envelope and the error codes the emulator answers with.
 
 Every non-2xx ARM answer is `{"error": {"code", "message", "target", "details", "additionalInfo"}}`
-(without `additionalInfo` under Microsoft.Compute, whose error schema lacks it),
+(without `additionalInfo` under Microsoft.Compute and Microsoft.Network, whose error schemas lack it),
 which azure-core parses into `HttpResponseError.error.code` (ODataV4 format).
 """
 
@@ -51,9 +51,10 @@ def envelope(
     }
 
 
-#: Resource providers whose error schema has no `additionalInfo` (Compute's `ApiError`:
-#: details, innererror, code, target, message), so their errors leave it out as Compute does.
-_WITHOUT_ADDITIONAL_INFO = re.compile(r"/providers/Microsoft\.Compute/", re.I)
+#: Resource providers whose error schema has no `additionalInfo` (Compute's `ApiError`: details,
+#: innererror, code, target, message; Network's `CloudErrorBody`: code, message, target, details), so
+#: their errors leave it out as those providers do.
+_WITHOUT_ADDITIONAL_INFO = re.compile(r"/providers/Microsoft\.(Compute|Network)/", re.I)
 
 
 def for_path(path: str, body: dict[str, Any]) -> dict[str, Any]:

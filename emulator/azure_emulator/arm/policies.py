@@ -142,6 +142,10 @@ def put_policy(call: Call) -> Reply:
     if not isinstance(props, Mapping):
         raise errors.invalid_input("properties is required.")
     props = {k: copy.deepcopy(v) for k, v in props.items() if k != "protectedItemsCount"}
+    # ARM reads property names without regard to case (az 2.91 sends `instantRpDetails`) and answers in
+    # the spec's spelling, so a policy written with either spelling reads back as `instantRPDetails`.
+    if "instantRpDetails" in props:
+        props["instantRPDetails"] = props.pop("instantRpDetails")
     existing = vault.policies.get(ids.key(name))
     kind = policy_bodies.validate(props, existing.policy_type if existing else None)
     # 50 policy creates/edits per vault in 24 hours (Azure Backup FAQ); a refused write does not count.
