@@ -56,6 +56,14 @@ const ISSUES = [
       "az 2.91's `backup policy set` sends back the policy as `az backup policy show` printed it: a " +
       "top-level resourceGroup and instantRpDetails in the CLI's casing (the request is the CLI's)",
   },
+  {
+    code: "INVALID_RESPONSE_CODE",
+    operations: ["Disks_Get"],
+    source: "response",
+    why:
+      "disk.json 2024-03-02 declares only 200 for Disks_Get, with no default error response (a spec gap); " +
+      "ARM answers a disk that does not exist with 404 ResourceNotFound, as it does for every resource",
+  },
 ];
 
 // Emulator operations that have no operation in any copied spec, so oav cannot validate them: name -> why.
