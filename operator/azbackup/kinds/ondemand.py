@@ -24,8 +24,9 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import collect
 from azbackup.azure.rest import rest
 from azbackup.kinds import operations as ops
-from azbackup.kinds.contract import Context, Kind, Ref
-from azbackup.kinds.references import clients_for_vault, is_ready, resolve_vault
+from azbackup.kinds import ttl
+from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.references import PROTECTED_VM_REF, clients_for_vault, is_ready, resolve_protected_vm, resolve_vault
 from azbackup.managed import (
     JOURNAL_FAILED,
     JOURNAL_PENDING,
@@ -194,15 +195,9 @@ class OnDemandClient:
         return Hold(Reason.BACKUP_FAILED, f"the backup trigger failed: {result.code}: {result.message}")
 
 
-TARGET_REF = Ref(names.PROTECTED_VM.kind, "protectedVMRef")
-
-
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     spec = OnDemandSpec.parse(obj.spec)
-    target = ctx.objects.get((names.PROTECTED_VM.kind, obj.namespace, spec.protected_vm))
-    if target is None:
-        raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
-                           f"{obj.namespace}; waiting for it", stalls=False))
+    target = resolve_protected_vm(obj, ctx)
     # Any trigger on record (even one whose outcome is unknown) means the backup has started: follow it.
     started = bool(obj.status.get("jobId") or obj.status.get("operation") or obj.annotations.get(JOURNAL_PENDING))
     state = str(target.status.get("protectionState") or "").lower()
@@ -217,18 +212,5 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                           Target(vm_id, name), spec, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 
 
-async def expire(obj: Resource, ctx: Context) -> None:
-    """ttlSecondsAfterFinished: delete the object once it has been finished long enough (like a Job)."""
-    ttl = obj.spec.get("ttlSecondsAfterFinished")
-    finished = pb.parse_time(obj.status.get("completionTime"))
-    if ttl is None or obj.status.get("phase") not in ("Succeeded", "Failed") or finished is None:
-        return
-    remaining = finished.timestamp() + float(ttl) - ctx.clock()
-    if remaining <= 0:
-        await ctx.kube.delete(obj.kind, obj.namespace, obj.name)
-    else:
-        ctx.requeue(obj.key, remaining)
-
-
 # Its vault is its ProtectedVM's; it goes as soon as that VM turns Ready (protected).
-KIND = Kind(names.ON_DEMAND, client, vault=TARGET_REF, waits_for=(TARGET_REF,), after=expire)
+KIND = Kind(names.ON_DEMAND, client, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,), after=ttl.expire)

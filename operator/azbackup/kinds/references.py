@@ -21,6 +21,7 @@ from azbackup.reasons import Reason
 
 VAULT_REF = Ref(names.VAULT.kind, "vaultRef")
 POLICY_REF = Ref(names.POLICY.kind, "policyRef")
+PROTECTED_VM_REF = Ref(names.PROTECTED_VM.kind, "protectedVMRef")
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,13 @@ def resolve_policy(obj: Resource, vault: Resource, ctx: Context) -> PolicyRef:
     sched = spec.schedule
     hours = sched.hourly.interval_hours if sched.hourly else (168 if sched.frequency == "Weekly" else 24)
     return PolicyRef(spec.policy_name, PolicyType(spec.policy_type), sched.frequency, hours)
+
+
+def resolve_protected_vm(obj: Resource, ctx: Context) -> Resource:
+    """The ProtectedVM that protectedVMRef names (a backup's or a restore's source), or `Waiting`."""
+    name = PROTECTED_VM_REF.name(obj)
+    target = ctx.objects.get((names.PROTECTED_VM.kind, obj.namespace, name)) if name else None
+    if target is None:
+        raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {name} in namespace {obj.namespace}; "
+                           "waiting for it", stalls=False))
+    return target

@@ -28,10 +28,9 @@ from azbackup.checks import facts as cf
 from azbackup.checks.restore_network_config import restore_network_config
 from azbackup.checks.result import Result
 from azbackup.kinds import operations as ops
-from azbackup.kinds import restore_checks, restore_points
-from azbackup.kinds.contract import Context, Kind, Ref
-from azbackup.kinds.ondemand import expire
-from azbackup.kinds.references import clients_for_vault, resolve_vault
+from azbackup.kinds import restore_checks, restore_points, ttl
+from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.references import PROTECTED_VM_REF, clients_for_vault, resolve_protected_vm, resolve_vault
 from azbackup.managed import (
     JOURNAL_FAILED,
     JOURNAL_PENDING,
@@ -42,7 +41,6 @@ from azbackup.managed import (
     OperationResult,
     OperationState,
     Resource,
-    Waiting,
 )
 from azbackup.reasons import Reason
 
@@ -395,15 +393,9 @@ class RestoreClient:
         return Hold(Reason.RESTORE_FAILED, f"the restore trigger failed: {result.code}: {result.message}")
 
 
-SOURCE_REF = Ref(names.PROTECTED_VM.kind, "protectedVMRef")
-
-
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     spec = VMRestoreSpec.parse(obj.spec)
-    target = ctx.objects.get((names.PROTECTED_VM.kind, obj.namespace, spec.protected_vm))
-    if target is None:
-        raise Waiting(Hold(Reason.TARGET_NOT_FOUND, f"no ProtectedVM {spec.protected_vm} in namespace "
-                           f"{obj.namespace}; waiting for it", stalls=False))
+    target = resolve_protected_vm(obj, ctx)
     vault = resolve_vault(target, ctx, need_ready=False)
     clients = await clients_for_vault(vault, ctx)
     vm_id = str(target.spec["vm"])
@@ -417,4 +409,4 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
 
 
 # Its vault is its ProtectedVM's; deleting it leaves what it created unless cleanup says Delete.
-KIND = Kind(names.VM_RESTORE, client, vault=SOURCE_REF, waits_for=(SOURCE_REF,), after=expire)
+KIND = Kind(names.VM_RESTORE, client, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,), after=ttl.expire)
