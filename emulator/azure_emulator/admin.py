@@ -208,3 +208,18 @@ class AdminClient:
 
     def reset_counters(self) -> None:
         self.request("DELETE", "counters")
+
+    # -- Activity Log ----------------------------------------------------------------------------
+
+    def activity_log(self, subscription: str | None = None, *, visible_only: bool = False) -> list[dict[str, Any]]:
+        """Every Activity Log entry (`EventData`, newest first), visible to `ActivityLogs_List` or not yet
+        (`submissionTimestamp` later than the emulator's now); `visible_only` keeps the visible ones."""
+        query = f"?{urllib.parse.urlencode({'subscription': subscription})}" if subscription else ""
+        answer = self.request("GET", f"activity-log{query}")
+        events = list(answer["value"])
+        if visible_only:
+            events = [e for e in events if e["submissionTimestamp"] <= answer["now"]]
+        return events
+
+    def clear_activity_log(self) -> None:
+        self.request("DELETE", "activity-log")

@@ -1,16 +1,24 @@
 """The admin API under `/_admin/`: faults, VM facts, NSG rules, identities, scheduled backups, counters,
-reset and state dump. Not ARM: no bearer token, JSON in and out, errors as `{"error": "..."}`."""
+the Activity Log, reset and state dump. Not ARM: no bearer token, JSON in and out, errors as `{"error": "..."}`.
+
+A change that stands for a person's change in the portal (a VM added, changed or removed, NSG rules,
+storage network rules) is also recorded in the Activity Log as that person's ARM writes (`caller`,
+default `admin@contoso.com`, from the body's `caller` or the query's); a change of what only the guest
+agent reports (the VM's instance view) is no ARM write and records nothing, as in Azure."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from azure_emulator import arm, engine, ids, inventory, netrules, rp_seed, vmspec
+from azure_emulator import activity_log, apiversions, arm, engine, ids, inventory, netrules, rp_seed, vmspec
 from azure_emulator.arm import jobs
+from azure_emulator.arm.compute import vm_json
+from azure_emulator.arm.network import nic_json
 from azure_emulator.errors import ArmError
 from azure_emulator.faults import Fault
 from azure_emulator.records import Denial, Identity, Nsg, Vm
@@ -89,6 +97,39 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         if vm is None:
             raise AdminError(404, f"no VM {m['sub']}/{m['rg']}/{m['name']}")
         return vm
+
+    def portal_write(request: web.Request, who: Any, resource_id: str, operation: str, status: int) -> None:
+        """Record a person's write in the portal: `operation` is `Namespace/type/write` or `.../delete`."""
+        ref = ids.parse_resource_id(resource_id)
+        sub = emu.state.subscriptions.get(ids.key(ref.subscription)) if ref else None
+        if sub is None:
+            return
+        now = emu.clock.now()
+        method = "DELETE" if operation.endswith("/delete") else "PUT"
+        change = activity_log.Change(
+            subscription=sub.id,
+            tenant_id=emu.state.tenant_id,
+            resource_id=resource_id,
+            resource_type=apiversions.resource_type(resource_id) or operation.rsplit("/", 1)[0],
+            operation_name=operation,
+            method=method,
+            uri=f"https://{request.host}{resource_id}",
+            caller=activity_log.person(str(who or activity_log.DEFAULT_PERSON), emu.state.tenant_id, now),
+            correlation_id=str(uuid.uuid4()),
+            client_request_id=str(uuid.uuid4()),
+            client_ip=request.remote or "",
+            service_request_id=str(uuid.uuid4()),
+        )
+        emu.state.activity.record_change(change, http_status=status, at=now, delay=emu.settings.activity_log_delay)
+
+    def caller_of(request: web.Request, doc: dict[str, Any]) -> Any:
+        return doc.pop("caller", None) or request.query.get("caller")
+
+    def vm_model(vm: Vm) -> tuple[Any, dict[str, Any]]:
+        """What ARM serves of a VM and its NICs (no instance view): a change elsewhere is no ARM write."""
+        model = vm_json(emu.state, vm, 0.0, resources=True, user_data=True)
+        nics = {n.id: nic_json(n) for n in (emu.state.by_id("nics", i) for i in vm.nic_ids) if n is not None}
+        return model, nics
 
     async def health(request: web.Request) -> Any:
         return {"status": "ok"}
@@ -181,21 +222,47 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
 
     async def add_vm(request: web.Request) -> Any:
         doc = await _body(request)
+        who = caller_of(request, doc)
         sub = str(doc.pop("subscription", None) or next(iter(emu.state.subscriptions.values())).id)
         emu.state.settle()
-        return vm_summary(emu.state.add_vm(sub, doc))
+        vm = emu.state.add_vm(sub, doc)
+        for nic_id in vm.nic_ids:  # the portal's create: the NICs, then the VM (its disks come with it)
+            portal_write(request, who, nic_id, "Microsoft.Network/networkInterfaces/write", 201)
+        portal_write(request, who, vm.id, "Microsoft.Compute/virtualMachines/write", 201)
+        return vm_summary(vm)
 
     async def get_vm(request: web.Request) -> Any:
         return vm_summary(state_vm(request))
 
     async def patch_vm(request: web.Request) -> Any:
         emu.state.settle()
-        return vm_summary(emu.state.update_vm(state_vm(request), await _body(request)))
+        doc = await _body(request)
+        who = caller_of(request, doc)
+        old = state_vm(request)
+        (old_model, old_nics) = vm_model(old)
+        vm = emu.state.update_vm(old, doc)
+        (new_model, new_nics) = vm_model(vm)
+        for nic_id, nic in new_nics.items():
+            if old_nics.get(nic_id) != nic:
+                portal_write(request, who, nic_id, "Microsoft.Network/networkInterfaces/write", 200)
+        if new_model != old_model:
+            portal_write(request, who, vm.id, "Microsoft.Compute/virtualMachines/write", 200)
+        return vm_summary(vm)
 
     async def delete_vm(request: web.Request) -> Any:
         vm = state_vm(request)
+        who = caller_of(request, {})
         emu.state.settle()
+        disks = [d.id for d in emu.state.subscription(vm.subscription).disks.values() if vm.id in d.vm_ids]
         emu.state.remove_vm(vm.subscription, vm.resource_group, vm.name)
+        # the portal's delete with its associated resources: the VM, then its NICs and the disks it alone used
+        portal_write(request, who, vm.id, "Microsoft.Compute/virtualMachines/delete", 200)
+        for nic_id in vm.nic_ids:
+            portal_write(request, who, nic_id, "Microsoft.Network/networkInterfaces/delete", 200)
+        remaining = {d.id for d in emu.state.subscription(vm.subscription).disks.values()}
+        for disk_id in disks:
+            if disk_id not in remaining:
+                portal_write(request, who, disk_id, "Microsoft.Compute/disks/delete", 200)
 
     async def put_nsg_rules(request: web.Request) -> Any:
         m = request.match_info
@@ -203,13 +270,31 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         sub = emu.state.subscription(m["sub"])
         rules = [vmspec.parse_rule(r, f"nsg '{m['name']}'") for r in doc.get("rules") or []]
         nsg = sub.nsgs.get(m["rg"], m["name"])
+        created = nsg is None
         if nsg is None:
             location = ids.norm_location(str(doc.get("location") or emu.state.seed.default_location))
             emu.state.ensure_group(sub, m["rg"], location)
             nsg = Nsg(sub.id, m["rg"], m["name"], location)
             sub.nsgs.put(m["rg"], m["name"], nsg)
         emu.state.settle()
+        old = {ids.key(r.name): r for r in nsg.rules}
         nsg.rules = rules
+        who = caller_of(request, doc)
+        if created:
+            portal_write(request, who, nsg.id, "Microsoft.Network/networkSecurityGroups/write", 201)
+        rule_write = "Microsoft.Network/networkSecurityGroups/securityRules/"
+        for rule in rules:  # the portal's rule blade writes one rule at a time
+            before = old.pop(ids.key(rule.name), None)
+            if before != rule:
+                portal_write(
+                    request,
+                    who,
+                    f"{nsg.id}/securityRules/{rule.name}",
+                    rule_write + "write",
+                    201 if before is None else 200,
+                )
+        for gone in old.values():
+            portal_write(request, who, f"{nsg.id}/securityRules/{gone.name}", rule_write + "delete", 200)
         return {"id": nsg.id, "rules": [r.name for r in netrules.ordered(nsg.rules)]}
 
     async def patch_storage(request: web.Request) -> Any:
@@ -218,9 +303,13 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         account = emu.state.subscription(m["sub"]).storage.get(m["rg"], m["name"])
         if account is None:
             raise AdminError(404, "no such storage account")
+        who = caller_of(request, doc)
         rules = doc.get("networkRules") or doc
+        before = (account.default_action, account.bypass)
         account.default_action = str(rules.get("defaultAction", account.default_action))
         account.bypass = str(rules.get("bypass", account.bypass))
+        if (account.default_action, account.bypass) != before:
+            portal_write(request, who, account.id, "Microsoft.Storage/storageAccounts/write", 200)
         return {"id": account.id, "defaultAction": account.default_action, "bypass": account.bypass}
 
     def find_identity(client_id: str) -> Identity:
@@ -301,6 +390,23 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
     async def operations(request: web.Request) -> Any:
         return {"operations": arm.operation_names()}
 
+    async def get_activity_log(request: web.Request) -> Any:
+        """Every entry, visible or not, newest first (`?subscription=` one subscription's)."""
+        now = emu.state.settle()
+        sub = request.query.get("subscription")
+        if sub and ids.key(sub) not in emu.state.subscriptions:
+            raise AdminError(404, f"no subscription {sub}")
+        events = emu.state.activity.entries(sub)
+        return {
+            "now": activity_log.timestamp(now),
+            "delay": emu.settings.activity_log_delay,
+            "value": [e.to_json() for e in events],
+            "visible": sum(1 for e in events if e.visible_at <= now),
+        }
+
+    async def clear_activity_log(request: web.Request) -> Any:
+        emu.state.activity.clear()
+
     r = app.router
     for method, path, fn in [
         ("GET", "/_admin/health", health),
@@ -335,6 +441,8 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         ("GET", "/_admin/state", dump),
         ("POST", "/_admin/clock/advance", advance),
         ("GET", "/_admin/operations", operations),
+        ("GET", "/_admin/activity-log", get_activity_log),
+        ("DELETE", "/_admin/activity-log", clear_activity_log),
     ]:
         r.add_route(method, path, _wrap(fn))
 

@@ -109,6 +109,10 @@ RESOURCES = (
     "2024-03-01", "2024-06-01-preview", "2024-08-01", "2024-11-01", "2025-03-01", "2025-04-01",
 )  # fmt: skip
 
+#: Microsoft.Insights Activity Log (`monitor/.../Microsoft.Insights/stable/2015-04-01/activityLogs_API.json`): the
+#: api-version of the only spec that defines `ActivityLogs_List`, and what `az` 2.91 sends.
+ACTIVITY_LOG = ("2015-04-01",)
+
 TRAINS: dict[str, tuple[str, ...]] = {
     "RecoveryServices": RECOVERY_SERVICES,
     "RecoveryServicesBackup": BACKUP,
@@ -117,6 +121,7 @@ TRAINS: dict[str, tuple[str, ...]] = {
     "Network": NETWORK,
     "Storage": STORAGE,
     "Resources": RESOURCES,
+    "ActivityLog": ACTIVITY_LOG,
 }
 
 _V = "Microsoft.RecoveryServices/vaults"
@@ -188,6 +193,8 @@ TYPES: dict[str, str] = {
     "Microsoft.Network/publicIPAddresses": "Network",
     # Storage
     "Microsoft.Storage/storageAccounts": "Storage",
+    # Activity Log (`providers/microsoft.insights/eventtypes/management/values`)
+    "Microsoft.Insights/eventtypes/values": "ActivityLog",
 }
 
 #: The api-versions of `GET /metadata/endpoints` (no resource type; exempt from the table above).

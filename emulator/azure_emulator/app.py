@@ -1,14 +1,15 @@
 """One emulator instance and its aiohttp application: ARM dispatch, the Entra ID endpoints, the admin API.
 
 Every ARM request goes through the same steps: injected fault (before) -> bearer token -> throttling
--> api-version -> route -> authorization -> settle due operations -> handler -> injected fault
-(after) -> counters -> the traffic record (opt-in, `traffic.py`). Every answer carries
-`x-ms-request-id` and `x-ms-correlation-request-id`.
+-> api-version -> route -> authorization -> settle due operations -> handler -> Activity Log entries
+of a write (`activity_log.py`) -> injected fault (after) -> counters -> the traffic record (opt-in,
+`traffic.py`). Every answer carries `x-ms-request-id` and `x-ms-correlation-request-id`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from azure_emulator import apiversions, arm, auth, cloud_metadata, errors, ids, world
+from azure_emulator import activity_log, apiversions, arm, auth, cloud_metadata, errors, ids, world
 from azure_emulator.arm import resources
 from azure_emulator.arm.base import Call, Principal, Reply, Route
 from azure_emulator.counters import Counters
@@ -33,6 +34,7 @@ from azure_emulator.traffic import TrafficRecorder
 log = logging.getLogger("azure_emulator")
 _SUB = re.compile(r"^/subscriptions/([^/]+)", re.I)
 DROPPED = 0  #: the status the counters record for a dropped connection
+WRITES = frozenset({"PUT", "PATCH", "DELETE", "POST"})  #: what the Activity Log records (ARM: not GET/HEAD)
 
 
 class Emulator:
@@ -208,8 +210,14 @@ class Emulator:
         kind: Kind,
     ) -> Reply:
         now = self.clock.now()
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {
+            "x-ms-request-id": str(uuid.uuid4()),
+            "x-ms-correlation-request-id": request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4()),
+        }
         principal: Principal | None = None
+        claims: auth.Claims | None = None
+        reached = False  #: the request got to the resource provider (past ARM's own refusals)
+        operations_before = 0
         try:
             allowed = [*auth.ARM_AUDIENCES, self._base(request), *self.base_urls]
             claims = self.tokens.verify(request.headers.get("Authorization"), now, allowed)
@@ -257,6 +265,8 @@ class Emulator:
                 now,
                 principal,
             )
+            operations_before = len(self.state.operations)
+            reached = True
             reply = route.handler(call)
         except ArmError as exc:
             reply = Reply(exc.status, errors.for_path(request.path, exc.envelope()), dict(exc.headers))
@@ -268,7 +278,62 @@ class Emulator:
         if sub is not None and kind.header not in headers:
             headers[kind.header] = str(max(0, int(self.settings.limits.of(kind).capacity) - 1))
         reply.headers = {**headers, **reply.headers}
+        if reached and route is not None and claims is not None and request.method in WRITES:
+            self._log_write(request, route, params, claims, reply, now, operations_before)
         return reply
+
+    def _log_write(
+        self,
+        request: web.Request,
+        route: Route,
+        params: Mapping[str, str],
+        claims: auth.Claims,
+        reply: Reply,
+        at: float,
+        operations_before: int,
+    ) -> None:
+        """The Activity Log entries of a write the resource provider answered (`activity_log.py`)."""
+        sub = self.state.subscriptions.get(ids.key(params.get("sub", "")))
+        if sub is None:
+            return
+        path = request.path.rstrip("/")
+        resource_id = path.rsplit("/", 1)[0] if route.action.endswith("/action") else path
+        operation_name = route.action.replace("*", params.get("ns", "*"), 1)
+        started = len(self.state.operations) - operations_before
+        long_running = reply.status == 202 or (
+            reply.status in (200, 201) and any(k.lower() == "azure-asyncoperation" for k in reply.headers)
+        )
+        change = activity_log.Change(
+            subscription=sub.id,
+            tenant_id=claims.tenant_id,
+            resource_id=resource_id,
+            resource_type=apiversions.resource_type(resource_id) or operation_name.rsplit("/", 1)[0],
+            operation_name=operation_name,
+            method=request.method,
+            uri=str(request.url),
+            caller=activity_log.service_principal(
+                client_id=claims.client_id,
+                object_id=claims.object_id,
+                tenant_id=claims.tenant_id,
+                audience=claims.audience,
+                expires=claims.expires,
+                lifetime=self.settings.token_lifetime,
+            ),
+            correlation_id=reply.headers["x-ms-correlation-request-id"],
+            client_request_id=request.headers.get("x-ms-client-request-id", ""),
+            client_ip=request.remote or "",
+            service_request_id=reply.headers["x-ms-request-id"],
+        )
+        failure = reply.body.get("error", reply.body) if reply.status >= 400 and isinstance(reply.body, dict) else None
+        self.state.activity.record_write(
+            change,
+            http_status=reply.status,
+            long_running=long_running,
+            at=at,
+            delay=self.settings.activity_log_delay,
+            failure=failure,
+            operations=list(itertools.islice(reversed(self.state.operations.values()), max(0, started))),
+        )
 
     # -- what ARM's api-version refusal names -------------------------------------------------
 

@@ -38,6 +38,9 @@ class Settings:
     retry_after: int = 1  #: Retry-After of 202 answers, at least 1 (azure-core treats 0 as "no header")
     require_discovery: bool = True  #: protecting a VM needs a refreshContainers that saw it first
     effective_nsg_async: bool = False  #: answer effectiveNetworkSecurityGroups with 202 + Location
+    #: seconds before an Activity Log entry becomes visible to `ActivityLogs_List` (wall seconds: never
+    #: multiplied by the time scale, since the latency is the log's, not an operation's; docs/emulator.md)
+    activity_log_delay: float = 60.0
     durations: Durations = field(default_factory=Durations)
 
     def scaled(self, seconds: float) -> float:
@@ -75,8 +78,8 @@ class Settings:
             else:
                 raise ValueError(f"unknown setting '{k}'")
         new = replace(self, **updates)
-        if new.retry_after < 1 or new.page_size < 1 or new.time_scale < 0:
-            raise ValueError("retryAfter and pageSize must be >= 1, timeScale >= 0")
+        if new.retry_after < 1 or new.page_size < 1 or new.time_scale < 0 or new.activity_log_delay < 0:
+            raise ValueError("retryAfter and pageSize must be >= 1, timeScale and activityLogDelay >= 0")
         return new
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +91,7 @@ class Settings:
             "retryAfter": self.retry_after,
             "requireDiscovery": self.require_discovery,
             "effectiveNsgAsync": self.effective_nsg_async,
+            "activityLogDelay": self.activity_log_delay,
             "limits": {
                 k: {
                     "capacity": getattr(self.limits, k).capacity,

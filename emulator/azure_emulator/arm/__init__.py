@@ -7,6 +7,7 @@ from azure_emulator.arm import (
     discovery,
     guards,
     jobs,
+    monitor,
     network,
     policies,
     protection,
@@ -29,6 +30,7 @@ ROUTES: list[Route] = [
     *compute.ROUTES,
     *network.ROUTES,
     *storage.ROUTES,
+    *monitor.ROUTES,
 ]
 
 
