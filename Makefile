@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 .PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools venv crds reasons clean \
 	oav traffic-check
 
-# Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it), and
+# Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it; the
+# traffic check adds hack/oav/specs, the specs this repository carries itself), and
 # where the emulators of the test run record their ARM traffic for Azure's validator (oav).
 SPECS ?= ../shared/reference/specs
 TRAFFIC := $(CURDIR)/.traffic
@@ -45,7 +46,7 @@ oav:
 
 # Validate the traffic recorded in .traffic/ (by `make test`, or any run with AZURE_EMULATOR_TRAFFIC_DIR).
 traffic-check: oav
-	node hack/oav/validate-traffic.js --oav "$$(bash hack/oav/install.sh)" --specs $(SPECS) --traffic $(TRAFFIC)
+	node hack/oav/validate-traffic.js --oav "$$(bash hack/oav/install.sh)" --specs $(SPECS):hack/oav/specs --traffic $(TRAFFIC)
 
 # The same story with the operator as a pod: the image built from the Dockerfile, installed with the
 # chart onto a real local node (kubelet + containerd). Needs root.

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Validate the emulator's recorded ARM traffic against Azure's OpenAPI specs with Azure's own validator.
 //
-//   node hack/oav/validate-traffic.js --oav DIR --specs ../shared/reference/specs --traffic DIR
+//   node hack/oav/validate-traffic.js --oav DIR --specs ../shared/reference/specs:hack/oav/specs --traffic DIR
 //
+// --specs: one spec tree, or several joined with ':' (each with Azure/azure-rest-api-specs' layout; they are
+// merged into one temporary tree, since oav's LiveValidator reads one directory).
 // --oav: the directory hack/oav/install.sh prints (holds node_modules/oav).
 // --traffic: a directory of *.jsonl files, one {"operation", "liveRequest", "liveResponse"} per line,
 // as the emulator writes them when AZURE_EMULATOR_TRAFFIC_DIR is set (emulator/azure_emulator/traffic.py).
@@ -72,6 +74,16 @@ function candidates(copied, sent) {
   return [...older, ...newer];
 }
 
+/** One directory holding every spec tree given (the first one itself when it is the only one). */
+function mergedSpecs(trees) {
+  if (trees.length === 1) return path.resolve(trees[0]);
+  const os = require("os");
+  const merged = fs.mkdtempSync(path.join(os.tmpdir(), "specs-"));
+  process.on("exit", () => fs.rmSync(merged, { recursive: true, force: true }));
+  for (const tree of trees) fs.cpSync(path.resolve(tree), merged, { recursive: true });
+  return merged;
+}
+
 function withVersion(url, version) {
   const u = new URL(url);
   u.searchParams.set("api-version", version);
@@ -112,7 +124,7 @@ async function main() {
   const opts = args(process.argv.slice(2));
   const oavRequire = createRequire(path.join(path.resolve(opts.oav), "node_modules", "oav", "package.json"));
   const { LiveValidator } = oavRequire("./dist/index.js");
-  const specs = path.resolve(opts.specs);
+  const specs = mergedSpecs(opts.specs.split(path.delimiter).filter(Boolean));
   const pairs = readTraffic(opts.traffic);
   if (pairs.length === 0) usage(`no traffic in ${opts.traffic}`);
   const versions = catalog(specs);
