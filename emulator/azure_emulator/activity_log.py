@@ -313,6 +313,8 @@ def parse_filter(text: str | None) -> Query:
             start = parse_time(value)
         elif name == "eventtimestamp" and op == "le" and end is None and start is not None:
             end = parse_time(value)
+        elif start is None:
+            raise FilterError("the $filter must begin with eventTimestamp ge")
         elif op == "eq" and name in _FIELDS and not any(f in _FIELDS.values() for f, _ in fields):
             fields.append((_FIELDS[name], value))
         elif op == "eq" and name in _EXTRA and all(f != _EXTRA[name] for f, _ in fields):

@@ -242,8 +242,11 @@ def _quota_failure(vault: Vault, item_key: str, policy: Policy) -> Failure | Non
         if failure:
             return failure
     # A stopped item keeps its policy's name (as Azure shows it) but no longer counts against the policy.
-    on_policy = [i for i in registered if i.policy and ids.key(i.policy) == ids.key(policy.name)
-                 and i.state != "ProtectionStopped"]
+    on_policy = [
+        i
+        for i in registered
+        if i.policy and ids.key(i.policy) == ids.key(policy.name) and i.state != "ProtectionStopped"
+    ]
     if item_key in {i.key for i in on_policy}:
         return None
     return limits.policy_quota(len(on_policy))

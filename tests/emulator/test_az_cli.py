@@ -217,4 +217,14 @@ def test_az_walks_the_guide(walk: Walk, emu: EmulatorProcess) -> None:
     effective = w.run("network", "nic", "list-effective-nsg", "-g", VM_RG, "-n", f"{VM}-nic").out or {}
     assert effective.get("value"), effective
 
+    # What changed, read from Azure's Activity Log once its delay has passed: the walk's own writes.
+    emu.admin.advance_clock(emu.admin.settings()["activityLogDelay"] + 1)
+    logged = emu.admin.activity_log(SUB)
+    start = logged[-1]["eventTimestamp"]  # the oldest entry (the list is newest first)
+    activity = w.run("monitor", "activity-log", "list", "--start-time", start, "--max-events", "1000").out or []
+    assert {e["eventDataId"] for e in activity} == {e["eventDataId"] for e in logged}, len(activity)
+    writes = {e["operationName"]["value"] for e in activity if e["status"]["value"] == "Succeeded"}
+    assert "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/write" in writes
+    assert {e["claims"]["appid"] for e in activity} == {DEFAULT_CLIENT_ID}  # every write was the walk's
+
     assert all(ok for _, ok in w.results), w.summary()

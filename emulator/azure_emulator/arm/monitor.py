@@ -46,7 +46,7 @@ def list_events(call: Call) -> Reply:
     if offset + size < len(events):
         rest = {k: v for k, v in call.query.items() if k not in ("$skiptoken", "api-version")}
         rest["$skiptoken"] = f"{offset + size}-{round(as_of * 1000)}"
-        encoded = urllib.parse.urlencode(rest, quote_via=urllib.parse.quote)
+        encoded = "&".join(f"{k}={urllib.parse.quote(v, safe='')}" for k, v in rest.items())  # `$` as Azure writes it
         body["nextLink"] = f"{call.base}{call.raw_path}?api-version={call.api_version}&{encoded}"
     return Reply(200, body)
 
