@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "arm-examples"
+#: Azure's examples this repository carries itself (data/arm-examples/SOURCES.md): a name here is absolute, so
+#: `EXAMPLES / name` reads it too
+LOCAL_EXAMPLES = Path(__file__).resolve().parent / "data" / "arm-examples"
 
 #: Maps whose keys are data, not schema (any key is fine below these paths).
 FREE_MAPS = (

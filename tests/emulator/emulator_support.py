@@ -8,6 +8,7 @@ from typing import Any
 
 from azure.identity.aio import ClientSecretCredential
 from azure.mgmt.compute.aio import ComputeManagementClient
+from azure.mgmt.monitor.aio import MonitorManagementClient
 from azure.mgmt.network.aio import NetworkManagementClient
 from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
@@ -39,7 +40,7 @@ def item(rg: str, vm: str) -> str:
 
 
 class Azure:
-    """A credential and the five aio management clients, as the operator would build them."""
+    """A credential and the aio management clients, as the operator would build them."""
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class Azure:
         self.storage = StorageManagementClient(self.credential, SUB, **kw)
         self.resources = ResourceManagementClient(self.credential, SUB, **kw)
         self.subscriptions = SubscriptionClient(self.credential, **kw)
+        self.monitor = MonitorManagementClient(self.credential, SUB, **kw)
 
     async def close(self) -> None:
         for client in (
@@ -81,6 +83,7 @@ class Azure:
             self.storage,
             self.resources,
             self.subscriptions,
+            self.monitor,
         ):
             await client.close()
         await self.credential.close()

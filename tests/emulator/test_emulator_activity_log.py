@@ -433,3 +433,17 @@ async def test_every_key_of_azures_example_is_in_the_answers(emu: EmulatorProces
     assert len(pages) == 2  # the service principal's Started and Succeeded, then the person's
     example = json.loads(EXAMPLE.read_text())["responses"]["200"]["body"]
     assert missing_from(example, [element_paths(page) for page in pages], NOT_GIVEN) == []
+
+
+async def test_the_monitor_sdk_lists_and_reads_the_entries(emu: EmulatorProcess, azure: Azure) -> None:
+    emu.admin.set_settings(activityLogDelay=0, pageSize=1)
+    await patch_vm_tags(azure)
+    events = [e async for e in azure.monitor.activity_logs.list(filter=SINCE)]  # two pages, through nextLink
+    assert [(e.event_name.value, e.status.value) for e in events] == [
+        ("EndRequest", "Succeeded"),
+        ("BeginRequest", "Started"),
+    ]
+    assert events[0].resource_id == VM
+    assert events[0].event_timestamp.timestamp() == pytest.approx(events[0].submission_timestamp.timestamp())
+    chosen = [e async for e in azure.monitor.activity_logs.list(filter=SINCE, select="resourceId,status")]
+    assert {(e.resource_id, e.caller, e.event_timestamp) for e in chosen} == {(VM, None, None)}

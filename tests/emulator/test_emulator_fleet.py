@@ -117,7 +117,10 @@ async def test_network_interfaces_security_groups_and_vnets(azure: Azure) -> Non
     nic = await azure.network.network_interfaces.get("rg-data", "vm-locked-down-nic")
     assert nic.properties.virtual_machine.id.endswith("/virtualMachines/vm-locked-down")
     assert [n.name async for n in azure.network.network_interfaces.list("rg-dev")] == [
-        "vm-dev-01-nic", "vm-dev-02-nic", "vm-ephemeral-nic"]
+        "vm-dev-01-nic",
+        "vm-dev-02-nic",
+        "vm-ephemeral-nic",
+    ]
 
     nsg = await azure.network.network_security_groups.get("rg-network", "nsg-deny-storage")
     assert [r.name for r in nsg.properties.default_security_rules] == [

@@ -166,8 +166,11 @@ def test_faults_match_by_operation_or_path_and_count_down() -> None:
 def test_a_random_fraction_of_reads_is_hit_the_same_way_for_the_same_seed() -> None:
     def hits(seed: int) -> list[bool]:
         table = FaultTable()
-        table.add(Fault.from_json({"method": "GET", "path": ".", "status": 503, "count": None,
-                                   "probability": 0.25, "seed": seed}))
+        table.add(
+            Fault.from_json(
+                {"method": "GET", "path": ".", "status": 503, "count": None, "probability": 0.25, "seed": seed}
+            )
+        )
         return [table.take("GET", f"/x/{i}", "Vaults_Get") is not None for i in range(400)]
 
     first = hits(7)

@@ -22,52 +22,97 @@ PV2 = DiskFacts(0, 256, sku="PremiumV2_LRS")
 
 def vm(*data: DiskFacts, **changes: Any) -> VmFacts:
     """A healthy running Linux VM in westeurope with these data disks."""
-    base = VmFacts(vm_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
-                   location="westeurope", os_name="ubuntu", os_version="22.04", agent_version="2.10.0.8",
-                   disks=(DiskFacts(None, 30), *data))
+    base = VmFacts(
+        vm_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+        location="westeurope",
+        os_name="ubuntu",
+        os_version="22.04",
+        agent_version="2.10.0.8",
+        disks=(DiskFacts(None, 30), *data),
+    )
     return dataclasses.replace(base, **changes)
 
 
 def req(policy: str, *excluded: int, change: Change = Change.ENABLE) -> ProtectionRequest:
-    return ProtectionRequest("westeurope", change, policy_type=policy, excludes_disks=bool(excluded),
-                             excluded_luns=frozenset(excluded))
+    return ProtectionRequest(
+        "westeurope", change, policy_type=policy, excludes_disks=bool(excluded), excluded_luns=frozenset(excluded)
+    )
 
 
 EPHEMERAL = dataclasses.replace(vm(), disks=(DiskFacts(None, 30, ephemeral=True),))
 
 
-@pytest.mark.parametrize(("facts", "request_", "want"), [
-    pytest.param(vm(ULTRA), req("V1"), "UserErrorUnsupportedDiskTypeForStandardPolicy",
-                 id="ultra-disk-with-standard-fails"),
-    pytest.param(vm(PV2), req("V1"), "UserErrorUnsupportedDiskTypeForStandardPolicy",
-                 id="premium-ssd-v2-with-standard-fails"),
-    pytest.param(vm(ULTRA), req("V2"), None, id="ultra-disk-with-enhanced-passes"),
-    pytest.param(vm(ULTRA), req("V1", 1), None, id="ultra-disk-excluded-from-standard-passes"),
-    pytest.param(vm(ULTRA), req("V1", change=Change.MODIFY), "UserErrorUnsupportedDiskTypeForStandardPolicy",
-                 id="moving-an-ultra-disk-vm-to-standard-fails"),
-    pytest.param(EPHEMERAL, req("V2"), "UserErrorEphemeralOSDiskNotSupported", id="ephemeral-os-disk-fails-always"),
-    pytest.param(vm(security_type="ConfidentialVM"), req("V1"),
-                 "UserErrorConfidentialVMNotSupportedWithStandardPolicy", id="confidential-vm-with-standard-fails"),
-    pytest.param(vm(security_type="ConfidentialVM"), req("V2"), None, id="confidential-vm-with-enhanced-passes"),
-    pytest.param(vm(security_type="TrustedLaunch"), req("V1"), None, id="trusted-launch-with-standard-passes-today"),
-    pytest.param(vm(DiskFacts(0, 128, data_access_auth=True)), req("V1"), None,
-                 id="data-access-authentication-is-accepted-at-configure"),
-])
+@pytest.mark.parametrize(
+    ("facts", "request_", "want"),
+    [
+        pytest.param(
+            vm(ULTRA), req("V1"), "UserErrorUnsupportedDiskTypeForStandardPolicy", id="ultra-disk-with-standard-fails"
+        ),
+        pytest.param(
+            vm(PV2), req("V1"), "UserErrorUnsupportedDiskTypeForStandardPolicy", id="premium-ssd-v2-with-standard-fails"
+        ),
+        pytest.param(vm(ULTRA), req("V2"), None, id="ultra-disk-with-enhanced-passes"),
+        pytest.param(vm(ULTRA), req("V1", 1), None, id="ultra-disk-excluded-from-standard-passes"),
+        pytest.param(
+            vm(ULTRA),
+            req("V1", change=Change.MODIFY),
+            "UserErrorUnsupportedDiskTypeForStandardPolicy",
+            id="moving-an-ultra-disk-vm-to-standard-fails",
+        ),
+        pytest.param(EPHEMERAL, req("V2"), "UserErrorEphemeralOSDiskNotSupported", id="ephemeral-os-disk-fails-always"),
+        pytest.param(
+            vm(security_type="ConfidentialVM"),
+            req("V1"),
+            "UserErrorConfidentialVMNotSupportedWithStandardPolicy",
+            id="confidential-vm-with-standard-fails",
+        ),
+        pytest.param(vm(security_type="ConfidentialVM"), req("V2"), None, id="confidential-vm-with-enhanced-passes"),
+        pytest.param(
+            vm(security_type="TrustedLaunch"), req("V1"), None, id="trusted-launch-with-standard-passes-today"
+        ),
+        pytest.param(
+            vm(DiskFacts(0, 128, data_access_auth=True)),
+            req("V1"),
+            None,
+            id="data-access-authentication-is-accepted-at-configure",
+        ),
+    ],
+)
 def test_configure_protection_by_policy_type(facts: VmFacts, request_: ProtectionRequest, want: str | None) -> None:
     got = verdicts.configure_protection(facts, request_)
     assert (got.code if got else None) == want
 
 
-@pytest.mark.parametrize(("facts", "policy", "excluded", "want"), [
-    pytest.param(vm(DiskFacts(0, 128, data_access_auth=True)), "V2", (), "UserErrorDiskDataAccessAuthModeNotSupported",
-                 id="data-access-authentication-fails-the-backup"),
-    pytest.param(vm(DiskFacts(0, 128, data_access_auth=True)), "V1", (0,), None,
-                 id="data-access-authentication-disk-excluded-backs-up"),
-    pytest.param(dataclasses.replace(vm(), disks=(DiskFacts(None, 30, data_access_auth=True),)), "V2", (),
-                 "UserErrorDiskDataAccessAuthModeNotSupported", id="os-disk-with-data-access-auth-cannot-be-excluded"),
-    pytest.param(vm(ULTRA), "V1", (), "UserErrorUnsupportedDiskTypeForStandardPolicy", id="ultra-disk-standard-job"),
-    pytest.param(EPHEMERAL, "V2", (), "UserErrorEphemeralOSDiskNotSupported", id="ephemeral-os-disk-job"),
-])
+@pytest.mark.parametrize(
+    ("facts", "policy", "excluded", "want"),
+    [
+        pytest.param(
+            vm(DiskFacts(0, 128, data_access_auth=True)),
+            "V2",
+            (),
+            "UserErrorDiskDataAccessAuthModeNotSupported",
+            id="data-access-authentication-fails-the-backup",
+        ),
+        pytest.param(
+            vm(DiskFacts(0, 128, data_access_auth=True)),
+            "V1",
+            (0,),
+            None,
+            id="data-access-authentication-disk-excluded-backs-up",
+        ),
+        pytest.param(
+            dataclasses.replace(vm(), disks=(DiskFacts(None, 30, data_access_auth=True),)),
+            "V2",
+            (),
+            "UserErrorDiskDataAccessAuthModeNotSupported",
+            id="os-disk-with-data-access-auth-cannot-be-excluded",
+        ),
+        pytest.param(
+            vm(ULTRA), "V1", (), "UserErrorUnsupportedDiskTypeForStandardPolicy", id="ultra-disk-standard-job"
+        ),
+        pytest.param(EPHEMERAL, "V2", (), "UserErrorEphemeralOSDiskNotSupported", id="ephemeral-os-disk-job"),
+    ],
+)
 def test_backup_by_policy_type(facts: VmFacts, policy: str, excluded: tuple[int, ...], want: str | None) -> None:
     got = verdicts.backup(facts, policy_type=policy, excluded=frozenset(excluded), excludes_disks=bool(excluded))
     assert (got.code if got else None) == want
@@ -76,24 +121,36 @@ def test_backup_by_policy_type(facts: VmFacts, policy: str, excluded: tuple[int,
 SHARED = DiskFacts(0, 1024, shared=True)
 
 
-@pytest.mark.parametrize(("policy", "excluded", "want"), [
-    pytest.param("V1", (), ["UserErrorSharedDiskBackedUpWithoutConsistency"], id="shared-disk-standard-warns"),
-    pytest.param("V1", (0,), ["UserErrorSharedDiskBackedUpWithoutConsistency"],
-                 id="shared-disk-standard-cannot-exclude-it-warns"),
-    pytest.param("V2", (), ["UserErrorSharedDiskBackedUpWithoutConsistency"], id="shared-disk-enhanced-included-warns"),
-    pytest.param("V2", (0,), [], id="shared-disk-enhanced-excluded-is-fine"),
-])
+@pytest.mark.parametrize(
+    ("policy", "excluded", "want"),
+    [
+        pytest.param("V1", (), ["UserErrorSharedDiskBackedUpWithoutConsistency"], id="shared-disk-standard-warns"),
+        pytest.param(
+            "V1",
+            (0,),
+            ["UserErrorSharedDiskBackedUpWithoutConsistency"],
+            id="shared-disk-standard-cannot-exclude-it-warns",
+        ),
+        pytest.param(
+            "V2", (), ["UserErrorSharedDiskBackedUpWithoutConsistency"], id="shared-disk-enhanced-included-warns"
+        ),
+        pytest.param("V2", (0,), [], id="shared-disk-enhanced-excluded-is-fine"),
+    ],
+)
 def test_shared_disk_warnings(policy: str, excluded: tuple[int, ...], want: list[str]) -> None:
     got = verdicts.backup_warnings(vm(SHARED), policy_type=policy, excluded=frozenset(excluded))
     assert [w.code for w in got] == want
 
 
-@pytest.mark.parametrize(("exclusion", "want"), [
-    pytest.param(None, set(), id="no-selection-excludes-nothing"),
-    pytest.param({"diskLunList": [1], "isInclusionList": False}, {1}, id="exclusion-list"),
-    pytest.param({"diskLunList": [0], "isInclusionList": True}, {1}, id="inclusion-list-excludes-the-rest"),
-    pytest.param({"diskLunList": [], "isInclusionList": True}, {0, 1}, id="os-disk-only"),
-])
+@pytest.mark.parametrize(
+    ("exclusion", "want"),
+    [
+        pytest.param(None, set(), id="no-selection-excludes-nothing"),
+        pytest.param({"diskLunList": [1], "isInclusionList": False}, {1}, id="exclusion-list"),
+        pytest.param({"diskLunList": [0], "isInclusionList": True}, {1}, id="inclusion-list-excludes-the-rest"),
+        pytest.param({"diskLunList": [], "isInclusionList": True}, {0, 1}, id="os-disk-only"),
+    ],
+)
 def test_excluded_luns(exclusion: dict[str, Any] | None, want: set[int]) -> None:
     assert verdicts.excluded_luns(vm(DiskFacts(0, 128), ULTRA), exclusion) == want
 
@@ -123,40 +180,52 @@ def test_compute_answers_carry_the_new_facts_in_azures_shapes() -> None:
     assert "dataAccessAuthMode" not in disks["vm-web-01_OsDisk_1"]["properties"]
 
 
-@pytest.mark.parametrize(("doc", "error"), [
-    pytest.param({"osDisk": {"sku": "UltraSSD_LRS"}}, "an OS disk cannot be UltraSSD_LRS", id="ultra-os-disk"),
-    pytest.param({"dataDisks": [{"ephemeral": True}]}, "only the OS disk can be ephemeral", id="ephemeral-data"),
-    pytest.param({"securityType": "Quantum"}, "securityType must be", id="unknown-security-type"),
-    pytest.param({"dataDisks": [{"dataAccessAuthMode": "Kerberos"}]}, "dataAccessAuthMode", id="unknown-auth-mode"),
-])
+@pytest.mark.parametrize(
+    ("doc", "error"),
+    [
+        pytest.param({"osDisk": {"sku": "UltraSSD_LRS"}}, "an OS disk cannot be UltraSSD_LRS", id="ultra-os-disk"),
+        pytest.param({"dataDisks": [{"ephemeral": True}]}, "only the OS disk can be ephemeral", id="ephemeral-data"),
+        pytest.param({"securityType": "Quantum"}, "securityType must be", id="unknown-security-type"),
+        pytest.param({"dataDisks": [{"dataAccessAuthMode": "Kerberos"}]}, "dataAccessAuthMode", id="unknown-auth-mode"),
+    ],
+)
 def test_inventory_rejects_what_azure_cannot_build(doc: dict[str, Any], error: str) -> None:
     with pytest.raises(inventory.InventoryError, match=error):
         inventory.build_vm({"name": "vm", "resourceGroup": "rg", **doc}, SUB, default_location="westeurope")
 
 
-@pytest.mark.parametrize(("count", "want"), [
-    pytest.param(999, None, id="999-vms-leave-room"),
-    pytest.param(1000, "UserErrorProtectionQuotaExceeded", id="a-vault-at-1000-refuses"),
-])
+@pytest.mark.parametrize(
+    ("count", "want"),
+    [
+        pytest.param(999, None, id="999-vms-leave-room"),
+        pytest.param(1000, "UserErrorProtectionQuotaExceeded", id="a-vault-at-1000-refuses"),
+    ],
+)
 def test_vault_quota(count: int, want: str | None) -> None:
     got = limits.vault_quota(count)
     assert (got.code if got else None) == want
 
 
-@pytest.mark.parametrize(("count", "want"), [
-    pytest.param(999, None, id="999-items-leave-room"),
-    pytest.param(1000, "UserErrorPolicyProtectionQuotaExceeded", id="a-policy-at-1000-refuses"),
-])
+@pytest.mark.parametrize(
+    ("count", "want"),
+    [
+        pytest.param(999, None, id="999-items-leave-room"),
+        pytest.param(1000, "UserErrorPolicyProtectionQuotaExceeded", id="a-policy-at-1000-refuses"),
+    ],
+)
 def test_policy_quota(count: int, want: str | None) -> None:
     got = limits.policy_quota(count)
     assert (got.code if got else None) == want
 
 
-@pytest.mark.parametrize(("times", "want"), [
-    pytest.param([100.0] * 49, None, id="the-50th-write-goes-ahead"),
-    pytest.param([100.0] * 50, "UserErrorPolicyOperationQuotaExceeded", id="the-51st-write-is-refused"),
-    pytest.param([100.0 - limits.DAY] * 50, None, id="writes-older-than-24h-do-not-count"),
-])
+@pytest.mark.parametrize(
+    ("times", "want"),
+    [
+        pytest.param([100.0] * 49, None, id="the-50th-write-goes-ahead"),
+        pytest.param([100.0] * 50, "UserErrorPolicyOperationQuotaExceeded", id="the-51st-write-is-refused"),
+        pytest.param([100.0 - limits.DAY] * 50, None, id="writes-older-than-24h-do-not-count"),
+    ],
+)
 def test_policy_write_budget(times: list[float], want: str | None) -> None:
     got = limits.policy_write_refusal(times, 101.0)
     assert (got.code if got else None) == want
@@ -166,8 +235,13 @@ def full_vault_inventory(n: int = 1000) -> dict[str, Any]:
     """1002 healthy VMs, of which a vault protects `n` (seeded: no reconcile needed)."""
     doc = inventory.synthetic(1002, vault=False)
     sub = doc["subscriptions"][0]
-    sub["vaults"] = [{"name": "rsv-full", "resourceGroup": "rg-backup",
-                      "protectedItems": [f"{v['resourceGroup']}/{v['name']}" for v in sub["vms"][:n]]}]
+    sub["vaults"] = [
+        {
+            "name": "rsv-full",
+            "resourceGroup": "rg-backup",
+            "protectedItems": [f"{v['resourceGroup']}/{v['name']}" for v in sub["vms"][:n]],
+        }
+    ]
     return doc
 
 
@@ -191,8 +265,11 @@ async def test_a_vault_at_1000_vms_fails_the_next_configure_protection() -> None
 async def test_the_51st_policy_write_of_a_day_is_refused(emu: EmulatorProcess, azure: Azure) -> None:
     await create_vault(azure)
     # Only the properties, as a client writing a policy sends them (id, name and type are read-only).
-    body = {"properties": (await azure.backup.protection_policies.get("rsv-prod", RG, "DefaultPolicy")).as_dict()[
-        "properties"]}
+    body = {
+        "properties": (await azure.backup.protection_policies.get("rsv-prod", RG, "DefaultPolicy")).as_dict()[
+            "properties"
+        ]
+    }
     for n in range(50):
         await azure.backup.protection_policies.create_or_update("rsv-prod", RG, f"p{n:02d}", body)
     with pytest.raises(HttpResponseError) as caught:

@@ -53,8 +53,12 @@ def disks(n: int, **kw: Any) -> tuple[DiskFacts, ...]:
 
 REQ = ProtectionRequest("westeurope")
 #: A Windows VM whose agent passes the guide's minimum but not today's supported one: it needs a path.
-NEEDS_PATH = {"os_type": "Windows", "os_name": "Windows Server 2019", "os_version": "10.0.17763",
-              "agent_version": "2.7.41491.949"}
+NEEDS_PATH = {
+    "os_type": "Windows",
+    "os_name": "Windows Server 2019",
+    "os_version": "10.0.17763",
+    "agent_version": "2.7.41491.949",
+}
 
 
 @pytest.mark.parametrize(
@@ -107,8 +111,9 @@ NEEDS_PATH = {"os_type": "Windows", "os_name": "Windows Server 2019", "os_versio
             id="windows-2008-64-bit-supported-today",
         ),
         pytest.param(
-            vm(os_type="Windows", os_name="Windows 7 Enterprise", os_version="6.1.7601",
-               agent_version="2.7.41491.1102"),
+            vm(
+                os_type="Windows", os_name="Windows 7 Enterprise", os_version="6.1.7601", agent_version="2.7.41491.1102"
+            ),
             REQ,
             "UserErrorUnsupportedOperatingSystem",
             id="windows-7-client-gone-from-todays-matrix",
@@ -245,8 +250,9 @@ def test_configure_protection(facts: VmFacts, request_: ProtectionRequest, want:
         pytest.param(vm(), False, "UserErrorBcmDatasourceNotPresent", id="stopped-protection-fails"),
         pytest.param(vm(exists=False), True, "BCMV2VMNotFound", id="deleted-vm-fails"),
         pytest.param(vm(agent=Agent.NOT_READY), True, "UserErrorGuestAgentStatusUnavailable", id="agent-not-ready"),
-        pytest.param(vm(outbound_layers=(DENY_STORAGE,), **NEEDS_PATH), True, "ExtensionSnapshotFailedNoNetwork",
-                     id="no-network"),
+        pytest.param(
+            vm(outbound_layers=(DENY_STORAGE,), **NEEDS_PATH), True, "ExtensionSnapshotFailedNoNetwork", id="no-network"
+        ),
         pytest.param(vm(disks=disks(33)), True, "UserErrorBCMUnsupportedDiskCount", id="too-many-disks"),
         pytest.param(
             vm(disks=(DiskFacts(None, 30, managed=False, storage_blocks_trusted_services=True),)),
