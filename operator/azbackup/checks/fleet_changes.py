@@ -8,7 +8,7 @@ cheaper to answer with one read of the whole fleet: `apply_changes` then says so
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +20,6 @@ from .gather import _selectable as selectable_of
 # thousand VMs) rather than one VM at a time.
 MAX_VMS = 25
 _NETWORK = ("networkinterfaces", "networksecuritygroups", "virtualnetworks")
-
-
-def _type(resource_id: str) -> str:
-    parts = [p for p in resource_id.lower().split("/") if p]
-    if "providers" not in parts:
-        return ""
-    i = len(parts) - 1 - parts[::-1].index("providers")
-    rest = parts[i + 1:]
-    return "/".join([rest[0], *rest[1::2]]) if rest else ""
 
 
 def _top(resource_id: str) -> str:
@@ -51,12 +42,13 @@ class Named:
     storage_accounts: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, resource_ids: Iterable[str]) -> Named:
-        """Sorts ids by type; a VM's extension (the agent's, the backup extension) counts as its VM."""
+    def of(cls, resource_ids: Iterable[str], type_of: Callable[[str], str]) -> Named:
+        """Sorts ids by type (`type_of`: 'microsoft.compute/virtualmachines' for a VM id, the gateway's
+        reading of ARM ids); a VM's extension (the agent's, the backup extension) counts as its VM."""
         vms, disks, accounts = set(), set(), set()
         network: dict[str, set[str]] = {kind: set() for kind in _NETWORK}
         for resource_id in resource_ids:
-            kind = _type(resource_id)
+            kind = type_of(resource_id)
             if kind.startswith("microsoft.compute/virtualmachines"):
                 vms.add(_top(resource_id))
             elif kind == "microsoft.compute/disks":

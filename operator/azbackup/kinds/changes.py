@@ -154,7 +154,7 @@ async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Contex
 
 async def _apply_fleet(ids: set[str], clients: Clients, vaults: dict[str, Resource], protected: list[Resource],
                        ctx: Context, wake: _Wake) -> int:
-    named = fleet_changes.Named.of(ids)
+    named = fleet_changes.Named.of(ids, lists.resource_type)
     if not named:
         return 0
     flight = ctx.inventory.fleet(clients)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
+from azbackup.azure.lists import resource_type
 from azbackup.checks import fleet_changes
 from azbackup.checks.gather import Compact, Fleet, load_fleet
 
@@ -94,7 +95,7 @@ def loaded(world: World) -> Fleet:
 
 
 def apply(fleet: Fleet, world: World, *ids: str) -> fleet_changes.Applied:
-    return asyncio.run(fleet_changes.apply_changes(fleet, fleet_changes.Named.of(ids), world))
+    return asyncio.run(fleet_changes.apply_changes(fleet, fleet_changes.Named.of(ids, resource_type), world))
 
 
 def vm_id(name: str) -> str:
