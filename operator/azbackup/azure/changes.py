@@ -180,8 +180,11 @@ class FeedCursor:
     """
 
     def __init__(self, lookback: float = 1200.0, max_window: float = 6 * 3600.0, outage: float = 180.0,
-                 skew: float = 300.0) -> None:
+                 skew: float = 300.0, not_before: float | None = None) -> None:
         self.lookback, self.max_window, self.outage, self.skew = lookback, max_window, outage, skew
+        # The process's start: what changed before it, the first full pass read as it is; the writes of
+        # a previous process (which this one cannot know as its own) are not read back as changes.
+        self.not_before = not_before
         self.read_until: float | None = None  # end of the last successful read
         self._seen: dict[str, float] = {}  # eventDataId -> eventTimestamp
         self._failing_since: float | None = None
@@ -191,7 +194,7 @@ class FeedCursor:
         """(start, end) of the next read; None when the range would be too long (a gap: make a full pass)."""
         end = now + self.skew  # entries stamped by a clock ahead of ours are read now, not missed
         if self.read_until is None:
-            return now - self.lookback, end
+            return max(now - self.lookback, self.not_before or float("-inf")), end
         if now - self.read_until > self.max_window:
             return None
         return self.read_until - self.lookback, end

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,6 +147,7 @@ class Gateway:
         self._buckets: dict[str, dict[Kind, TokenBucket]] = {}
         # Every write this process sends, so the change feed can tell its own writes from others'.
         self.own_requests = OwnRequests()
+        self.started = time.time()  # what changed before, the first full passes read (the change feed)
 
     def ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -221,9 +223,9 @@ class Gateway:
                                        OwnWritesPolicy(self.own_requests)],
                 "polling_interval": self.settings.polling_interval,
             }
-            lookback, outage = self.settings.feed_lookback, self.settings.feed_outage
+            lookback, outage, started = self.settings.feed_lookback, self.settings.feed_outage, self.started
             self._clients[key] = Clients(subscription_id, self.credential(source), options, self.own_requests,
-                                         lambda: FeedCursor(lookback=lookback, outage=outage))
+                                         lambda: FeedCursor(lookback=lookback, outage=outage, not_before=started))
         return self._clients[key]
 
     async def close(self) -> None:

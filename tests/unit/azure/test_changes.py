@@ -81,6 +81,14 @@ def test_the_first_read_reaches_back_one_lookback_and_later_ones_overlap_the_las
     assert cursor.window(10_060) == (9_400, 10_060)
 
 
+def test_the_first_read_of_a_new_process_starts_at_the_process_start() -> None:
+    # A restarted operator does not read its predecessor's writes back as changes by others: its first
+    # full passes read what they left.
+    cursor = FeedCursor(lookback=600, skew=0, not_before=9_900)
+    assert cursor.window(10_000) == (9_900, 10_000)
+    assert FeedCursor(lookback=600, skew=0, not_before=1_000).window(10_000) == (9_400, 10_000)
+
+
 def test_an_entry_is_acted_on_once_though_overlapping_reads_return_it_again() -> None:
     cursor = FeedCursor(lookback=600, skew=0)
     assert [c.event_id for c in cursor.accept([change("a"), change("b")], 1_100)] == ["a", "b"]
