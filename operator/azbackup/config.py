@@ -62,6 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra CA certificates to trust, PEM (AZBACKUP_CA_BUNDLE)")
     parser.add_argument("--sync-period", type=float, default=_env_float(env, "AZBACKUP_SYNC_PERIOD"),
                         help="seconds between full passes of a vault (default 3600)")
+    parser.add_argument("--change-feed-interval", type=float,
+                        default=_env_float(env, "AZBACKUP_CHANGE_FEED_INTERVAL"),
+                        help="seconds between reads of each subscription's Activity Log, which wake the objects "
+                             "a change made outside the operator concerns (default 60; 0 turns it off)")
     parser.add_argument("--poll-interval", type=float, default=_env_float(env, "AZBACKUP_POLL_INTERVAL"),
                         help="seconds between polls of a running Azure operation (default 15)")
     parser.add_argument("--retry-scale", type=float, default=_env_float(env, "AZBACKUP_RETRY_SCALE"),
@@ -111,6 +115,10 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
         runtime = replace(runtime, sync_period=args.sync_period)
     if args.concurrency:
         runtime = replace(runtime, concurrency=args.concurrency)
+    if args.change_feed_interval is not None:
+        runtime = replace(runtime, feed_interval=max(0.0, args.change_feed_interval))
+        # Three reads missed in a row is an outage: fall back to full passes rather than stay blind.
+        azure = replace(azure, feed_outage=3 * runtime.feed_interval or azure.feed_outage)
     return OperatorConfig(
         azure=azure, runtime=runtime, namespaces=tuple(args.namespaces), standalone=args.peering is None,
         priority=args.priority, peering_name=args.peering or "azbackup", kubeconfig=args.kubeconfig,

@@ -35,12 +35,25 @@ KUBE_WRITES = Counter("azbackup_kube_writes_total", "Writes the operator sent to
                       ["verb"], registry=REGISTRY)
 VAULT_PASSES = Counter("azbackup_vault_passes_total", "Full passes of a vault and its objects.",
                        registry=REGISTRY)
+FEED_READS = Counter("azbackup_change_feed_reads_total",
+                     "Reads of a subscription's change feed (Activity Log) by result: ok, failed, gap.",
+                     ["result"], registry=REGISTRY)
+FEED_ENTRIES = Counter("azbackup_change_feed_entries_total",
+                       "New change-feed entries by origin: own (this operator's writes, ignored) or change.",
+                       ["origin"], registry=REGISTRY)
+FEED_LAG = Histogram("azbackup_change_feed_lag_seconds",
+                     "Seconds from a change in Azure to the feed read that saw it (visibility delay + interval).",
+                     registry=REGISTRY, buckets=(15, 30, 60, 90, 120, 180, 300, 600, 1200))
+FEED_WAKES = Counter("azbackup_change_feed_wakes_total", "Objects woken because the change feed named them.",
+                     registry=REGISTRY)
 
 EXPORTED = ("azbackup_reconcile_total", "azbackup_reconcile_duration_seconds", "azbackup_azure_requests_total",
             "azbackup_azure_request_duration_seconds", "azbackup_azure_throttle_wait_seconds_total",
             "azbackup_azure_throttled_total", "azbackup_objects", "azbackup_kube_writes_total",
             "azbackup_vault_passes_total", "azbackup_restore_drill_runs_total",
-            "azbackup_restore_drill_rpo_seconds", "azbackup_restore_drill_rto_seconds")
+            "azbackup_restore_drill_rpo_seconds", "azbackup_restore_drill_rto_seconds",
+            "azbackup_change_feed_reads_total", "azbackup_change_feed_entries_total",
+            "azbackup_change_feed_lag_seconds", "azbackup_change_feed_wakes_total")
 
 
 class AzureCallMetrics:

@@ -277,10 +277,11 @@ def test_scheduling_values_reach_the_pod() -> None:
 def test_args_carry_the_values() -> None:
     values = {"syncPeriod": 600, "pollInterval": 5, "concurrency": 8, "workerLimit": 32, "writeRate": 2.5,
               "writeBurst": 50, "clusterName": "prod-weu", "labelSelector": "shard=a", "logFormat": "text",
-              "verbose": True, "extraArgs": ["--retry-scale=0.5"],
+              "verbose": True, "extraArgs": ["--retry-scale=0.5"], "changeFeed": {"interval": 120},
               "azure": {"armEndpoint": "https://arm.example", "authorityHost": "https://login.example"}}
     args = args_of(render(values))
-    for flag in ("--sync-period=600", "--poll-interval=5", "--concurrency=8", "--worker-limit=32",
+    for flag in ("--sync-period=600", "--change-feed-interval=120", "--poll-interval=5", "--concurrency=8",
+                 "--worker-limit=32",
                  "--write-rate=2.5", "--write-burst=50", "--cluster-name=prod-weu", "--label-selector=shard=a",
                  "--log-format=text", "--verbose", "--arm-endpoint=https://arm.example",
                  "--authority-host=https://login.example"):
@@ -290,6 +291,7 @@ def test_args_carry_the_values() -> None:
 
 def test_defaults_log_json_and_serve_metrics_without_peering() -> None:
     args = args_of(render())
+    assert "--change-feed-interval=60" in args
     assert "--log-format=json" in args
     assert "--metrics-port=9090" in args
     assert not [a for a in args if a.startswith(("--peering", "--priority", "--namespace", "--label-selector"))]

@@ -96,6 +96,7 @@ Integers go through `int`: Helm reads numbers as floats and would print 1000000 
 - {{ printf "--ca-bundle=/etc/azbackup/ca/%s" .Values.azure.caBundleKey | quote }}
 {{- end }}
 - {{ printf "--sync-period=%v" .Values.syncPeriod | quote }}
+- {{ printf "--change-feed-interval=%v" .Values.changeFeed.interval | quote }}
 - {{ printf "--poll-interval=%v" .Values.pollInterval | quote }}
 - {{ printf "--concurrency=%d" (int .Values.concurrency) | quote }}
 - {{ printf "--worker-limit=%d" (int .Values.workerLimit) | quote }}

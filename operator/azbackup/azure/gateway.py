@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import os
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from azure.identity.aio import (
 from azure.mgmt.recoveryservices.aio import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
 
+from azbackup.azure.changes import ActivityLog, FeedCursor, OwnRequests, OwnWritesPolicy
 from azbackup.azure.credentials import CredentialSource, invalid_secret
 from azbackup.azure.pipeline import ArmBudgetPolicy, ArmRetryPolicy, CallObserver, NoObserver
 from azbackup.azure.ratelimit import Budget, Kind, TokenBucket
@@ -52,6 +54,10 @@ class AzureSettings:
     """Longest Retry-After the SDK may sleep through; longer ones become a requeue."""
     polling_interval: float = 5.0
     """Seconds between polls when the SDK itself follows a long-running operation."""
+    feed_lookback: float = 1200.0
+    """How far each Activity Log read reaches back before the previous one: entries become visible late."""
+    feed_outage: float = 180.0
+    """Seconds the Activity Log may fail before the operator falls back to full passes."""
     connection_limit: int = 32
     """Connections in the shared pool. ARM meters a subscription at tens of requests per second, so more
     would only wait in its buckets; each TLS connection holds buffers of its own (see tlsbuffer)."""
@@ -80,10 +86,20 @@ class AzureSettings:
 class Clients:
     """The management clients of one (subscription, identity), created on first use."""
 
-    def __init__(self, subscription_id: str, credential: Any, options: Mapping[str, Any]) -> None:
+    def __init__(self, subscription_id: str, credential: Any, options: Mapping[str, Any],
+                 own: OwnRequests | None = None, cursor: Callable[[], FeedCursor] = FeedCursor) -> None:
         self.subscription_id = subscription_id
         self._credential, self._options = credential, dict(options)
         self._made: dict[type[Any], Any] = {}
+        self._own, self._cursor = own or OwnRequests(), cursor
+        self._feed: ActivityLog | None = None
+
+    @property
+    def activity_log(self) -> ActivityLog:
+        """What changed in the subscription (azure.changes): one feed, and its cursor, per identity."""
+        if self._feed is None:
+            self._feed = ActivityLog(self.send_request, self.subscription_id, self._own, self._cursor())
+        return self._feed
 
     def _get(self, cls: type[Any]) -> Any:
         if cls not in self._made:
@@ -129,6 +145,9 @@ class Gateway:
         self._credentials: dict[str, Any] = {}
         self._clients: dict[tuple[str, str], Clients] = {}
         self._buckets: dict[str, dict[Kind, TokenBucket]] = {}
+        # Every write this process sends, so the change feed can tell its own writes from others'.
+        self.own_requests = OwnRequests()
+        self.started = time.time()  # what changed before, the first full passes read (the change feed)
 
     def ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -200,10 +219,13 @@ class Gateway:
                 "transport": self.transport,
                 "retry_policy": ArmRetryPolicy(self.settings.max_inline_retry_wait,
                                                retry_total=self.settings.retry_total),
-                "per_retry_policies": [ArmBudgetPolicy(self.buckets(subscription_id), self.observer)],
+                "per_retry_policies": [ArmBudgetPolicy(self.buckets(subscription_id), self.observer),
+                                       OwnWritesPolicy(self.own_requests)],
                 "polling_interval": self.settings.polling_interval,
             }
-            self._clients[key] = Clients(subscription_id, self.credential(source), options)
+            lookback, outage, started = self.settings.feed_lookback, self.settings.feed_outage, self.started
+            self._clients[key] = Clients(subscription_id, self.credential(source), options, self.own_requests,
+                                         lambda: FeedCursor(lookback=lookback, outage=outage, not_before=started))
         return self._clients[key]
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -21,11 +21,17 @@ from azbackup.azure.rest import rest
 from azbackup.limits import capacity
 
 T = TypeVar("T")
+ANY_AGE = 1e12  # seconds: older than any real snapshot, younger than an invalidated one
 FleetT = TypeVar("FleetT")
 
 
 def lower_id(resource_id: str | None) -> str:
     return (resource_id or "").lower()
+
+
+def item_key(vault_id: str, vm_id: str) -> str:
+    """The key of a vault's protected item for one VM in `Inventory.read_again` / `max_age`."""
+    return f"{vault_id.lower()}#{vm_id.lower()}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,21 @@ class SingleFlight(Generic[T]):
         self._at = float("-inf")
 
     @property
+    def current(self) -> T | None:
+        """The value held now, however old (None before the first read)."""
+        return self._value
+
+    async def settled(self) -> T | None:
+        """The value once a read in flight has finished (a patch applied before it ends would be lost)."""
+        if self._task is not None:
+            return await asyncio.shield(self._task)
+        return self._value
+
+    def replace(self, value: T) -> None:
+        """A value brought up to date by the caller: as old as the read it was patched from."""
+        self._value = value
+
+    @property
     def loaded_at(self) -> float:
         """When the read that produced the current value began (what it can reflect at most)."""
         return self._at
@@ -89,6 +110,21 @@ class VaultItems:
 
     def for_vm(self, vm_id: str) -> Mapping[str, Any] | None:
         return self.items.get(vm_id.lower())
+
+    def with_item(self, item_id: str, item: Mapping[str, Any] | None) -> tuple[VaultItems, str | None]:
+        """The items with one read again by its id (None: deleted), and the VM it protects."""
+        items = dict(self.items)
+        if item is None:
+            vm = next((vm for vm, held in items.items() if lower_id(held.get("id")) == lower_id(item_id)), None)
+            if vm is not None:
+                del items[vm]
+            return VaultItems(items), vm
+        props = item.get("properties") or {}
+        source = lower_id(props.get("sourceResourceId") or props.get("virtualMachineId"))
+        if not source:
+            return self, None
+        items[source] = compact_item(item)
+        return VaultItems(items), source
 
     def capacity_items(self) -> list[capacity.Item]:
         """What Azure's limits count: each item's VM, policy, and whether it is soft-deleted."""
@@ -141,6 +177,9 @@ class Inventory(Generic[FleetT]):
         self._status: dict[str, tuple[float, BackupStatus]] = {}
         self._protectable: dict[str, SingleFlight[frozenset[str]]] = {}
         self._discoveries: dict[str, SingleFlight[float]] = {}
+        # Resources (VMs, protected items) read again one by one after the change feed named them: their
+        # entry in an older snapshot is as fresh as that read.
+        self._read_at: dict[str, float] = {}
         # When each finished operation was first seen done: a list read begun before that cannot show it.
         self.done_at: dict[str, float] = {}
         # Issue 14: configure-protection writes decided or sent per vault that its item list may not show yet
@@ -248,6 +287,20 @@ class Inventory(Generic[FleetT]):
                 return self.clock()
             self._discoveries[key] = SingleFlight(refresh, self.clock)
         await self._discoveries[key].get(cooldown)
+
+    def read_again(self, resource_ids: Iterable[str]) -> None:
+        """These entries of the snapshots were just read one by one (the change feed named them)."""
+        now = self.clock()
+        for resource_id in resource_ids:
+            self._read_at[resource_id.lower()] = now
+        if len(self._read_at) > 10000:
+            self._read_at = {k: at for k, at in self._read_at.items() if now - at < 3600.0}
+
+    def max_age(self, resource_id: str, wanted: float) -> float:
+        """How old a snapshot may be for this resource: any age if it alone was read within `wanted`.
+        (Finite: an invalidated snapshot, whose age is infinite, is read again all the same.)"""
+        at = self._read_at.get(resource_id.lower())
+        return ANY_AGE if at is not None and self.clock() - at <= wanted else wanted
 
     def forget_protection(self, vm_id: str) -> None:
         self._status.pop(vm_id.lower(), None)

@@ -64,6 +64,38 @@ def vault_collection(subscription: str, resource_group: str, vault: str, collect
             f"&$filter={_q(filter_)}")
 
 
+# api-version of a single resource read by its id, by resource type (lower-cased, without the namespace's
+# casing): the versions of the collection reads above, so one resource reads back exactly as it lists.
+BY_TYPE = {
+    "microsoft.compute/virtualmachines": COMPUTE_VMS,
+    "microsoft.compute/disks": COMPUTE_DISKS,
+    "microsoft.network/networkinterfaces": NETWORK,
+    "microsoft.network/networksecuritygroups": NETWORK,
+    "microsoft.network/virtualnetworks": NETWORK,
+    "microsoft.storage/storageaccounts": STORAGE,
+    "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems": BACKUP,
+}
+
+
+def resource_type(resource_id: str) -> str:
+    """'microsoft.compute/virtualmachines' for a VM id: the namespace and every type segment after it."""
+    parts = [p for p in resource_id.lower().split("/") if p]
+    if "providers" not in parts:
+        return ""
+    i = len(parts) - 1 - parts[::-1].index("providers")
+    rest = parts[i + 1:]
+    return "/".join([rest[0], *rest[1::2]]) if rest else ""
+
+
+def resource(resource_id: str) -> str | None:
+    """GET of one resource by id, as the collection read shows it (a VM with its instance view)."""
+    version = BY_TYPE.get(resource_type(resource_id))
+    if version is None:
+        return None
+    expand = "&$expand=instanceView" if version is COMPUTE_VMS else ""
+    return f"{quote(resource_id, safe='/;,=')}?api-version={version}{expand}"
+
+
 async def pages(send_request: Callable[..., Any], url: str) -> AsyncIterator[dict[str, Any]]:
     """Every item of an ARM collection, following nextLink (absolute URLs are used as they are)."""
     next_url: str | None = url
@@ -89,6 +121,14 @@ async def get(send_request: Callable[..., Any], url: str) -> dict[str, Any]:
     return result
 
 
+async def get_if_exists(send_request: Callable[..., Any], url: str) -> dict[str, Any] | None:
+    """The resource, or None when ARM answers 404 (deleted since the entry that named it)."""
+    try:
+        return await get(send_request, url)
+    except errors.NotFound:
+        return None
+
+
 class SubscriptionLists:
     """A subscription's collections as ARM JSON: one paged list call each, the fleet's only reads."""
 
@@ -111,3 +151,8 @@ class SubscriptionLists:
 
     async def storage_accounts(self) -> list[dict[str, Any]]:
         return await collect(self._send, storage_accounts(self._subscription))
+
+    async def resource(self, resource_id: str) -> dict[str, Any] | None:
+        """One resource by id (None: gone, or a type this module does not read)."""
+        url = resource(resource_id)
+        return await get_if_exists(self._send, url) if url else None

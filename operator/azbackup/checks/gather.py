@@ -179,6 +179,40 @@ class Network:
             for subnet in _get(vnet, "properties", "subnets") or ():
                 self.subnets[lower_id(subnet.get("id"))] = subnet
 
+    def put(self, kind: str, resource_id: str, raw: Json | None) -> None:
+        """A NIC, NSG or VNet read again (None: deleted); facts built from the old one are dropped."""
+        key = lower_id(resource_id)
+        if kind == "networkinterfaces":
+            if raw is None:
+                self.nics.pop(key, None)
+            else:
+                self.nics[key] = compact_nic(raw)
+        elif kind == "networksecuritygroups":
+            self._nsg_facts = {k: v for k, v in self._nsg_facts.items() if k[0] != key}
+            if raw is None:
+                self.nsgs.pop(key, None)
+            else:
+                self.nsgs[key] = raw
+        elif kind == "virtualnetworks":
+            self.subnets = {k: v for k, v in self.subnets.items() if not k.startswith(key + "/subnets/")}
+            for subnet in _get(raw, "properties", "subnets") or ():
+                self.subnets[lower_id(subnet.get("id"))] = subnet
+
+    def nics_using(self, nsg_ids: set[str], vnet_ids: set[str]) -> set[str]:
+        """NICs behind one of these NSGs (their own, or their subnet's) or in a subnet of these VNets."""
+        found = set()
+        for nic_id, raw in self.nics.items():
+            props = raw.get("properties") or {}
+            if lower_id(_get(props, "networkSecurityGroup", "id")) in nsg_ids:
+                found.add(nic_id)
+                continue
+            for config in props.get("ipConfigurations") or ():
+                subnet_id = lower_id(_get(config, "properties", "subnet", "id"))
+                subnet_nsg = lower_id(_get(self.subnets.get(subnet_id), "properties", "networkSecurityGroup", "id"))
+                if subnet_id.split("/subnets/")[0] in vnet_ids or subnet_nsg in nsg_ids:
+                    found.add(nic_id)
+        return found
+
     def _nsg(self, nsg_id: str, level: f.NsgLevel) -> f.NetworkSecurityGroup | None:
         key = (lower_id(nsg_id), level)
         if key not in self._nsg_facts:
@@ -290,13 +324,23 @@ class FleetSource(Protocol):
 
     async def storage_accounts(self) -> list[dict[str, Any]]: ...
 
+    async def resource(self, resource_id: str) -> dict[str, Any] | None:
+        """One resource by id, as its collection shows it; None when it is gone."""
+        ...
+
 
 @dataclass(frozen=True)
 class Fleet:
-    """Facts of every VM of a subscription at one moment, and what a selector matches on."""
+    """Facts of every VM of a subscription at one moment, and what a selector matches on.
+
+    The compacted disks and network it was joined from are kept, so a change to one VM (or one NIC,
+    disk, NSG or VNet) is applied by reading that resource alone (`apply_changes`).
+    """
 
     vms: Mapping[str, f.VMFacts]  # by lower-cased resource id
     raw: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    disks: Mapping[str, Json] = field(default_factory=dict)
+    network: Network | None = None
 
     def get(self, vm_id: str) -> f.VMFacts | None:
         return self.vms.get(vm_id.lower())
@@ -324,7 +368,7 @@ async def load_fleet(source: FleetSource) -> Fleet:
         accounts = {str(a.get("name", "")).lower(): a for a in await source.storage_accounts()}
         built = {k: with_storage_accounts(v, accounts) if v.storage_accounts is None else v
                  for k, v in built.items()}
-    return Fleet(built, selectable)
+    return Fleet(built, selectable, disks, network)
 
 
 def compact_disk(disk: Mapping[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,8 @@ class Settings:
     """How old the fleet snapshot may be when a VM's prerequisites are checked."""
     sync_period: float = 3600.0
     """Seconds between full passes of a vault."""
+    feed_interval: float = 60.0
+    """Seconds between reads of a subscription's change feed (0: off, full passes only)."""
 
 
 class Objects(Protocol):
@@ -103,10 +105,28 @@ class Context:
     clock: Callable[[], float]
     secret: Callable[[str, str], Awaitable[Mapping[str, str] | None]]
     requeue: Callable[[Key, float], None]
+    full_pass: Callable[[Key], None] = lambda key: None
+    """Start a full pass of this vault object now (the change feed has a gap)."""
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    """One read of a subscription's change feed, for the runtime's metrics and logs."""
+
+    subscription: str
+    entries: int = 0  # entries the read returned
+    own: int = 0  # new entries caused by this operator's own writes (ignored)
+    changes: int = 0  # new entries of changes made by others
+    requeued: int = 0  # objects woken because of them
+    reads: int = 0  # Azure reads spent on the resources they named
+    lag: float | None = None  # seconds from the oldest change to its being read
+    gap: bool = False  # changes may have been missed: full passes were started
+    failed: bool = False  # the feed could not be read
 
 
 ClientFactory = Callable[[Resource, Context], Awaitable[ExternalClient]]
 Hook = Callable[[Resource, Context], Awaitable[None]]
+Follow = Callable[[Resource, Context], Awaitable[FeedReport | None]]
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,9 @@ class Kind:
     """Runs after each pass (e.g. deleting a finished object after its TTL)."""
     full_pass: Hook | None = None
     """Runs when a vault's periodic full pass starts (a vault kind: refresh the shared snapshots)."""
+    follow: Follow | None = None
+    """Runs every feed interval on a worker-owning object: read what changed in Azure since, and wake
+    the objects it concerns. None when the feed was read recently for the same subscription."""
 
     @property
     def name(self) -> str:

@@ -18,6 +18,7 @@ from azbackup.api.specs import ProtectedVMSpec, VaultSpec
 from azbackup.azure import configure_jobs, errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import item_key
 from azbackup.checks import facts as f
 from azbackup.checks import gather
 from azbackup.kinds import operations as ops
@@ -85,7 +86,9 @@ class ProtectedVMClient:
     async def _item(self, max_age: float | None = None) -> Mapping[str, Any] | None:
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
-        items = await flight.get(self.freshness.items if max_age is None else max_age)
+        if max_age is None:  # an item the change feed just read again is fresh in an older list
+            max_age = self.inventory.max_age(item_key(self.vault_id, self.spec.vm_id), self.freshness.items)
+        items = await flight.get(max_age)
         return items.for_vm(self.spec.vm_id)
 
     # -- observe ------------------------------------------------------------------------------------
@@ -100,7 +103,8 @@ class ProtectedVMClient:
                 Reason.SUBSCRIPTION_MISMATCH,
                 f"the VM is in subscription {self.ref.subscription_id} and the vault in "
                 f"{self.vault.subscription_id}; Azure VM Backup protects VMs of the vault's own subscription only"))
-        fleet = await self.inventory.fleet(self.clients).get(self.freshness.fleet)
+        fleet = await self.inventory.fleet(self.clients).get(self.inventory.max_age(self.spec.vm_id,
+                                                                                   self.freshness.fleet))
         vm = fleet.get(self.spec.vm_id)
         if vm is None:
             return Observation(exists=state.exists, status=status, blocked=Hold(

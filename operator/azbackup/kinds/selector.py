@@ -47,7 +47,11 @@ class SelectorClient:
                 if any(ref.get("uid") == obj.uid for ref in child.owner_references)}
 
     async def _plan(self, obj: Resource) -> tuple[selection.Plan, dict[str, Resource]]:
-        fleet = await self.ctx.inventory.fleet(self.clients).get(self.ctx.settings.recheck_interval)
+        settings = self.ctx.settings
+        # With the change feed on, VMs created, re-tagged or deleted are applied to the snapshot as they
+        # happen (kinds.changes): it is as fresh as the feed, and the full pass re-reads it every period.
+        max_age = settings.sync_period if settings.feed_interval else settings.recheck_interval
+        fleet = await self.ctx.inventory.fleet(self.clients).get(max_age)
         vms = [selection.Candidate.from_vm(raw) for raw in fleet.raw.values()]
         children = self._children(obj)
         plan = selection.plan(obj.name, obj.uid, obj.namespace, self.spec, self.vault.location, vms,

@@ -15,6 +15,7 @@ from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors, operations, vault_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
+from azbackup.kinds import changes
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, Kind
 from azbackup.kinds.references import clients_for_vault
@@ -137,4 +138,4 @@ async def refresh_snapshots(obj: Resource, ctx: Context) -> None:
     ctx.inventory.invalidate_subscription(spec.subscription_id, older_than=ctx.settings.sync_period / 2)
 
 
-KIND = Kind(names.VAULT, client, full_pass=refresh_snapshots)
+KIND = Kind(names.VAULT, client, full_pass=refresh_snapshots, follow=changes.follow)

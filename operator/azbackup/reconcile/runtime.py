@@ -53,12 +53,14 @@ class RuntimeSettings:
     """How long a credentialRef Secret read is reused."""
     recheck_interval: float = 300.0
     """How soon a VM that fails a prerequisite is looked at again (the fleet is re-read at most this often)."""
+    feed_interval: float = 60.0
+    """Seconds between reads of each subscription's change feed, the Activity Log (0: off)."""
 
     @property
     def kinds(self) -> contract.Settings:
         return contract.Settings(cluster_name=self.cluster_name, poll_interval=self.loop.poll_interval,
                                  fast_retry=self.loop.fast_retry, recheck_interval=self.recheck_interval,
-                                 sync_period=self.sync_period)
+                                 sync_period=self.sync_period, feed_interval=self.feed_interval)
 
 
 def rfc3339(now: float) -> str:
@@ -82,19 +84,20 @@ class Runtime:
         self.inventory = contract.new_inventory(time.monotonic)
         self.context = contract.Context(
             objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings.kinds,
-            clock=clock, secret=self.secrets.get, requeue=self.requeue)
+            clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._attempts: dict[Key, int] = {}
         self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)
         self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
         self._queued_once: set[Key] = set()
+        self._following: dict[Key, asyncio.Task[None]] = {}  # change-feed reads under way, by vault object
         # The kind whose objects own a worker (the vault); workers are keyed by its (namespace, name).
         self._vault_kind = next(kind.name for kind in kinds.values() if kind.runs_worker)
 
     @property
     def schedule_settings(self) -> SchedulerSettings:
         s = self.settings
-        return SchedulerSettings(s.sync_period, s.concurrency, s.first_pass_jitter)
+        return SchedulerSettings(s.sync_period, s.concurrency, s.first_pass_jitter, s.feed_interval)
 
     # -- the journal's annotation writer ------------------------------------------------------------
     async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:
@@ -272,6 +275,50 @@ class Runtime:
             await hook(obj, self.context)
         await self.reconcile(key)
         return self.registry.members(vault)
+
+    def request_full_pass(self, key: Key) -> None:
+        """A worker-owning object's full pass, now (the change feed may have missed changes)."""
+        worker = self.scheduler.workers.get((key[1], key[2]))
+        if worker is not None:
+            worker.full_pass_now()
+
+    def follow(self, vault: VaultKey) -> None:
+        """Read the change feed of the vault's subscription in the background (the kind's `follow` hook):
+        a slow or throttled read must not hold up the worker's requeues."""
+        key = (self._vault_kind, *vault)
+        obj = self.registry.get(key)
+        hook = self.kinds[self._vault_kind].follow
+        if obj is None or obj.deleting or hook is None or key in self._following:
+            return
+        task = asyncio.ensure_future(self._follow(obj, hook))
+        self._following[key] = task
+        task.add_done_callback(lambda _: self._following.pop(key, None))
+
+    async def _follow(self, obj: Resource, hook: contract.Follow) -> None:
+        try:
+            report = await hook(obj, self.context)
+        except (errors.AzbackupError, Waiting) as err:
+            # The vault's own pass reports a missing Secret or reference; the feed just waits for it.
+            log.debug("change feed of %s/%s not read: %s", obj.namespace, obj.name, err)
+            return
+        except Exception:  # a bug must not end the worker's feed for good: the next interval tries again
+            log.exception("change feed of %s/%s failed", obj.namespace, obj.name)
+            return
+        if report is None:
+            return
+        metrics.FEED_READS.labels("gap" if report.gap else "failed" if report.failed else "ok").inc()
+        metrics.FEED_ENTRIES.labels("own").inc(report.own)
+        metrics.FEED_ENTRIES.labels("change").inc(report.changes)
+        metrics.FEED_WAKES.inc(report.requeued)
+        if report.lag is not None:
+            metrics.FEED_LAG.observe(report.lag)
+        if report.gap:
+            log.warning("change feed of subscription %s has a gap (%s): full passes of its vaults now",
+                        report.subscription, "unavailable for minutes" if report.failed else "not read for too long")
+        elif report.changes:
+            log.info("change feed of subscription %s: %d changes by others (%d own writes ignored), %d objects "
+                     "woken, %d Azure reads", report.subscription, report.changes, report.own, report.requeued,
+                     report.reads)
 
     async def run_worker(self, vault: VaultKey, stopped: Stopped) -> None:
         await self.scheduler.run_worker(self, vault, stopped)

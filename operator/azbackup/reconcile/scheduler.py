@@ -32,6 +32,7 @@ class SchedulerSettings:
     sync_period: float
     concurrency: int
     first_pass_jitter: float
+    feed_interval: float = 0.0  # 0: no change feed
 
 
 class Runner(Protocol):
@@ -46,6 +47,10 @@ class Runner(Protocol):
     async def reconcile(self, key: Key) -> object: ...
 
     async def vault_pass(self, vault: VaultKey) -> list[Key]: ...
+
+    def follow(self, vault: VaultKey) -> None:
+        """Read what changed in the vault's subscription, in the background."""
+        ...
 
 
 class Scheduler:
@@ -103,6 +108,12 @@ class VaultWorker:
         self._running: dict[Key, asyncio.Task[None]] = {}
         self._again: set[Key] = set()  # due again while still running: go once more when done
         self.passes = 0
+        self._full_now = False
+
+    def full_pass_now(self) -> None:
+        """Start a full pass at once (the change feed has a gap), without waiting for the period."""
+        self._full_now = True
+        self._wake.set()
 
     def schedule(self, key: Key, delay: float) -> None:
         due = self.runtime.clock() + delay
@@ -150,17 +161,23 @@ class VaultWorker:
         clock = self.runtime.clock
         settings = self.runtime.schedule_settings
         next_full = clock() + random.uniform(0, settings.first_pass_jitter)
+        # The feed is first read one interval after the first pass, which has read everything before.
+        next_feed = next_full + settings.feed_interval if settings.feed_interval else float("inf")
         try:
             while not stopped.is_set():
-                if clock() >= next_full:
+                if clock() >= next_full or self._full_now:
+                    self._full_now = False
                     members = await self.runtime.vault_pass(self.vault)
                     self.passes += 1
                     next_full = clock() + settings.sync_period
                     for key in members:
                         self.schedule(key, 0.0)
+                if clock() >= next_feed:
+                    self.runtime.follow(self.vault)
+                    next_feed = clock() + settings.feed_interval
                 self._pop_due(clock())
                 self._start_waiting()
-                wait = next_full - clock()
+                wait = min(next_full, next_feed) - clock()
                 if self._heap:
                     wait = min(wait, self._heap[0][0] - clock())
                 # Idle: return the burst's freed heap to the OS now. Busy: trim often (freed TLS

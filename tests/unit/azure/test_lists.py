@@ -35,3 +35,22 @@ SUB = "00000000-0000-0000-0000-000000000001"
 ])
 def test_bulk_read_matches_the_sdk_request(ours: str, sdk: HttpRequest) -> None:
     assert (sdk.method, ours) == ("GET", sdk.url)
+
+
+@pytest.mark.parametrize(("resource_id", "expected"), [
+    pytest.param("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1",
+                 f"?api-version={lists.COMPUTE_VMS}&$expand=instanceView", id="a VM reads with its instance view"),
+    pytest.param("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg",
+                 f"?api-version={lists.NETWORK}", id="an NSG reads at the network version"),
+    pytest.param("/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/backupFabrics/"
+                 "Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg;vm1/protectedItems/"
+                 "VM;iaasvmcontainerv2;rg;vm1", f"?api-version={lists.BACKUP}", id="a protected item, semicolons kept"),
+])
+def test_one_resource_reads_by_id_as_its_collection_lists_it(resource_id: str, expected: str) -> None:
+    assert lists.resource(resource_id) == resource_id + expected
+
+
+def test_a_type_the_fleet_does_not_read_has_no_url() -> None:
+    assert lists.resource("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv") is None
+    assert lists.resource_type("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/"
+                               "extensions/ext") == "microsoft.compute/virtualmachines/extensions"

@@ -1,0 +1,180 @@
+"""Between full passes, what changed in Azure wakes the objects it concerns (DESIGN §7).
+
+Every feed interval each vault's worker asks; the first vault of a subscription to ask reads the
+subscription's change feed (`azure.changes`: one call, whatever the fleet size) and the others find it
+read. Only the resources the feed names are read again:
+- a VM (or its NIC, disk, NSG, VNet) is joined into the fleet snapshot (`checks.fleet_changes`), its
+  ProtectedVM woken, and the subscription's selectors too when VMs appeared, went or were re-tagged;
+- a protected item is read by its id into its vault's item snapshot, and its ProtectedVM woken: a policy
+  changed in the portal is put back at once;
+- a backup policy or a vault wakes its object, whose own pass reads and corrects it.
+The operator's own writes come back through the feed and are dropped there. A gap (the feed failed for
+minutes, or was not read for hours) starts full passes of the subscription's vaults: never silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from azbackup.api import names
+from azbackup.api.specs import VaultSpec
+from azbackup.azure import lists
+from azbackup.azure.changes import Change
+from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import item_key, lower_id
+from azbackup.checks import fleet_changes
+from azbackup.kinds.contract import Context, FeedReport, Key
+from azbackup.kinds.references import VAULT_REF, clients_for_vault
+from azbackup.managed import ReconcilePolicy, Resource
+
+_ITEM = "/protecteditems/"
+_POLICY = "/backuppolicies/"
+
+
+def vault_of(resource_id: str) -> str | None:
+    """The vault id of a resource inside a Recovery Services vault (lower-cased)."""
+    marker = "/providers/microsoft.recoveryservices/vaults/"
+    at = resource_id.find(marker)
+    if at < 0:
+        return None
+    rest = resource_id[at + len(marker):].split("/", 1)
+    return resource_id[:at + len(marker)] + rest[0]
+
+
+@dataclass
+class Sorted:
+    """The ids a batch of changes names, by what the operator does about them."""
+
+    fleet: set[str] = field(default_factory=set)
+    items: set[str] = field(default_factory=set)
+    policies: set[str] = field(default_factory=set)
+    vaults: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, changes: Iterable[Change]) -> Sorted:
+        out = cls()
+        for change in changes:
+            resource = change.resource_id
+            vault = vault_of(resource)
+            if vault is None:
+                out.fleet.add(resource)
+            elif _ITEM in resource:
+                out.items.add(resource.split(_ITEM)[0] + _ITEM + resource.split(_ITEM)[1].split("/")[0])
+            elif _POLICY in resource:
+                out.policies.add(vault + _POLICY + resource.split(_POLICY)[1].split("/")[0])
+            elif resource == vault:
+                out.vaults.add(vault)
+        return out
+
+
+def _vault_spec(obj: Resource) -> VaultSpec | None:
+    try:
+        return VaultSpec.parse(obj.name, obj.spec)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _vault_id(obj: Resource) -> str:
+    spec = _vault_spec(obj)
+    return lower_id(str(obj.status.get("vaultId") or (spec.vault_id if spec else "")))
+
+
+def _vaults_in(ctx: Context, subscription: str) -> list[Resource]:
+    return [v for v in ctx.objects.of_kind(names.VAULT.kind)
+            if (spec := _vault_spec(v)) is not None and spec.subscription_id.lower() == subscription.lower()]
+
+
+class _Wake:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx, self.keys = ctx, set[Key]()
+
+    def __call__(self, objects: Iterable[Resource]) -> None:
+        for obj in objects:
+            if obj.key not in self.keys and not obj.deleting:
+                self.keys.add(obj.key)
+                self.ctx.requeue(obj.key, 0.0)
+
+
+async def follow(obj: Resource, ctx: Context) -> FeedReport | None:
+    """The vault kind's `follow` hook: read the subscription's feed if due, and act on what it names."""
+    spec = _vault_spec(obj)
+    if spec is None or not ctx.settings.feed_interval or obj.policy is ReconcilePolicy.SKIP:
+        return None  # a paused vault sends nothing (another vault of the subscription may read the feed)
+    clients = await clients_for_vault(obj, ctx)
+    feed = clients.activity_log
+    if not feed.due(ctx.settings.feed_interval):
+        return None
+    async with feed.lock:
+        read = await feed.read()
+    subscription = spec.subscription_id.lower()
+    report = FeedReport(subscription, entries=read.entries, own=read.own, changes=len(read.changes), lag=read.lag,
+                        gap=read.gap, failed=read.failed)
+    if read.gap:
+        for vault in _vaults_in(ctx, subscription):
+            ctx.full_pass(vault.key)
+        return report
+    if not read.changes:
+        return report
+    wake = _Wake(ctx)
+    reads = await _apply(Sorted.of(read.changes), clients, subscription, ctx, wake)
+    return FeedReport(subscription, entries=read.entries, own=read.own, changes=len(read.changes), lag=read.lag,
+                      requeued=len(wake.keys), reads=reads)
+
+
+async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Context, wake: _Wake) -> int:
+    vaults = {_vault_id(v): v for v in _vaults_in(ctx, subscription)}
+    protected = [p for p in ctx.objects.of_kind(names.PROTECTED_VM.kind) if p.spec.get("vm")]
+    reads = 0
+    if named.fleet:
+        reads += await _apply_fleet(named.fleet, clients, vaults, protected, ctx, wake)
+    for item_id in sorted(named.items):
+        vault_id = vault_of(item_id) or ""
+        if vault_id not in vaults:
+            continue
+        parts = vault_id.split("/")
+        flight = ctx.inventory.vault_items(clients, vault_id, parts[-1], parts[parts.index("resourcegroups") + 1])
+        items = await flight.settled()
+        url = lists.resource(item_id)
+        if items is None or url is None:
+            continue  # not read yet: its first read will be fresh
+        raw = await lists.get_if_exists(clients.send_request, url)
+        reads += 1
+        patched, vm = items.with_item(item_id, raw)
+        flight.replace(patched)
+        if vm is not None:
+            ctx.inventory.read_again([item_key(vault_id, vm)])
+            wake(p for p in protected if str(p.spec["vm"]).lower() == vm
+                 and (v := ctx.objects.get(VAULT_REF.key(p) or ("", "", ""))) is not None and _vault_id(v) == vault_id)
+    wake(p for p in ctx.objects.of_kind(names.POLICY.kind)
+         if lower_id(p.status.get("policyId")) in named.policies)
+    wake(v for vault_id, v in vaults.items() if vault_id in named.vaults)
+    return reads
+
+
+async def _apply_fleet(ids: set[str], clients: Clients, vaults: dict[str, Resource], protected: list[Resource],
+                       ctx: Context, wake: _Wake) -> int:
+    named = fleet_changes.Named.of(ids, lists.resource_type)
+    if not named:
+        return 0
+    flight = ctx.inventory.fleet(clients)
+    fleet = await flight.settled()
+    if fleet is None:
+        return 0  # not read yet: its first read will be fresh
+    source = lists.SubscriptionLists(clients.send_request, clients.subscription_id)
+    applied = await fleet_changes.apply_changes(fleet, named, source)
+    in_vaults = {v.key[1:] for v in vaults.values()}
+    selectors = [s for s in ctx.objects.of_kind(names.SELECTOR.kind)
+                 if (key := VAULT_REF.key(s)) is not None and key[1:] in in_vaults]
+    if applied.fleet is None:
+        # Too much changed to read one by one: the whole fleet is read again by whoever needs it next.
+        flight.invalidate()
+        wake(selectors)
+        wake(p for p in protected if (key := VAULT_REF.key(p)) is not None and key[1:] in in_vaults)
+        return applied.reads
+    flight.replace(applied.fleet)
+    ctx.inventory.read_again(applied.vms)
+    wake(p for p in protected if str(p.spec["vm"]).lower() in applied.vms)
+    if applied.membership:
+        wake(selectors)
+    return applied.reads
