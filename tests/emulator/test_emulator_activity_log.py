@@ -19,6 +19,7 @@ import pytest
 from azure.core.rest import HttpRequest
 from azure_emulator import activity_log
 from azure_emulator.inventory import DEFAULT_CLIENT_ID
+from azure_emulator.lro import Failure, Operation, OpStatus
 from azure_emulator.server import EmulatorProcess
 from emulator_schema import element_paths, missing_from
 from emulator_support import SUB, Azure, vault_id, vm_id
@@ -155,6 +156,97 @@ def test_other_filters_are_refused(text: str | None) -> None:
 def test_select_keeps_only_the_named_properties(names: str | None, keys: set[str]) -> None:
     body = {"caller": "x", "status": {"value": "Started"}, "eventTimestamp": "t"}
     assert set(activity_log.select(body, names)) == keys
+
+
+def _change(resource_id: str = VM) -> activity_log.Change:
+    return activity_log.Change(
+        subscription=SUB,
+        tenant_id="t",
+        resource_id=resource_id,
+        resource_type="Microsoft.Compute/virtualMachines",
+        operation_name="Microsoft.Compute/virtualMachines/write",
+        method="PUT",
+        uri=f"https://emulator{resource_id}",
+        caller=activity_log.person("admin@contoso.com", "t", 0.0),
+        correlation_id="c",
+        client_request_id="r",
+    )
+
+
+def _operation(status: OpStatus | None, ended: float = 5.0) -> Operation:
+    op = Operation("op", "ConfigureBackup", 0.0, 5.0, "vault")
+    if status is OpStatus.SUCCEEDED:
+        op.finish(ended)
+    elif status is OpStatus.FAILED:
+        op.finish(ended, Failure("UserErrorVmNotFound", "gone"))
+    return op
+
+
+@pytest.mark.parametrize(
+    ("http_status", "long_running", "operations", "expected"),
+    [
+        pytest.param(200, False, [], ["Started", "Succeeded"], id="a synchronous write: Started, Succeeded"),
+        pytest.param(404, False, [], ["Started", "Failed"], id="a refused write: Started, Failed"),
+        pytest.param(
+            202,
+            True,
+            [_operation(OpStatus.SUCCEEDED)],
+            ["Started", "Accepted", "Succeeded"],
+            id="a long-running write whose operation succeeded",
+        ),
+        pytest.param(
+            202,
+            True,
+            [_operation(OpStatus.FAILED)],
+            ["Started", "Accepted", "Failed"],
+            id="a long-running write whose operation failed",
+        ),
+        pytest.param(
+            202, True, [_operation(None)], ["Started", "Accepted"], id="a long-running write still running: no end yet"
+        ),
+        pytest.param(
+            201,
+            True,
+            [],
+            ["Started", "Accepted", "Succeeded"],
+            id="a long-running write with no operation: ends at once",
+        ),
+    ],
+)
+def test_the_entries_of_one_write(
+    http_status: int, long_running: bool, operations: list[Operation], expected: list[str]
+) -> None:
+    log = activity_log.ActivityLog()
+    log.record_write(
+        _change(), http_status=http_status, long_running=long_running, at=1.0, delay=60.0, operations=operations
+    )
+    events = list(reversed(log.entries(SUB)))
+    assert [e.status for e in events] == expected
+    assert {e.operation_id for e in events} == {events[0].operation_id}
+    assert [e.visible_at - e.timestamp for e in events] == [60.0] * len(events)
+    if expected[-1] == "Failed" and long_running:
+        assert json.loads(events[-1].to_json()["properties"]["statusMessage"])["code"] == "UserErrorVmNotFound"
+        assert events[-1].timestamp == 5.0
+
+
+def test_entries_older_than_the_retention_are_dropped() -> None:
+    log = activity_log.ActivityLog()
+    log.record_change(_change("/old"), http_status=200, at=0.0, delay=0.0)
+    log.record_change(_change("/new"), http_status=200, at=activity_log.RETENTION + 1, delay=0.0)
+    assert {e.change.resource_id for e in log.entries(SUB)} == {"/new"}
+
+
+def test_an_entry_id_carries_its_time_in_ticks() -> None:
+    """As in Azure's example (635574752669792776 ticks = 2015-01-21T22:14:26.9792776Z): .NET ticks, 100 ns since
+    0001-01-01 (here a time a float holds exactly)."""
+    log = activity_log.ActivityLog()
+    at = activity_log.parse_time("2015-01-21T22:14:26.5Z")
+    log.record_change(_change(), http_status=201, at=at, delay=13.0)
+    entry = log.entries(SUB)[0].to_json()
+    assert entry["eventTimestamp"] == "2015-01-21T22:14:26.5000000Z"
+    assert entry["submissionTimestamp"] == "2015-01-21T22:14:39.5000000Z"
+    assert entry["id"].endswith(f"/events/{entry['eventDataId']}/ticks/635574752665000000")
+    assert entry["subStatus"] == {"value": "Created", "localizedValue": "Created (HTTP Status Code: 201)"}
 
 
 # -- entries for writes, none for reads and refusals -----------------------------------------------
