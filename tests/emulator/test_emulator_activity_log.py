@@ -321,6 +321,14 @@ async def test_a_write_refused_before_the_provider_is_not_logged(emu: EmulatorPr
     assert entries(emu) == []
 
 
+async def test_a_write_answered_by_a_fault_after_it_was_made_is_logged_as_made(
+    emu: EmulatorProcess, azure: Azure
+) -> None:
+    emu.admin.add_fault(operation="VirtualMachines_Update", phase="after", status=503)
+    assert (await patch_vm_tags(azure)).status_code == 503
+    assert statuses(entries(emu, resourceId=VM)) == [("BeginRequest", "Started"), ("EndRequest", "Succeeded")]
+
+
 async def test_an_unauthenticated_write_and_reads_are_not_logged(emu: EmulatorProcess, azure: Azure) -> None:
     await asyncio.to_thread(_unauthenticated, emu)
     await azure.compute.virtual_machines.get("rg-web", "vm-web-01")
