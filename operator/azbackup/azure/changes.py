@@ -140,9 +140,6 @@ class OwnRequests:
         return {c.event_id for c in changes
                 if c.client_request_id in self._ids or (c.correlation_id and c.correlation_id in self._correlations)}
 
-    def __len__(self) -> int:
-        return len(self._ids)
-
 
 class OwnWritesPolicy(AsyncHTTPPolicy[Any, Any]):
     """Remembers the client request id of every write attempt (a per-retry policy: the id is set by then)."""

@@ -91,7 +91,7 @@ class Clients:
         self.subscription_id = subscription_id
         self._credential, self._options = credential, dict(options)
         self._made: dict[type[Any], Any] = {}
-        self._own, self._cursor = own or OwnRequests(), cursor
+        self._own, self._cursor = (own if own is not None else OwnRequests()), cursor
         self._feed: ActivityLog | None = None
 
     @property

@@ -306,6 +306,8 @@ class Runtime:
             return
         if report is None:
             return
+        log.debug("change feed of subscription %s: %d entries, %d new own, %d new changes", report.subscription,
+                  report.entries, report.own, report.changes)
         metrics.FEED_READS.labels("gap" if report.gap else "failed" if report.failed else "ok").inc()
         metrics.FEED_ENTRIES.labels("own").inc(report.own)
         metrics.FEED_ENTRIES.labels("change").inc(report.changes)
