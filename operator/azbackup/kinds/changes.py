@@ -30,6 +30,7 @@ from azbackup.managed import ReconcilePolicy, Resource
 
 _ITEM = "/protecteditems/"
 _POLICY = "/backuppolicies/"
+_TAGS = "/providers/microsoft.resources/tags/"
 
 
 def vault_of(resource_id: str) -> str | None:
@@ -55,7 +56,9 @@ class Sorted:
     def of(cls, changes: Iterable[Change]) -> Sorted:
         out = cls()
         for change in changes:
-            resource = change.resource_id
+            # Tags written through the Tags API at a resource's scope (the portal's Tags blade) name the
+            # scope's `providers/Microsoft.Resources/tags/default`: the change is the resource's.
+            resource = change.resource_id.split(_TAGS)[0]
             vault = vault_of(resource)
             if vault is None:
                 out.fleet.add(resource)

@@ -18,6 +18,8 @@ def change(resource: str) -> Change:
 
 @pytest.mark.parametrize(("resource", "where"), [
     pytest.param(VM, "fleet", id="a VM goes to the fleet"),
+    pytest.param(f"{VM}/providers/microsoft.resources/tags/default", "fleet",
+                 id="tags written at a VM's scope are the VM's change"),
     pytest.param(ITEM, "items", id="a protected item goes to its vault's items"),
     pytest.param(f"{ITEM}/operationsStatus/x".lower(), "items", id="an item's sub-resource is its item"),
     pytest.param(f"{VAULT}/backuppolicies/daily", "policies", id="a policy wakes its BackupPolicy"),
@@ -28,6 +30,8 @@ def test_each_change_is_sorted_by_what_it_names(resource: str, where: str | None
     sorted_ = Sorted.of([change(resource)])
     found = {name for name in ("fleet", "items", "policies", "vaults") if getattr(sorted_, name)}
     assert found == ({where} if where else set())
+    if where == "fleet":
+        assert sorted_.fleet == {VM}
 
 
 def test_the_vault_of_a_resource_inside_it() -> None:
