@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -93,7 +94,7 @@ def wait_all(pending: dict[str, float], done: Callable[[str], bool], timeout: fl
         for key in list(pending):
             if done(key):
                 finished[key] = time.monotonic() - pending.pop(key)
-        print(f"  freshness {what}: {len(finished)} done, {len(pending)} waiting", flush=True)
+        print(f"  freshness {what}: {len(finished)} done, {len(pending)} waiting", file=sys.stderr, flush=True)
         if pending:
             time.sleep(every)
     return finished

@@ -190,15 +190,16 @@ class FeedCursor:
     def window(self, now: float) -> tuple[float, float] | None:
         """(start, end) of the next read; None when the range would be too long (a gap: make a full pass)."""
         end = now + self.skew  # entries stamped by a clock ahead of ours are read now, not missed
+        floor = self.not_before if self.not_before is not None else float("-inf")
         if self.read_until is None:
-            return max(now - self.lookback, self.not_before or float("-inf")), end
+            return max(now - self.lookback, floor), end
         if now - self.read_until > self.max_window:
             return None
-        return self.read_until - self.lookback, end
+        return max(self.read_until - self.lookback, floor), end
 
     def restart(self, now: float) -> None:
         """After a gap: a full pass covers what came before; the feed starts again from now."""
-        self.read_until = now
+        self.read_until = self.not_before = now
         self._seen.clear()
 
     def accept(self, changes: Iterable[Change], now: float) -> list[Change]:

@@ -86,6 +86,8 @@ def test_the_first_read_of_a_new_process_starts_at_the_process_start() -> None:
     # full passes read what they left.
     cursor = FeedCursor(lookback=600, skew=0, not_before=9_900)
     assert cursor.window(10_000) == (9_900, 10_000)
+    cursor.accept([], 10_000)
+    assert cursor.window(10_060) == (9_900, 10_060)  # later reads too, until the lookback is past it
     assert FeedCursor(lookback=600, skew=0, not_before=1_000).window(10_000) == (9_400, 10_000)
 
 
@@ -108,7 +110,7 @@ def test_not_reading_for_longer_than_the_window_is_a_gap_and_the_feed_starts_aga
     cursor.accept([], 1_000)
     assert cursor.window(1_000 + 3_601) is None
     cursor.restart(5_000)
-    assert cursor.window(5_060) == (4_400, 5_060)
+    assert cursor.window(5_060) == (5_000, 5_060)  # the full pass read what came before
 
 
 def test_a_failing_feed_is_a_gap_once_per_outage_after_the_outage_time() -> None:
