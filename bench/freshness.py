@@ -166,7 +166,7 @@ def run(plane: control_plane.ControlPlane, emulator: stack.Emulator, admin: Admi
         for v in range(min(vaults, edited_policies)):
             azure.edit_retention(f"vault-{v}", 7)
             edited[f"vault-{v}"] = time.monotonic()
-        writes_by_us = moved_items + len(edited)
+        writes_by_us = changed = moved_items + len(edited)  # (wait_all empties the dicts it waits on)
         items_back = wait_all(moved, lambda key: azure.item_policy(*key.split("|")) == "DefaultPolicy", timeout,
                               "items put back on their policy")
         policies_back = wait_all(edited, lambda vault: azure.retention(vault) == 30, timeout, "policies put back")
@@ -174,7 +174,7 @@ def run(plane: control_plane.ControlPlane, emulator: stack.Emulator, admin: Admi
         result["drift"] = {**summary([*items_back.values(), *policies_back.values()]),
                            "items": summary(list(items_back.values())),
                            "policies": summary(list(policies_back.values())),
-                           "changed": moved_items + len(edited),
+                           "changed": changed,
                            # every correction is one write; anything more would be an echo
                            "operatorWrites": calls["kinds"]["write"] - writes_by_us,
                            "corrections": len(items_back) + len(policies_back), "throttled": calls["throttled"]}

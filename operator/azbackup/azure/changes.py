@@ -238,9 +238,12 @@ class ActivityLog:
         self.lock = asyncio.Lock()
 
     def due(self, interval: float) -> bool:
-        """Not read (or being read) within the last half interval by another vault of the subscription."""
+        """Not read (or being read) within about an interval by another vault of the subscription.
+
+        Every vault's worker asks once per interval, each at its own phase: the first to ask after
+        nine tenths of an interval reads, so the subscription is read once per interval, not per vault."""
         return not self.lock.locked() and (self.last_attempt is None or
-                                           self.clock() - self.last_attempt >= interval / 2)
+                                           self.clock() - self.last_attempt >= 0.9 * interval)
 
     async def read(self) -> FeedRead:
         now = self.clock()

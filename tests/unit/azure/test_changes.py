@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from azbackup.azure.changes import Change, FeedCursor, OwnRequests, url
+from azbackup.azure.changes import ActivityLog, Change, FeedCursor, OwnRequests, url
 
 VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
 
@@ -138,3 +138,16 @@ def test_own_requests_are_forgotten_after_their_time() -> None:
     for i in range(4100):
         own.add(f"r{i}")
     assert own.mine([change("x", client_request_id="old")]) == set()
+
+
+def test_the_vaults_of_a_subscription_share_one_read_per_interval() -> None:
+    now = [0.0]
+    feed = ActivityLog(lambda request: None, "s", OwnRequests(), clock=lambda: now[0])
+    reads = 0
+    # Five vault workers ask every 60 s, each at its own phase, for ten minutes.
+    for tick in sorted(phase + 60 * i for phase in (0, 7, 19, 33, 51) for i in range(10)):
+        now[0] = tick
+        if feed.due(60):
+            feed.last_attempt = tick  # what read() records
+            reads += 1
+    assert reads == 10
