@@ -31,7 +31,7 @@ from azbackup.azure import errors, lists
 
 API_VERSION = "2015-04-01"  # the only version of ActivityLogs_List
 # Only what the operator reads of an entry: less to send, page and parse at every interval.
-SELECT = "eventDataId,correlationId,eventTimestamp,operationName,resourceId,status,httpRequest"
+SELECT = "eventDataId,correlationId,eventTimestamp,submissionTimestamp,operationName,resourceId,status,httpRequest"
 # A change happened (a write finished or was accepted); Started and Failed entries change nothing.
 EFFECTIVE = frozenset({"succeeded", "accepted"})
 CLIENT_REQUEST_ID = "x-ms-client-request-id"
@@ -85,6 +85,12 @@ class Change:
     at: float  # eventTimestamp, seconds since the epoch
     client_request_id: str | None = None
     correlation_id: str | None = None
+    visible_at: float | None = None  # submissionTimestamp: when Azure made the entry readable
+
+    @property
+    def lateness(self) -> float | None:
+        """Seconds between the change and its entry becoming readable (Azure's lag, as this entry saw it)."""
+        return None if self.visible_at is None else max(0.0, self.visible_at - self.at)
 
     @property
     def deleted(self) -> bool:
@@ -104,7 +110,8 @@ class Change:
         return cls(event_id=str(event_id), resource_id=str(resource).lower(),
                    operation=_value(entry.get("operationName")).lower(), status=_value(entry.get("status")).lower(),
                    at=at, client_request_id=http.get("clientRequestId") or None,
-                   correlation_id=entry.get("correlationId") or None)
+                   correlation_id=entry.get("correlationId") or None,
+                   visible_at=_timestamp(entry.get("submissionTimestamp")))
 
 
 class OwnRequests:
@@ -170,15 +177,22 @@ class FeedRead:
 class FeedCursor:
     """Which time range to read next, and which entries were already seen. No I/O.
 
-    Reads overlap by `lookback` seconds because entries become visible late (Azure documents minutes) and
-    out of order. A range longer than `max_window` (the process stopped reading for that long) is not
-    read at all: the caller makes a full pass instead and the cursor starts again from now. So does a
-    feed that fails for longer than `outage`: its callers are told once per outage (`gap`).
+    Reads overlap because entries become visible late and out of order. How far back is learnt from the
+    entries themselves (their `submissionTimestamp` less their `eventTimestamp`): twice the worst lateness
+    seen in the last hour, between `min_lookback` and `lookback`, and `lookback` until an entry was seen.
+    Each read returns every entry of its range, so a range no longer than Azure's lateness needs keeps
+    the reads of a quiet subscription to one page.
+
+    A range longer than `max_window` (the process stopped reading for that long) is not read at all: the
+    caller makes a full pass instead and the cursor starts again from now. So does a feed that fails for
+    longer than `outage`: its callers are told once per outage (`gap`).
     """
 
     def __init__(self, lookback: float = 1200.0, max_window: float = 6 * 3600.0, outage: float = 180.0,
-                 skew: float = 300.0, not_before: float | None = None) -> None:
+                 skew: float = 300.0, not_before: float | None = None, min_lookback: float = 300.0) -> None:
         self.lookback, self.max_window, self.outage, self.skew = lookback, max_window, outage, skew
+        self.min_lookback = min(min_lookback, lookback)
+        self._lateness: list[tuple[float, float]] = []  # (read at, lateness) of the last hour's entries
         # The process's start: what changed before it, the first full pass read as it is; the writes of
         # a previous process (which this one cannot know as its own) are not read back as changes.
         self.not_before = not_before
@@ -192,10 +206,17 @@ class FeedCursor:
         end = now + self.skew  # entries stamped by a clock ahead of ours are read now, not missed
         floor = self.not_before if self.not_before is not None else float("-inf")
         if self.read_until is None:
-            return max(now - self.lookback, floor), end
+            return max(now - self.reach(now), floor), end
         if now - self.read_until > self.max_window:
             return None
-        return max(self.read_until - self.lookback, floor), end
+        return max(self.read_until - self.reach(now), floor), end
+
+    def reach(self, now: float) -> float:
+        """How far before the last read the next one starts: twice the worst lateness of the last hour."""
+        self._lateness = [(at, late) for at, late in self._lateness if now - at <= 3600.0]
+        if not self._lateness:
+            return self.lookback
+        return min(self.lookback, max(self.min_lookback, 2 * max(late for _, late in self._lateness)))
 
     def restart(self, now: float) -> None:
         """After a gap: a full pass covers what came before; the feed starts again from now."""
@@ -209,6 +230,11 @@ class FeedCursor:
             if change.event_id not in self._seen:
                 self._seen[change.event_id] = change.at
                 fresh.append(change)
+                if change.lateness is not None:
+                    self._lateness.append((now, change.lateness))
+        if len(self._lateness) > 1000:  # the worst of a burst is enough
+            worst = max(self._lateness, key=lambda pair: pair[1])
+            self._lateness = [*self._lateness[-999:], worst]
         self.read_until = now
         self._failing_since, self._outage_reported = None, False
         horizon = now - self.lookback - self.skew

@@ -38,6 +38,7 @@ def test_an_entry_reads_with_ticks_lower_cased_ids_and_the_request_that_made_it(
     assert parsed.client_request_id == "r1"
     assert parsed.correlation_id == "c1"
     assert parsed.at == pytest.approx(1796205600.123456)
+    assert parsed.lateness is None  # not selected in this entry
     assert parsed.effective
     assert not parsed.deleted
 
@@ -89,6 +90,19 @@ def test_the_first_read_of_a_new_process_starts_at_the_process_start() -> None:
     cursor.accept([], 10_000)
     assert cursor.window(10_060) == (9_900, 10_060)  # later reads too, until the lookback is past it
     assert FeedCursor(lookback=600, skew=0, not_before=1_000).window(10_000) == (9_400, 10_000)
+
+
+def test_the_reach_back_follows_the_lateness_azure_shows_within_its_bounds() -> None:
+    cursor = FeedCursor(lookback=1200, min_lookback=300, skew=0)
+    assert cursor.reach(0) == 1200  # nothing seen yet: the longest
+    cursor.accept([change("a", at=900, visible_at=960)], 1_000)  # a minute late
+    assert cursor.reach(1_000) == 300
+    cursor.accept([change("b", at=1_000, visible_at=1_400)], 1_450)  # near seven minutes late
+    assert cursor.reach(1_450) == 800
+    assert cursor.window(1_510) == (1_450 - 800, 1_510)
+    cursor.accept([change("c", at=1_500, visible_at=3_000)], 3_000)  # later than the bound
+    assert cursor.reach(3_000) == 1200
+    assert cursor.reach(3_000 + 3_601) == 1200  # the last hour saw nothing: the longest again
 
 
 def test_an_entry_is_acted_on_once_though_overlapping_reads_return_it_again() -> None:
