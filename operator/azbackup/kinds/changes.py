@@ -15,7 +15,7 @@ minutes, or was not read for hours) starts full passes of the subscription's vau
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from azbackup.api import names
 from azbackup.api.specs import VaultSpec
@@ -25,6 +25,7 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key, lower_id
 from azbackup.checks import fleet_changes
 from azbackup.kinds.contract import Context, FeedReport, Key
+from azbackup.kinds.protectedvm import claimed_vm
 from azbackup.kinds.references import VAULT_REF, clients_for_vault
 from azbackup.managed import ReconcilePolicy, Resource
 
@@ -41,6 +42,12 @@ def vault_of(resource_id: str) -> str | None:
         return None
     rest = resource_id[at + len(marker):].split("/", 1)
     return resource_id[:at + len(marker)] + rest[0]
+
+
+def _through(resource_id: str, marker: str) -> str:
+    """The id up to the name after `marker` (a protected item's id for one of its sub-resources)."""
+    head, _, tail = resource_id.partition(marker)
+    return head + marker + tail.split("/", 1)[0]
 
 
 @dataclass
@@ -63,9 +70,9 @@ class Sorted:
             if vault is None:
                 out.fleet.add(resource)
             elif _ITEM in resource:
-                out.items.add(resource.split(_ITEM)[0] + _ITEM + resource.split(_ITEM)[1].split("/")[0])
+                out.items.add(_through(resource, _ITEM))
             elif _POLICY in resource:
-                out.policies.add(vault + _POLICY + resource.split(_POLICY)[1].split("/")[0])
+                out.policies.add(_through(resource, _POLICY))
             elif resource == vault:
                 out.vaults.add(vault)
         return out
@@ -116,18 +123,16 @@ async def follow(obj: Resource, ctx: Context) -> FeedReport | None:
     if read.gap:
         for vault in _vaults_in(ctx, subscription):
             ctx.full_pass(vault.key)
-        return report
-    if not read.changes:
+    if read.gap or not read.changes:
         return report
     wake = _Wake(ctx)
     reads = await _apply(Sorted.of(read.changes), clients, subscription, ctx, wake)
-    return FeedReport(subscription, entries=read.entries, own=read.own, changes=len(read.changes), lag=read.lag,
-                      requeued=len(wake.keys), reads=reads)
+    return replace(report, requeued=len(wake.keys), reads=reads)
 
 
 async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Context, wake: _Wake) -> int:
     vaults = {_vault_id(v): v for v in _vaults_in(ctx, subscription)}
-    protected = [p for p in ctx.objects.of_kind(names.PROTECTED_VM.kind) if p.spec.get("vm")]
+    protected = [p for p in ctx.objects.of_kind(names.PROTECTED_VM.kind) if claimed_vm(p)]
     reads = 0
     if named.fleet:
         reads += await _apply_fleet(named.fleet, clients, vaults, protected, ctx, wake)
@@ -147,7 +152,7 @@ async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Contex
         flight.replace(patched)
         if vm is not None:
             ctx.inventory.read_again([item_key(vault_id, vm)])
-            wake(p for p in protected if str(p.spec["vm"]).lower() == vm
+            wake(p for p in protected if claimed_vm(p) == vm
                  and (v := ctx.objects.get(VAULT_REF.key(p) or ("", "", ""))) is not None and _vault_id(v) == vault_id)
     wake(p for p in ctx.objects.of_kind(names.POLICY.kind)
          if lower_id(p.status.get("policyId")) in named.policies)
@@ -177,7 +182,7 @@ async def _apply_fleet(ids: set[str], clients: Clients, vaults: dict[str, Resour
         return applied.reads
     flight.replace(applied.fleet)
     ctx.inventory.read_again(applied.vms)
-    wake(p for p in protected if str(p.spec["vm"]).lower() in applied.vms)
+    wake(p for p in protected if claimed_vm(p) in applied.vms)
     if applied.membership:
         wake(selectors)
     return applied.reads
