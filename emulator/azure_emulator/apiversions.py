@@ -1,128 +1,69 @@
 """The api-versions ARM accepts, per resource type, and ARM's refusals of the others.
 
 ARM routes a request to a resource provider only when the provider registered the request's
-api-version for the resource type of the path; otherwise it answers 400 itself. The versions below
-are the folder names of each spec in Azure/azure-rest-api-specs (`stable/` and `preview/`) as
-Azure's template reference lists them per resource type (learn.microsoft.com/azure/templates/
-<namespace>/allversions), plus the versions the SDKs pinned in this project and `az` 2.91 send.
-Every resource type a spec defines shares its spec's list (a *train*); where a type appeared in a
-later version than the train's first, the emulator still accepts the earlier ones (documented choice).
+api-version for the resource type of the path; otherwise it answers 400 itself. The versions are data
+(`data/api-versions.json`): per spec (a *train*), the `stable/` and `preview/` folder names Azure publishes
+in Azure/azure-rest-api-specs, plus the versions the pinned SDKs and `az` send, with where and when each
+list was read (`hack/api_versions.py` regenerates it from a checkout). Every resource type a spec defines
+shares its spec's list; where a type appeared in a later version than the train's first, the emulator
+still accepts the earlier ones (documented choice).
 
-Pure data and pure functions: no I/O.
+Pure data and pure functions: the data file is read once at import.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 from azure_emulator.errors import ArmError
 
-# -- version trains (one per spec) ----------------------------------------------------------------
+DATA_FILE = "api-versions.json"
 
-#: Microsoft.RecoveryServices vaults (`RecoveryServices/.../vaults.json`, TypeSpec `openapi.json`).
-#: Template reference for `Microsoft.RecoveryServices/vaults`; 2026-07-01 is azure-mgmt-recoveryservices 4.2.0's
-#: (what `az` 2.91 sends), 2026-11-01 4.3.0's.
-RECOVERY_SERVICES = (
-    "2016-06-01", "2020-02-02", "2020-10-01", "2021-01-01", "2021-02-10", "2021-03-01", "2021-04-01",
-    "2021-06-01", "2021-07-01", "2021-08-01", "2021-11-01-preview", "2021-12-01", "2022-01-01",
-    "2022-01-31-preview", "2022-02-01", "2022-03-01", "2022-04-01", "2022-05-01", "2022-08-01", "2022-09-10",
-    "2022-09-30-preview", "2022-10-01", "2023-01-01", "2023-02-01", "2023-04-01", "2023-06-01", "2023-08-01",
-    "2024-01-01", "2024-02-01", "2024-04-01", "2024-04-30-preview", "2024-09-30-preview", "2024-10-01",
-    "2025-01-01", "2025-02-01", "2025-08-01", "2026-01-01", "2026-07-01", "2026-11-01",
-)  # fmt: skip
 
-#: Azure Backup (`recoveryservicesbackup/.../bms.json`): the 2016-12-01 and 2017-07-01 folders hold the
-#: first bms.json (Azure's own examples still hand out `?api-version=2016-12-01` in LRO headers); the rest
-#: is the template reference for `vaults/backupconfig`; 2026-08-01 is azure-mgmt-recoveryservicesbackup 11.1.0's
-#: (what `az` 2.91 sends), 2026-10-01 11.2.0's.
-BACKUP = (
-    "2016-06-01", "2016-08-10", "2016-12-01", "2017-07-01", "2019-05-13", "2019-06-15", "2020-10-01",
-    "2020-12-01", "2021-01-01", "2021-02-01-preview", "2021-02-01", "2021-02-10", "2021-03-01", "2021-04-01",
-    "2021-06-01", "2021-07-01", "2021-08-01", "2021-10-01", "2021-12-01", "2022-01-01", "2022-02-01",
-    "2022-03-01", "2022-04-01", "2022-06-01-preview", "2022-09-01-preview", "2022-09-30-preview", "2022-10-01",
-    "2023-01-01", "2023-02-01", "2023-04-01", "2023-06-01", "2023-08-01", "2024-01-01", "2024-02-01",
-    "2024-04-01", "2024-04-30-preview", "2024-07-30-preview", "2024-10-01", "2024-11-01-preview", "2025-01-01",
-    "2025-02-01", "2025-02-28-preview", "2025-08-01", "2026-01-01", "2026-08-01", "2026-10-01",
-)  # fmt: skip
+@dataclass(frozen=True)
+class Train:
+    """One spec's api-versions and where they come from."""
 
-#: Microsoft.Compute `ComputeRP` (virtual machines, extensions, ...): template reference for
-#: `availabilitySets`; 2026-04-01 is azure-mgmt-compute 39.0.0's.
-COMPUTE = (
-    "2015-05-01-preview", "2015-06-15", "2016-03-30", "2016-04-30-preview", "2017-03-30", "2017-12-01",
-    "2018-04-01", "2018-06-01", "2018-10-01", "2019-03-01", "2019-07-01", "2019-12-01", "2020-06-01",
-    "2020-12-01", "2021-03-01", "2021-04-01", "2021-07-01", "2021-11-01", "2022-03-01", "2022-08-01",
-    "2022-11-01", "2023-03-01", "2023-07-01", "2023-09-01", "2024-03-01", "2024-07-01", "2024-11-01",
-    "2025-04-01", "2026-04-01",
-)  # fmt: skip
+    folders: tuple[str, ...]  #: the spec folders whose `stable/` and `preview/` subfolders name versions
+    files: tuple[str, ...]  #: a version folder belongs to this train when it holds one of these
+    published: tuple[str, ...]  #: the folder names Azure publishes
+    sdk: Mapping[str, str]  #: version -> which pinned SDK or `az` sends it
+    arm: tuple[str, ...] = ()  #: ARM's own list (its InvalidApiVersionParameter answer), for ARM's own types
 
-#: Microsoft.Compute `DiskRP` (managed disks): before 2020-12-01 disks shipped with the ComputeRP train's
-#: versions that carried them; 2025-01-02 from the SDK's DiskApiVersion; 2026-03-02 is azure-mgmt-compute 39.0.0's.
-DISKS = (
-    "2016-04-30-preview", "2017-03-30", "2018-04-01", "2018-06-01", "2018-09-30", "2019-03-01", "2019-07-01",
-    "2019-11-01", "2020-05-01", "2020-06-30", "2020-09-30", "2020-12-01", "2021-04-01", "2021-08-01",
-    "2021-12-01", "2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2024-03-02",
-    "2025-01-02", "2026-03-02",
-)  # fmt: skip
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """Every version ARM accepts for the train's types, oldest first."""
+        return tuple(sorted({*self.published, *self.sdk, *self.arm}))
 
-#: Microsoft.Network (one train for every network type): the versions ARM lists for `networkInterfaces`
-#: (Azure/azure-cli#28496) and the template reference; 2025-09-01 is what `az` 2.91's network commands send for
-#: some operations, 2026-03-01 azure-mgmt-network 33.1.0's.
-NETWORK = (
-    "2014-12-01-preview", "2015-05-01-preview", "2015-06-15", "2016-03-30", "2016-06-01", "2016-07-01",
-    "2016-08-01", "2016-09-01", "2016-10-01", "2016-11-01", "2016-12-01", "2017-03-01", "2017-04-01",
-    "2017-06-01", "2017-08-01", "2017-09-01", "2017-10-01", "2017-11-01", "2018-01-01", "2018-02-01",
-    "2018-03-01", "2018-04-01", "2018-05-01", "2018-06-01", "2018-07-01", "2018-08-01", "2018-10-01",
-    "2018-11-01", "2018-12-01", "2019-02-01", "2019-04-01", "2019-06-01", "2019-07-01", "2019-08-01",
-    "2019-09-01", "2019-11-01", "2019-12-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01",
-    "2020-07-01", "2020-08-01", "2020-11-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01",
-    "2022-01-01", "2022-05-01", "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01", "2023-04-01",
-    "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
-    "2024-07-01", "2024-10-01", "2025-01-01", "2025-03-01", "2025-05-01", "2025-09-01", "2026-03-01",
-)  # fmt: skip
 
-#: Microsoft.Storage: template reference for `storageAccounts`; 2025-08-01 is azure-mgmt-storage 25.0.0's (`az` 2.91),
-#: 2026-09-01 25.3.0's.
-STORAGE = (
-    "2015-05-01-preview", "2015-06-15", "2016-01-01", "2016-05-01", "2016-12-01", "2017-06-01", "2017-10-01",
-    "2018-02-01", "2018-03-01-preview", "2018-07-01", "2018-11-01", "2019-04-01", "2019-06-01",
-    "2020-08-01-preview", "2021-01-01", "2021-02-01", "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01",
-    "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01",
-    "2025-06-01", "2025-08-01", "2026-09-01",
-)  # fmt: skip
+def load_trains(document: Mapping[str, Any]) -> dict[str, Train]:
+    """The trains of a parsed `api-versions.json`."""
+    return {
+        name: Train(
+            folders=tuple(raw["folders"]),
+            files=tuple(raw["files"]),
+            published=tuple(raw["published"]),
+            sdk=dict(raw["sdk"]),
+            arm=tuple(raw.get("arm", ())),
+        )
+        for name, raw in document["trains"].items()
+    }
 
-#: ARM's own types (subscriptions, resource groups, providers): the list ARM answers with in
-#: InvalidApiVersionParameter (ansible-collections/azure#1739, Azure/azure-cli#28038) plus 2024-11-01
-#: (azure-mgmt-resource 24, which `az` 2.91 sends; its folders also hold 2025-03-01) and 2025-04-01
-#: (azure-mgmt-resource 26, the tests').
-#: ARM also accepts the odd '2014-02-26' and '2014-04'.
-RESOURCES = (
-    "2013-03-01", "2014-01-01", "2014-02-26", "2014-04", "2014-04-01", "2014-04-01-preview", "2015-01-01",
-    "2015-11-01", "2016-02-01", "2016-06-01", "2016-07-01", "2016-09-01", "2017-03-01", "2017-05-01",
-    "2017-05-10", "2017-06-01", "2017-08-01", "2017-12-01", "2018-01-01", "2018-02-01", "2018-05-01",
-    "2018-06-01", "2018-07-01", "2018-08-01", "2018-09-01", "2018-11-01", "2019-03-01", "2019-05-01",
-    "2019-05-10", "2019-06-01", "2019-07-01", "2019-08-01", "2019-09-01", "2019-10-01", "2019-11-01",
-    "2020-01-01", "2020-05-01", "2020-06-01", "2020-07-01", "2020-08-01", "2020-09-01", "2020-10-01",
-    "2021-01-01", "2021-04-01", "2022-01-01", "2022-03-01-preview", "2022-05-01", "2022-06-01", "2022-09-01",
-    "2022-11-01-preview", "2022-12-01", "2023-03-01-preview", "2023-07-01", "2023-07-01-preview",
-    "2024-03-01", "2024-06-01-preview", "2024-08-01", "2024-11-01", "2025-03-01", "2025-04-01",
-)  # fmt: skip
 
-#: Microsoft.Insights Activity Log (`monitor/.../Microsoft.Insights/stable/2015-04-01/activityLogs_API.json`): the
-#: api-version of the only spec that defines `ActivityLogs_List`, and what `az` 2.91 sends.
-ACTIVITY_LOG = ("2015-04-01",)
+def _read_data() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(resources.files("azure_emulator").joinpath("data", DATA_FILE).read_text())
+    return document
 
-TRAINS: dict[str, tuple[str, ...]] = {
-    "RecoveryServices": RECOVERY_SERVICES,
-    "RecoveryServicesBackup": BACKUP,
-    "ComputeRP": COMPUTE,
-    "DiskRP": DISKS,
-    "Network": NETWORK,
-    "Storage": STORAGE,
-    "Resources": RESOURCES,
-    "ActivityLog": ACTIVITY_LOG,
-}
+
+SOURCES: dict[str, Train] = load_trains(_read_data())
+
+#: train -> the versions ARM accepts for its types (what the refusal message lists, in this order).
+TRAINS: dict[str, tuple[str, ...]] = {name: train.versions for name, train in SOURCES.items()}
 
 _V = "Microsoft.RecoveryServices/vaults"
 _L = "Microsoft.RecoveryServices/locations"

@@ -3,8 +3,11 @@ three refusals (missing, malformed, unpublished) come back as ARM words them."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure_emulator import apiversions, arm
@@ -116,3 +119,79 @@ def test_the_refusal_names_the_location_the_versions_and_the_locations() -> None
         "'networkInterfaces'. The supported api-versions are '2014-12-01-preview, 2015-05-01-preview, "
     )
     assert refusal.message.endswith(", 2026-03-01'. The supported locations are 'westeurope'.")
+
+
+DATA = Path(apiversions.__file__).parent / "data" / apiversions.DATA_FILE
+REFRESH = Path(__file__).resolve().parents[2] / "hack" / "api_versions.py"
+
+
+def _document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DATA.read_text())
+    return document
+
+
+@pytest.mark.parametrize("name", sorted(_document()["trains"]), ids=lambda n: f"{n} is its published folders")
+def test_each_table_equals_the_published_folders_and_what_the_sdks_send(name: str) -> None:
+    raw = _document()["trains"][name]
+    want = sorted({*raw["published"], *raw["sdk"], *raw.get("arm", ())})
+    assert list(apiversions.TRAINS[name]) == want
+
+
+def test_the_data_names_its_repository_and_the_day_it_was_read() -> None:
+    document = _document()
+    assert document["repository"] == "https://github.com/Azure/azure-rest-api-specs"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", document["read"])
+    for name, raw in document["trains"].items():
+        assert raw["folders"], name
+        assert raw["files"], name
+        assert all(f.startswith("specification/") for f in raw["folders"]), name
+
+
+def test_every_train_serves_a_type() -> None:
+    assert set(apiversions.TYPES.values()) == set(apiversions.TRAINS)
+
+
+@pytest.mark.parametrize(
+    ("rtype", "version"),
+    [
+        pytest.param("Microsoft.Compute/virtualMachines", "2026-03-01", id="ComputeRP stable/2026-03-01"),
+        pytest.param("Microsoft.Compute/virtualMachines/extensions", "2025-11-01", id="ComputeRP stable/2025-11-01"),
+        pytest.param("Microsoft.Network/networkInterfaces", "2025-07-01", id="Network stable/2025-07-01"),
+        pytest.param("Microsoft.Network/networkSecurityGroups", "2025-09-01", id="Network stable/2025-09-01"),
+        pytest.param("Microsoft.Compute/disks", "2025-01-02", id="DiskRP stable/2025-01-02"),
+    ],
+)
+def test_a_version_azure_publishes_is_accepted(rtype: str, version: str) -> None:
+    assert apiversions.check(rtype, version, "westeurope", ["westeurope"]) is None
+
+
+def test_a_disk_version_is_not_a_vm_version() -> None:
+    refusal = apiversions.check("Microsoft.Compute/virtualMachines", "2026-03-02", "westeurope", ["westeurope"])
+    assert refusal is not None
+    assert refusal.code == "NoRegisteredProviderFound"
+
+
+def _refresh_module() -> Any:
+    spec = importlib.util.spec_from_file_location("api_versions_refresh", REFRESH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_refresh_script_lists_the_version_folders_that_hold_the_trains_files(tmp_path: Path) -> None:
+    root = "specification/compute/resource-manager/Microsoft.Compute"
+    for rel in (
+        "ComputeRP/stable/2024-07-01/virtualMachine.json",
+        "Compute/stable/2026-03-01/ComputeRP.json",
+        "Compute/stable/2026-03-02/DiskRP.json",  # the disks' train, in the same folder since the move
+        "Compute/preview/2016-04-30-preview/compute.json",
+        "Compute/stable/2026-03-01/examples/VirtualMachine_Get.json",
+    ):
+        (tmp_path / root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / root / rel).write_text("{}")
+    listed = _refresh_module().published(
+        tmp_path, [f"{root}/ComputeRP", f"{root}/Compute"], ["ComputeRP.json", "virtualMachine.json", "compute.json"]
+    )
+    assert listed == ["2016-04-30-preview", "2024-07-01", "2026-03-01"]
