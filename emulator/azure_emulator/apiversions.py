@@ -118,6 +118,7 @@ TYPES: dict[str, str] = {
     "Microsoft.Compute/virtualMachines": "ComputeRP",
     "Microsoft.Compute/virtualMachines/instanceView": "ComputeRP",
     "Microsoft.Compute/virtualMachines/extensions": "ComputeRP",
+    "Microsoft.Compute/virtualMachines/start": "ComputeRP",
     "Microsoft.Compute/locations/virtualMachines": "ComputeRP",
     # DiskRP
     "Microsoft.Compute/disks": "DiskRP",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +226,18 @@ def _disk(doc: Mapping[str, Any] | int, *, vm: str, rg: str, lun: int | None, wh
 DATA_DISK_ONLY_SKUS = ("UltraSSD_LRS", "PremiumV2_LRS")
 
 
+def _power_state(doc: Mapping[str, Any], disks: Sequence[Disk]) -> str:
+    """The inventory's power state, except that a VM with an unmanaged disk is deallocated.
+
+    Azure retired unmanaged disks: it no longer starts IaaS VMs that use them and stopped and deallocated
+    those still running (learn.microsoft.com/azure/virtual-machines/unmanaged-disks-deprecation), so an
+    inventory cannot ask for one to run.
+    """
+    if any(not disk.managed for disk in disks):
+        return "deallocated"
+    return str(doc.get("powerState", "running")).lower()
+
+
 def _ephemeral(doc: Mapping[str, Any], lun: int | None, managed: bool, where: str) -> str | None:
     """`ephemeral: true` (CacheDisk), `ephemeral: ResourceDisk`, or ARM's `diffDiskSettings` (OS disk only)."""
     settings = doc.get("diffDiskSettings")
@@ -334,7 +346,7 @@ def build_vm(
         image=image,
         agent=agent,
         agent_version=str(agent_doc.get("version", DEFAULT_AGENT_VERSION[os_type.lower()] if installed else "Unknown")),
-        power_state=str(doc.get("powerState", "running")).lower(),
+        power_state=_power_state(doc, [os_disk, *data_disks]),
         provisioning_state=str(doc.get("provisioningState", "Succeeded")),
         provision_vm_agent=bool(doc.get("provisionVMAgent", installed)),
         allow_extension_operations=bool(doc.get("allowExtensionOperations", installed)),

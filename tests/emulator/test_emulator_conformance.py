@@ -249,6 +249,7 @@ BODYLESS = {
     "Restores_Trigger",
     "ValidateOperation_Trigger",
     "VirtualMachines_Delete",
+    "VirtualMachines_Start",
     "Disks_Delete",
     "NetworkInterfaces_Delete",
 }

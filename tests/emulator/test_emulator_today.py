@@ -284,3 +284,39 @@ async def test_the_51st_policy_write_of_a_day_is_refused(emu: EmulatorProcess, a
         assert created.id.lower() == policy_id("p50").lower()
     finally:
         await later.close()
+
+
+@pytest.mark.parametrize(
+    ("doc", "want"),
+    [
+        pytest.param({"osDisk": {"managed": False, "storageAccount": "st"}}, "deallocated", id="unmanaged-os-disk"),
+        pytest.param(
+            {"powerState": "running", "dataDisks": [{"managed": False, "storageAccount": "st"}]},
+            "deallocated",
+            id="unmanaged-data-disk-even-when-the-inventory-says-running",
+        ),
+        pytest.param({}, "running", id="managed-disks-run"),
+        pytest.param({"powerState": "deallocated"}, "deallocated", id="managed-disks-keep-the-inventorys-state"),
+    ],
+)
+def test_a_vm_with_unmanaged_disks_stays_deallocated_since_their_retirement(doc: dict[str, Any], want: str) -> None:
+    built = inventory.build_vm({"name": "vm", "resourceGroup": "rg", **doc}, SUB, default_location="westeurope")
+    assert built.vm.power_state == want
+
+
+async def test_starting_a_vm_with_unmanaged_disks_is_refused_as_retired(emu: EmulatorProcess, azure: Azure) -> None:
+    for name, rg in (("vm-appvhd", "rg-apps"), ("vm-classic-disks", "rg-legacy")):
+        view = await azure.compute.virtual_machines.instance_view(rg, name)
+        assert [s.code for s in view.statuses if s.code.startswith("PowerState/")] == ["PowerState/deallocated"]
+        poller = azure.compute.virtual_machines.begin_start(rg, name)
+        with pytest.raises(HttpResponseError) as caught:
+            await (await poller).result()
+        assert caught.value.status_code == 400
+        assert caught.value.error is not None
+        assert (caught.value.error.code, caught.value.error.message) == ("BadRequest", compute.UNMANAGED_RETIRED)
+
+
+async def test_starting_a_deallocated_vm_with_managed_disks_runs_it(emu: EmulatorProcess, azure: Azure) -> None:
+    await (await azure.compute.virtual_machines.begin_start("rg-apps", "vm-stopped")).result()
+    view = await azure.compute.virtual_machines.instance_view("rg-apps", "vm-stopped")
+    assert [s.code for s in view.statuses if s.code.startswith("PowerState/")] == ["PowerState/running"]

@@ -20,7 +20,11 @@ READONLY_CLIENT_ID, READONLY_SECRET = "33333333-3333-3333-3333-333333333333", "r
 EXPECTED = {
     ("rg-apps", "vm-agent-down"): ("Blocked", "VMAgentNotReady"),
     ("rg-apps", "vm-api-01"): ("Protectable", "-"),
-    ("rg-apps", "vm-appvhd"): ("Protectable with warnings", "UnmanagedDisksDeprecated"),
+    # unmanaged disks are retired: deallocated (crash-consistent), trusted services only is no longer enough
+    ("rg-apps", "vm-appvhd"): (
+        "Protectable with warnings",
+        "VMAgentNotReporting, VMStopped, StorageAccountNotOpenToAllNetworks, UnmanagedDisksRetired",
+    ),
     ("rg-apps", "vm-coreos"): ("Blocked", "UnsupportedOS"),
     ("rg-apps", "vm-noagent"): ("Blocked", "VMAgentNotInstalled"),
     ("rg-apps", "vm-stopped"): ("Protectable with warnings", "VMAgentNotReporting, VMStopped"),
@@ -105,7 +109,7 @@ def test_table_over_the_sample_fleet_blocks_each_limitation_and_writes_nothing(e
                       "Checked against a vault in westeurope.", "Policy type Enhanced."]
     # The warning rows name the checks that warned.
     assert rows[("rg-apps", "vm-stopped")][4] == "VMAgentReady,ApplicationConsistent"
-    assert rows[("rg-apps", "vm-appvhd")][3:] == ("UnmanagedDisksDeprecated", "ManagedDisks")
+    assert rows[("rg-apps", "vm-appvhd")][4] == "VMAgentReady,ApplicationConsistent,StorageAccountAccess,ManagedDisks"
     # The operator's batches: one list per collection, one backupStatus per VM, no service tags (no NSG
     # rule names a CIDR), one item list of rsv-legacy (which holds two selected VMs), and nothing that
     # changes Azure.

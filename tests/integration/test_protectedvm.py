@@ -30,7 +30,8 @@ PROTECTABLE = {
     ("rg-web", "vm-web-01"): [], ("rg-apps", "vm-api-01"): [], ("rg-data", "vm-ade-ok"): [],
     ("rg-apps", "vm-stopped"): ["ApplicationConsistent", "VMAgentReady"],
     ("rg-data", "vm-cluster-1"): ["NoSharedDisks"], ("rg-web", "vm-multi-nic"): ["RestoreNetworkConfig"],
-    ("rg-apps", "vm-appvhd"): ["ManagedDisks"],
+    # retired unmanaged disks: deallocated, and a firewall that lets only trusted services in
+    ("rg-apps", "vm-appvhd"): ["ApplicationConsistent", "ManagedDisks", "StorageAccountAccess", "VMAgentReady"],
 }
 
 

@@ -1,4 +1,4 @@
-"""ManagedDisks: the VM's disks are managed disks (a warning: backup of unmanaged disks is deprecated)."""
+"""ManagedDisks: the VM's disks are managed disks (a warning: Azure retired unmanaged disks)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from azbackup.reasons import Reason
 from . import facts, result
 
 NAME: Final = "ManagedDisks"
+# Azure retired unmanaged disks (learn.microsoft.com/azure/virtual-machines/unmanaged-disks-deprecation): it no
+# longer starts VMs that use them and deallocated those still running. Backup does not refuse them: the support
+# matrix (backup-support-matrix-iaas) still backs up an offline VM (crash-consistent only) and unmanaged VMs
+# up to 16 disks, and "Back up disks after migrating to managed disks: backup will continue to work, no action
+# is required". Protecting such a VM now keeps its data and survives the conversion, so this warns and does
+# not block. StorageAccountAccess judges the storage accounts' firewalls on its own.
 BLOCKS: Final = False
-# Since the 2018 guide Azure deprecated the backup of VMs with unmanaged disks (support matrix); they are
-# still backed up. StorageAccountAccess judges their storage accounts' firewalls on its own.
 
 
 def managed_disks(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckResult:
@@ -23,8 +27,10 @@ def managed_disks(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckRes
         return result.passed(NAME, f"VM {vm.name} has managed disks only.")
     return result.warning(
         NAME,
-        Reason.UNMANAGED_DISKS_DEPRECATED,
-        f"VM {vm.name} has unmanaged disks ({', '.join(unmanaged)}). Azure deprecated the backup of VMs with "
-        "unmanaged disks after the 2018 guide (support matrix); it still works. Convert the VM to managed "
-        "disks (ConvertTo-AzVMManagedDisk / az vm convert) to keep it protected.",
+        Reason.UNMANAGED_DISKS_RETIRED,
+        f"VM {vm.name} has unmanaged disks ({', '.join(unmanaged)}), which Azure has retired: it no longer "
+        "starts such a VM and has deallocated it, so its backups are crash-consistent only. Existing recovery "
+        "points stay restorable for their retention (restore them as managed disks), and protection continues "
+        f"unchanged after conversion. Convert it: az vm deallocate -g {vm.resource_group} -n {vm.name}; "
+        f"az vm convert -g {vm.resource_group} -n {vm.name}.",
     )

@@ -11,9 +11,11 @@ from . import facts, result
 NAME: Final = "StorageAccountAccess"
 BLOCKS: Final = True
 # The 2018 guide: a storage account firewall must allow "trusted Microsoft services" (networkAcls bypass
-# AzureServices) for Backup to read unmanaged disks. Today's support matrix goes further ("storage
-# account settings for a firewall and a virtual network should allow access from all networks") and
-# says backup of VMs with unmanaged disks is deprecated. Managed disks have no account to open.
+# AzureServices) for Backup to read unmanaged disks; without it backups fail. Today's support matrix goes
+# further (learn.microsoft.com/azure/backup/backup-support-matrix-iaas, VM network support, "Virtual network
+# service endpoints": "Storage account settings for a firewall and a virtual network should allow access
+# from all networks"), so a firewall that lets only trusted services in is a warning, not a pass. Managed
+# disks have no account to open.
 
 
 def storage_account_access(vm: facts.VMFacts, ctx: facts.CheckContext) -> result.CheckResult:
@@ -42,10 +44,17 @@ def storage_account_access(vm: facts.VMFacts, ctx: facts.CheckContext) -> result
             "account' (networkAcls bypass AzureServices); today's support matrix asks for access from all "
             "networks.",
         )
+    limited = [account.name for account in read if _denies(account)]
+    if limited:
+        return result.warning(
+            NAME,
+            Reason.STORAGE_ACCOUNT_NOT_OPEN,
+            f"Storage account {', '.join(limited)} of VM {vm.name} lets only selected networks and trusted "
+            "Microsoft services in. Today's Azure Backup support matrix asks the storage accounts of unmanaged "
+            "disks to allow access from all networks; converting the VM to managed disks removes the question.",
+        )
     names = ", ".join(account.name for account in read)
-    # The deprecation is ManagedDisks' warning: a correct firewall passes here.
-    return result.passed(NAME, f"The storage accounts of VM {vm.name} ({names}) let Azure Backup read its unmanaged "
-                               "disks.")
+    return result.passed(NAME, f"The storage accounts of VM {vm.name} ({names}) allow access from all networks.")
 
 
 def _denies(account: facts.StorageAccount) -> bool:

@@ -16,7 +16,9 @@ UNMANAGED = disk(managed=False, storage_account="stvhds")
     [
         pytest.param(vm(), (Result.PASSED, Reason.CHECK_PASSED), id="managed-disks-pass"),
         pytest.param(vm(os_disk=UNMANAGED, data_disks=(), storage_accounts=(storage_account(),)),
-                     (Result.WARNING, Reason.UNMANAGED_DISKS_DEPRECATED), id="unmanaged-disks-warn-deprecated"),
+                     (Result.WARNING, Reason.UNMANAGED_DISKS_RETIRED), id="unmanaged-os-disk-warns-retired"),
+        pytest.param(vm(data_disks=(UNMANAGED,), storage_accounts=(storage_account(),)),
+                     (Result.WARNING, Reason.UNMANAGED_DISKS_RETIRED), id="one-unmanaged-data-disk-warns-retired"),
         pytest.param(vm(os_disk=disk(managed=None)), (Result.UNKNOWN, Reason.FACT_UNAVAILABLE),
                      id="unknown-is-unknown"),
     ],
@@ -25,8 +27,11 @@ def test_managed_disks(subject: VMFacts, want: tuple[Result, Reason]) -> None:
     assert outcome(managed_disks.managed_disks(subject, CTX)) == want
 
 
-def test_never_blocks_and_says_what_to_do() -> None:
+def test_never_blocks_and_says_retired_recovery_points_and_the_conversion() -> None:
+    # The support matrix still backs up offline and unmanaged VMs, and protection survives the conversion.
     assert managed_disks.BLOCKS is False
     message = managed_disks.managed_disks(vm(os_disk=UNMANAGED, data_disks=()), CTX).message
-    assert "after the 2018 guide" in message
-    assert "Convert the VM to managed disks" in message
+    assert "which Azure has retired" in message
+    assert "has deallocated it, so its backups are crash-consistent only" in message
+    assert "Existing recovery points stay restorable for their retention (restore them as managed disks)" in message
+    assert message.endswith("az vm deallocate -g rg-app -n vm-app; az vm convert -g rg-app -n vm-app.")

@@ -9,8 +9,10 @@ from azbackup.reasons import Reason
 from .builders import CTX, disk, outcome, storage_account, vm
 
 UNMANAGED = disk(managed=False, storage_account="stvhds")
-# The deprecation of unmanaged disks is ManagedDisks' warning; a correct firewall passes here.
+# The retirement of unmanaged disks is ManagedDisks' warning; an account open to all networks passes here.
 OPEN = (Result.PASSED, Reason.CHECK_PASSED)
+# Today's support matrix asks for all networks: trusted services alone are a warning (the guide's pass).
+TRUSTED_ONLY = (Result.WARNING, Reason.STORAGE_ACCOUNT_NOT_OPEN)
 FIREWALL = (Result.FAILED, Reason.STORAGE_ACCOUNT_FIREWALL)
 UNKNOWN = (Result.UNKNOWN, Reason.FACT_UNAVAILABLE)
 
@@ -26,8 +28,8 @@ def unmanaged_vm(*accounts: StorageAccount) -> VMFacts:
         pytest.param(unmanaged_vm(storage_account()), OPEN, id="open-account-passes"),
         pytest.param(
             unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=True)),
-            OPEN,
-            id="deny-with-trusted-services-lets-backup-in",
+            TRUSTED_ONLY,
+            id="deny-with-trusted-services-only-warns-StorageAccountNotOpenToAllNetworks",
         ),
         pytest.param(
             unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=False)),
@@ -78,4 +80,18 @@ def test_firewall_message_says_what_to_tick() -> None:
         "services, so Azure Backup cannot read its unmanaged disks. In its Firewalls and virtual networks settings "
         "select 'Allow trusted Microsoft services to access this storage account' (networkAcls bypass "
         "AzureServices); today's support matrix asks for access from all networks.",
+    )
+
+
+def test_trusted_services_only_message_cites_the_support_matrix() -> None:
+    got = storage_account_access.storage_account_access(
+        unmanaged_vm(storage_account(default_action="Deny", bypass_azure_services=True)), CTX
+    )
+    assert got == CheckResult(
+        "StorageAccountAccess",
+        Result.WARNING,
+        Reason.STORAGE_ACCOUNT_NOT_OPEN,
+        "Storage account stvhds of VM vm-app lets only selected networks and trusted Microsoft services in. "
+        "Today's Azure Backup support matrix asks the storage accounts of unmanaged disks to allow access from "
+        "all networks; converting the VM to managed disks removes the question.",
     )
