@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from azure_emulator import ids
+from azure_emulator.inventory_fields import InventoryError, required, split_ref, tags_of
 from azure_emulator.records import (
     Denial,
     Federation,
@@ -24,7 +25,7 @@ from azure_emulator.records import (
     Subnet,
     Vnet,
 )
-from azure_emulator.vmspec import InventoryError, VmBundle, build_vm, parse_rule, required, split_ref, tags_of
+from azure_emulator.vmspec import VmBundle, build_vm, parse_rule
 
 __all__ = ["InventoryError", "VmBundle", "build_vm", "parse_rule"]
 

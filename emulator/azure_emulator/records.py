@@ -56,6 +56,7 @@ class Extension:
     provisioning_state: str = "Succeeded"
     settings: dict[str, Any] = field(default_factory=dict)  #: public settings (protected ones never show)
     tags: dict[str, str] = field(default_factory=dict)
+    force_update_tag: str | None = None  #: properties.forceUpdateTag, shown only when the client set one
 
 
 @dataclass
@@ -129,6 +130,11 @@ class Vm:
     user_data: str | None = None  #: base64 user data, shown with `$expand=userData`
     boot_diagnostics: bool = True  #: boot diagnostics on, in managed storage unless a storage URI is given
     boot_diagnostics_uri: str | None = None
+    proximity_placement_group: str | None = None  #: id of the proximity placement group the VM is in
+    scale_set: str | None = None  #: id of the flexible scale set the VM belongs to (Azure's `managedBy`)
+    gallery_applications: list[dict[str, Any]] = field(default_factory=list)  #: applicationProfile, as ARM shows it
+    patch_status: dict[str, Any] | None = None  #: the instance view's patchStatus, as ARM shows it
+    in_standby_pool: bool | None = None  #: isVMInStandbyPool, for a VM of a scale set with a standby pool
 
     @property
     def id(self) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 from azure_emulator import verdicts
 from azure_emulator.backup_model import ProtectedItem, RecoveryPoint
 from azure_emulator.engine import DAY, add_recovery_point
+from azure_emulator.inventory_fields import InventoryError
 from azure_emulator.records import Vm
-from azure_emulator.vmspec import InventoryError
 
 TIERS = ("InstantRP", "HardenedRP", "ArchivedRP")
 TYPES = ("AppConsistent", "CrashConsistent", "FileSystemConsistent")

@@ -8,14 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from azure_emulator import ids, netrules
+from azure_emulator import ids, netrules, vmprofile
+from azure_emulator.inventory_fields import InventoryError, required, split_ref, tags_of
 from azure_emulator.records import Disk, Encryption, Extension, IpConfig, Nic, Vm
 from azure_emulator.verdicts import Agent
-
-
-class InventoryError(ValueError):
-    """The inventory document is not valid; the message names the offending entry."""
-
 
 #: OS presets for `os:` — image reference and what the instance view reports.
 OS_PRESETS: dict[str, dict[str, Any]] = {
@@ -115,33 +111,6 @@ class VmBundle:
     subnets: list[tuple[str, str, str, str]]  #: (rg, vnet, subnet, location)
     nsgs: list[tuple[str, str, str]]  #: (rg, name, location)
     storage_accounts: list[tuple[str, str, str]]  #: (rg, name, location)
-
-
-def required(doc: Mapping[str, Any], name: str, where: str) -> Any:
-    if name not in doc or doc[name] in (None, ""):
-        raise InventoryError(f"{where}: '{name}' is required")
-    return doc[name]
-
-
-def tags_of(value: Any, where: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InventoryError(f"{where}: tags must be a mapping")
-    return {str(k): str(v) for k, v in value.items()}
-
-
-def split_ref(ref: str, default_rg: str, parts: int) -> tuple[str, ...]:
-    """`name`, `rg/name` (or `vnet/subnet`, `rg/vnet/subnet`) or a full resource id."""
-    parsed = ids.parse_resource_id(ref) if ref.startswith("/") else None
-    if parsed is not None:
-        return (parsed.resource_group, *parsed.names[-parts:])
-    bits = ref.split("/")
-    if len(bits) == parts:
-        return (default_rg, *bits)
-    if len(bits) == parts + 1:
-        return tuple(bits)
-    raise InventoryError(f"cannot read reference '{ref}'")
 
 
 def _digest(*parts: str) -> bytes:
@@ -365,6 +334,7 @@ def build_vm(
                 str(e.get("version", "1.0")),
                 settings=dict(e.get("settings") or {}),
                 tags=tags_of(e.get("tags"), f"{where} extension '{e['name']}'"),
+                force_update_tag=str(e["forceUpdateTag"]) if e.get("forceUpdateTag") is not None else None,
             )
             for e in doc.get("extensions") or []
         ],
@@ -372,6 +342,14 @@ def build_vm(
         boot_diagnostics=doc.get("bootDiagnostics", True) is not False,
         boot_diagnostics_uri=(str(doc["bootDiagnostics"]) if isinstance(doc.get("bootDiagnostics"), str) else None),
     )
+    place = vmprofile.placement(doc, subscription, rg, where)
+    vm.proximity_placement_group, vm.scale_set, vm.in_standby_pool = (
+        place.proximity_placement_group,
+        place.scale_set,
+        place.in_standby_pool,
+    )
+    vm.gallery_applications = vmprofile.gallery_applications(doc.get("galleryApplications"), subscription, rg, where)
+    vm.patch_status = vmprofile.patch_status(doc.get("patchStatus"), vm.id, where)
     if doc.get("availabilitySet"):
         aset_rg, aset = split_ref(str(doc["availabilitySet"]), rg, 1)
         vm.availability_set = ids.resource_id(subscription, aset_rg, "Microsoft.Compute", "availabilitySets", aset)

@@ -347,6 +347,10 @@ EXTRAS: dict[str, set[str]] = {
         "properties.storageProfile.osDisk.diffDiskSettings.placement",
         "resources[].properties.enableAutomaticUpgrade",
         "resources[].properties.suppressFailures",
+        "resources[].properties.forceUpdateTag",
+        # a VM of a flexible scale set names it (SPEC VirtualMachineProperties), besides `managedBy`
+        "properties.virtualMachineScaleSet",
+        "properties.virtualMachineScaleSet.id",
     },
     "instance-view": {
         "disks[].encryptionSettings",
@@ -396,11 +400,6 @@ EXTRAS: dict[str, set[str]] = {
 #: Keys Azure's example answers show only in states the emulator does not model: operation -> path -> why.
 #: List answers are read element by element (paths without `value[].`); a path covers the keys below it.
 _PRIVATE_LINK = "private endpoints are not modelled"
-_VM_UNMODELLED = {
-    "properties.proximityPlacementGroup": "proximity placement groups are not modelled",
-    "properties.applicationProfile": "VM applications (gallery applications) are not modelled",
-    "managedBy": "VMs of a scale set (flexible orchestration) are not modelled",
-}
 _RP_UNMODELLED = {
     "properties.recoveryPointProperties.immutabilityProperties": "newer than bms.json 2024-04-01 (oav would flag it)",
     "properties.extendedLocation": "edge zones are not modelled",
@@ -409,7 +408,6 @@ _RP_UNMODELLED = {
 }
 _EXTENSION_UNMODELLED = {
     "properties.protectedSettings": "Azure never returns protected settings (the MaximumSet example fills every field)",
-    "properties.forceUpdateTag": "returned only when a client sets it; nothing here sets it",
     "properties.instanceView.substatuses": "per-extension substatuses (CustomScript output) are not modelled",
 }
 UNMODELLED: dict[str, dict[str, str]] = {
@@ -419,11 +417,6 @@ UNMODELLED: dict[str, dict[str, str]] = {
     },
     "RecoveryPoints_Get": _RP_UNMODELLED,
     "RecoveryPoints_List": _RP_UNMODELLED,
-    "VirtualMachines_Get": _VM_UNMODELLED,
-    "VirtualMachines_InstanceView": {
-        "patchStatus": "guest patch assessment is not modelled",
-        "isVMInStandbyPool": "standby pools are not modelled (newer than ComputeRP 2024-07-01)",
-    },
     "VirtualMachineExtensions_Get": _EXTENSION_UNMODELLED,
     "VirtualMachineExtensions_List": _EXTENSION_UNMODELLED,
     "NetworkInterfaces_Get": {
@@ -450,6 +443,13 @@ _VM_SOMETIMES = {
     "properties.storageProfile.osDisk.vhd": "unmanaged disks only",
     "resources": "VMs with extensions",
     "properties.instanceView": "only with $expand=instanceView",
+    "properties.proximityPlacementGroup": "only VMs in a proximity placement group",
+    "properties.applicationProfile": "only VMs with gallery applications",
+    "managedBy": "only VMs of a flexible scale set",
+}
+_EXTENSION_SOMETIMES = {
+    "properties.instanceView": "only with $expand=instanceView",
+    "properties.forceUpdateTag": "only extensions whose client set one",
 }
 SOMETIMES: dict[str, dict[str, str]] = {
     "Vaults_CreateOrUpdate": {"identity": "vaults with a managed identity"},
@@ -477,9 +477,11 @@ SOMETIMES: dict[str, dict[str, str]] = {
         "vmAgent": "running VMs with an agent",
         "extensions": "running VMs with an agent",
         "disks[]": "always, but a page of deallocated VMs may have none",
+        "patchStatus": "only VMs whose guest reported a patch assessment",
+        "isVMInStandbyPool": "only VMs of a scale set with a standby pool",
     },
-    "VirtualMachineExtensions_Get": {"properties.instanceView": "only with $expand=instanceView"},
-    "VirtualMachineExtensions_List": {"properties.instanceView": "only with $expand=instanceView"},
+    "VirtualMachineExtensions_Get": _EXTENSION_SOMETIMES,
+    "VirtualMachineExtensions_List": _EXTENSION_SOMETIMES,
     "NetworkInterfaces_ListEffectiveNetworkSecurityGroups": {
         "association.subnet": "NSGs on the subnet (the NIC's own NSG has association.networkInterface)",
         "association.networkInterface": "NSGs on the NIC",
@@ -764,7 +766,9 @@ async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
     await c.virtual_machines.get("rg-web", "vm-multi-nic", expand="userData")
     await c.virtual_machines.instance_view("rg-web", "vm-multi-nic")
     await c.virtual_machine_extensions.list("rg-web", "vm-multi-nic")
-    await c.virtual_machines.get("rg-apps", "vm-api-01")
+    await c.virtual_machine_extensions.get("rg-web", "vm-multi-nic", "CustomScript")
+    await c.virtual_machines.get("rg-apps", "vm-api-01")  # a flexible scale set's VM, out of its standby pool
+    await c.virtual_machines.instance_view("rg-apps", "vm-api-01")
     [v async for v in c.virtual_machines.list_by_location("westeurope")]
     await c.disks.get("rg-data", "disk-cluster-shared")
     [d async for d in c.disks.list()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from azure_emulator import errors, ids
@@ -128,6 +129,10 @@ def instance_view(vm: Vm, now: float) -> dict[str, Any]:
             }
             for e in vm.extensions
         ]
+    if vm.patch_status is not None:
+        view["patchStatus"] = copy.deepcopy(vm.patch_status)
+    if vm.in_standby_pool is not None:
+        view["isVMInStandbyPool"] = vm.in_standby_pool
     if vm.boot_diagnostics and vm.boot_diagnostics_uri:
         blob = f"{vm.boot_diagnostics_uri.rstrip('/')}/bootdiagnostics-{vm.name[:9].lower()}-{vm.vm_id}"
         view["bootDiagnostics"] = {
@@ -175,6 +180,8 @@ def extension_json(vm: Vm, e: Extension, *, with_view: bool = False) -> dict[str
         },
         "tags": dict(e.tags),
     }
+    if e.force_update_tag is not None:
+        body["properties"]["forceUpdateTag"] = e.force_update_tag
     if with_view:
         body["properties"]["instanceView"] = {
             "name": e.name,
@@ -239,6 +246,14 @@ def vm_json(
         }
     if vm.availability_set:
         props["availabilitySet"] = {"id": vm.availability_set}
+    if vm.scale_set:
+        # SPEC VirtualMachineProperties.virtualMachineScaleSet; a VM of a flexible scale set also carries the
+        # set's id as `managedBy` (SPEC VirtualMachine.managedBy)
+        props["virtualMachineScaleSet"] = {"id": vm.scale_set}
+    if vm.proximity_placement_group:
+        props["proximityPlacementGroup"] = {"id": vm.proximity_placement_group}
+    if vm.gallery_applications:
+        props["applicationProfile"] = {"galleryApplications": copy.deepcopy(vm.gallery_applications)}
     if user_data and vm.user_data is not None:
         props["userData"] = vm.user_data
     if view:
@@ -247,6 +262,8 @@ def vm_json(
     body: dict[str, Any] = {**head, "etag": '"1"', "tags": dict(vm.tags), "properties": props}
     if vm.zones:
         body["zones"] = list(vm.zones)
+    if vm.scale_set:
+        body["managedBy"] = vm.scale_set
     if resources and vm.extensions:
         body["resources"] = [extension_json(vm, e) for e in vm.extensions]
     return body
