@@ -17,6 +17,7 @@ checks already run against the target policy's type, and the BackupPolicy kind v
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from azbackup.checks import facts as f
@@ -49,6 +50,16 @@ class Decision:
 def item_policy_type(raw: object) -> f.PolicyType | None:
     """The policy type a protected item reports (`V1` / `V2`); None when the item does not say."""
     return ITEM_POLICY_TYPES.get(str(raw or "").lower())
+
+
+def policy_types(declared: Mapping[str, object]) -> dict[str, f.PolicyType]:
+    """Policy types by lower-cased Azure policy name: the BackupPolicies declared for the vault, and the
+    built-in policies every vault gets (DefaultPolicy Standard, EnhancedPolicy Enhanced)."""
+    known = {"defaultpolicy": f.PolicyType.STANDARD, "enhancedpolicy": f.PolicyType.ENHANCED}
+    for name, kind in declared.items():
+        if str(kind) in set(f.PolicyType):
+            known[name.lower()] = f.PolicyType(str(kind))
+    return known
 
 
 def move_of(current: f.PolicyType | None, target: f.PolicyType | None) -> Move:

@@ -75,9 +75,12 @@ class ProtectedVMClient:
     deterministic_names = True  # container and item names derive from the VM id
 
     def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec, vault_status: Mapping[str, Any],
-                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime) -> None:
+                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime,
+                 policy_types: Mapping[str, f.PolicyType] | None = None) -> None:
         self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
+        # The vault's policies by lower-cased Azure name, for an item that does not report its policyType.
+        self.policy_types = policy_types or migration.policy_types({})
         self.ref = pb.VmRef.parse(spec.vm_id)
         self.vault_id = str(vault_status.get("vaultId") or vault.vault_id)
 
@@ -170,7 +173,7 @@ class ProtectedVMClient:
         if (not state.exists or state.soft_deleted or self.spec.state == "ProtectionStopped"
                 or not state.policy_name or state.policy_name == self.policy.name.lower()):
             return None
-        current = migration.item_policy_type(((item or {}).get("properties") or {}).get("policyType"))
+        current = self._current_type(item)
 
         def decide(running: bool) -> migration.Decision:
             return migration.decide(current, self.policy.policy_type, vm, backup_running=running,
@@ -181,6 +184,12 @@ class ProtectedVMClient:
         if decision.migrates and await self._backup_running():
             decision = decide(True)
         return decision
+
+    def _current_type(self, item: Mapping[str, Any] | None) -> f.PolicyType | None:
+        """The type of the policy the item is on: as the item reports it, else as the vault's policies say."""
+        props = (item or {}).get("properties") or {}
+        return migration.item_policy_type(props.get("policyType")) or self.policy_types.get(
+            str(props.get("policyName") or "").lower())
 
     async def _backup_running(self) -> bool:
         running = await configure_jobs.load_running(self.clients, self.vault.vault_name, self.vault.resource_group,
@@ -301,7 +310,7 @@ class ProtectedVMClient:
         if self.spec.state == "ProtectionStopped":
             return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
         body = pb.protect_body(self.spec, self.policy_id, had_selection=pb.has_selection(item))
-        current = migration.item_policy_type(((item or {}).get("properties") or {}).get("policyType"))
+        current = self._current_type(item)
         # The same PUT as any policy change (az backup item set-policy sends it too); Azure runs it as the
         # "Configure backup (Migrate policy)" job, and the kind names it so that status says so.
         migrating = migration.move_of(current, self.policy.policy_type) is migration.Move.MIGRATION
@@ -403,9 +412,11 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     s = ctx.settings
     freshness = Freshness(items=max(1.0, s.poll_interval), fleet=s.recheck_interval, protection=s.sync_period,
                           discovery=max(2.0 * s.poll_interval, s.fast_retry))
+    known = {p.spec.get("policyName") or p.name: p.spec.get("policyType") for p in
+             ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name}
     return ProtectedVMClient(await clients_for_vault(vault, ctx), ctx.inventory,
                              VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
-                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), migration.policy_types(known))
 
 
 KIND = Kind(names.PROTECTED_VM, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF), claim=claimed_vm)

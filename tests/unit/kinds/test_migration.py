@@ -67,3 +67,13 @@ def test_refusals_stall_only_when_a_human_must_act(reason: Reason, stalls: bool)
     got = migration.decide(current, target, vm(), backup_running=running, policy="p")
     assert got.refusal is not None
     assert (got.refusal.reason, got.refusal.stalls) == (reason, stalls)
+
+
+@pytest.mark.parametrize(("declared", "name", "want"), [
+    pytest.param({}, "defaultpolicy", STD, id="built-in-DefaultPolicy-is-standard"),
+    pytest.param({}, "enhancedpolicy", ENH, id="built-in-EnhancedPolicy-is-enhanced"),
+    pytest.param({"Gold-4h": "Enhanced"}, "gold-4h", ENH, id="declared-policy-by-lower-cased-name"),
+    pytest.param({"odd": "Premium"}, "odd", None, id="unknown-type-left-out"),
+])
+def test_policy_types(declared: dict[str, object], name: str, want: PolicyType | None) -> None:
+    assert migration.policy_types(declared).get(name) is want
