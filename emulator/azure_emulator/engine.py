@@ -222,11 +222,16 @@ def start_configure(
             target = new_item(vault, current, policy.name, exclusion, at)
             vault.items[target.key] = target
         else:
+            # The item keeps its recovery points whatever the policy change (a migration included).
             target.policy, target.exclusion = policy.name, exclusion
             if change is verdicts.Change.RESUME:
                 target.state = "Protected" if target.recovery_points else "IRPending"
         state.protection[ids.key(vm_id)] = (vault.key, target.key)
         _finish(op, job, at, None)
+        if change is verdicts.Change.MIGRATE:
+            # "Migration operations trigger a backup job as part of the migration process"
+            # (backup-azure-vm-migrate-enhanced-policy): a scheduled-style job, not user-triggered.
+            start_backup(state, vault, target, at, user=False)
 
     _at_due(state, op.due, complete)
     return op

@@ -94,6 +94,7 @@ class Change(StrEnum):
     ENABLE = "Enable"  #: first protection of the VM in this vault
     RESUME = "Resume"  #: protection stopped or suspended, now resumed
     MODIFY = "Modify"  #: policy or disk exclusion change of an item already protected
+    MIGRATE = "Migrate"  #: a Standard (V1) item moved to an Enhanced (V2) policy (Azure's policy migration)
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ def _common(vm: VmFacts) -> Failure | None:
 
 def configure_protection(vm: VmFacts, request: ProtectionRequest) -> Failure | None:
     """The failure of a configure-protection (ConfigureBackup) operation, or None when it succeeds."""
-    if request.change is Change.MODIFY:
+    if request.change in (Change.MODIFY, Change.MIGRATE):
         return (
             _common(vm)
             or _encryption_failure(vm, request.excludes_disks, request.policy_type)
@@ -341,6 +342,30 @@ def configure_protection(vm: VmFacts, request: ProtectionRequest) -> Failure | N
             "Allow outbound access to AzureBackup or Storage or Azure Active Directory services.",
         )
     return _write_accelerator_failure(vm)
+
+
+def policy_change_refusal(vm: VmFacts, old_type: str, new_type: str, *, backup_running: bool) -> Failure | None:
+    """Why Azure refuses, at once, to move a protected item from a policy of `old_type` to one of `new_type`.
+
+    backup-azure-vm-migrate-enhanced-policy (04/2026): no going back to Standard once Enhanced; Standard to
+    Enhanced for managed VMs only, with no backup job running, and a shared disk detached first. The codes
+    and the synchronous answer are emulator choices (docs/emulator.md).
+    """
+    if old_type == "V2" and new_type == "V1":
+        return _f("BMSUserErrorInvalidInput", "Input provided for the call is invalid. An item protected by an "
+                  "Enhanced (V2) policy cannot move to a Standard (V1) policy.")
+    if not (old_type == "V1" and new_type == "V2"):
+        return None
+    if any(not d.managed for d in vm.disks):
+        return _f("BMSUserErrorInvalidInput", "Input provided for the call is invalid. Migration to the Enhanced "
+                  "policy is supported for VMs with managed disks only.")
+    if any(d.shared for d in vm.disks):
+        return _f("BMSUserErrorInvalidInput", "Input provided for the call is invalid. Detach the shared disks "
+                  "of the VM before migrating it to the Enhanced policy, then attach them again.")
+    if backup_running:
+        return _f("UserErrorBackupOperationInProgress",
+                  "Unable to change the policy as a backup operation is currently in progress")
+    return None
 
 
 def backup(

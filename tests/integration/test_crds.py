@@ -139,6 +139,11 @@ def test_every_example_is_accepted(kubectl: Kubectl) -> None:
     assert out.count("created") == 5, out
 
 
+def test_the_migration_example_is_accepted(kubectl: Kubectl) -> None:
+    out = kubectl("apply", "-f", str(REPO / "examples" / "migration")).stdout
+    assert out.count("created") == 2, out
+
+
 IMMUTABLE = [
     pytest.param("vault", "spec.location", "northeurope", "location is immutable", id="vault-location"),
     pytest.param("vault", "spec.subscriptionId", "00000000-0000-0000-0000-000000000002",

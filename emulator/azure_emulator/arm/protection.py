@@ -183,15 +183,22 @@ def put_item(call: Call) -> Reply:
         change = verdicts.Change.ENABLE
     else:
         old = vault.policies.get(ids.key(item.policy)) if item.policy else None
-        if old and old.policy_type == "V2" and policy.policy_type == "V1":
-            raise errors.invalid_input(
-                "An item protected by an Enhanced (V2) policy cannot move to a Standard (V1) policy."
-            )
-        change = (
-            verdicts.Change.RESUME
-            if item.state in ("ProtectionStopped", "BackupsSuspended")
-            else verdicts.Change.MODIFY
+        old_type = old.policy_type if old else policy.policy_type
+        # Refused before anything is accepted: no job, no operation (backup-azure-vm-migrate-enhanced-policy).
+        refusal = verdicts.policy_change_refusal(
+            call.state.facts(vm, item.vm_id),
+            old_type,
+            policy.policy_type,
+            backup_running=engine.backup_running(call.state, vault, item),
         )
+        if refusal is not None:
+            raise ArmError(400, refusal.code, refusal.message)
+        if item.state in ("ProtectionStopped", "BackupsSuspended"):
+            change = verdicts.Change.RESUME
+        elif old_type == "V1" and policy.policy_type == "V2":
+            change = verdicts.Change.MIGRATE
+        else:
+            change = verdicts.Change.MODIFY
     op = engine.start_configure(
         call.state,
         vault,

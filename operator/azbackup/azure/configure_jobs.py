@@ -19,6 +19,8 @@ from azbackup.azure.gateway import Clients
 
 RUNNING_CONFIGURES = ("operation eq 'ConfigureBackup' and backupManagementType eq 'AzureIaasVM' "
                       "and status eq 'InProgress'")
+# Read only before a migration to the Enhanced policy, which Azure asks to start with no backup running.
+RUNNING_BACKUPS = "operation eq 'Backup' and backupManagementType eq 'AzureIaasVM' and status eq 'InProgress'"
 
 
 def running_keys(jobs: Iterable[Mapping[str, Any]]) -> frozenset[str]:
@@ -39,9 +41,10 @@ def is_running(keys: frozenset[str], resource_group: str, vm_name: str) -> bool:
     return f"{resource_group};{vm_name}".lower() in keys or vm_name.lower() in keys
 
 
-async def load_running(clients: Clients, vault_name: str, resource_group: str) -> frozenset[str]:
+async def load_running(clients: Clients, vault_name: str, resource_group: str,
+                       query: str = RUNNING_CONFIGURES) -> frozenset[str]:
     from azbackup.azure.inventory import collect
 
     with errors.guard():
-        jobs = await collect(clients.backup.backup_jobs.list(vault_name, resource_group, filter=RUNNING_CONFIGURES))
+        jobs = await collect(clients.backup.backup_jobs.list(vault_name, resource_group, filter=query))
     return running_keys(jobs)

@@ -139,7 +139,7 @@ class VaultItems:
 # (KPI healths, extended info, ...) would be held in memory for every VM of the vault between reads.
 _ITEM_PROPERTIES = ("protectedItemType", "friendlyName", "sourceResourceId", "virtualMachineId", "policyId",
                     "policyName", "protectionState", "healthStatus", "lastBackupStatus", "lastBackupTime",
-                    "lastRecoveryPoint", "isScheduledForDeferredDelete")
+                    "lastRecoveryPoint", "isScheduledForDeferredDelete", "policyType")
 
 
 def compact_item(item: Mapping[str, Any]) -> dict[str, Any]:

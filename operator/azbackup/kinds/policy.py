@@ -50,8 +50,9 @@ class PolicyClient:
         if obj.deleting:
             return Observation(exists=True, status=status)
         if have_type != self.spec.policy_type:
-            how = ("Azure migrates a Standard policy's items to an Enhanced policy per item (portal: 'Migrate "
-                   "to Enhanced policy'); create a new Enhanced BackupPolicy and move ProtectedVMs to it"
+            how = ("Azure migrates a Standard policy's items to an Enhanced policy per item, keeping their "
+                   "recovery points; create a new Enhanced BackupPolicy and set the ProtectedVMs' policyRef to "
+                   "it: the operator migrates each (README: Standard to Enhanced)"
                    if self.spec.policy_type == "Enhanced" else
                    "Azure cannot turn an Enhanced policy back into a Standard one; create a new Standard BackupPolicy")
             return Observation(exists=True, status=status, blocked=Hold(

@@ -21,6 +21,7 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key
 from azbackup.checks import facts as f
 from azbackup.checks import gather
+from azbackup.kinds import migration
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, FleetInventory, Kind
 from azbackup.kinds.protectedvm_conditions import (
@@ -65,6 +66,7 @@ class Freshness:
 
 
 REMEDIATION_KIND = "EnableExtensionOperations"
+MIGRATION_KIND = "MigrateToEnhancedPolicy"  # the item PUT that moves a Standard item to an Enhanced policy
 ENABLE_EXTENSION_OPERATIONS = ("VM osProfile.allowExtensionOperations is false and spec.remediation."
                                "allowExtensionOperations asks the operator to set it")
 
@@ -73,9 +75,12 @@ class ProtectedVMClient:
     deterministic_names = True  # container and item names derive from the VM id
 
     def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec, vault_status: Mapping[str, Any],
-                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime) -> None:
+                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime,
+                 policy_types: Mapping[str, f.PolicyType] | None = None) -> None:
         self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
+        # The vault's policies by lower-cased Azure name, for an item that does not report its policyType.
+        self.policy_types = policy_types or migration.policy_types({})
         self.ref = pb.VmRef.parse(spec.vm_id)
         self.vault_id = str(vault_status.get("vaultId") or vault.vault_id)
 
@@ -131,6 +136,10 @@ class ProtectedVMClient:
                 Reason.SUSPEND_NEEDS_IMMUTABLE_VAULT,
                 f"state BackupsSuspended needs an immutable vault; BackupVault {self.vault.vault_name} has "
                 "immutability Disabled. Set its immutability to Unlocked, or use state ProtectionStopped"))
+        # Before the capacity count, which reserves a place: a refused move must take none.
+        move = await self._policy_move(state, item, vm)
+        if move is not None and move.refusal is not None:
+            return Observation(exists=True, status=status, conditions=conditions, blocked=move.refusal)
         # Azure allows 1000 VMs per vault and per policy: counted before any configure-protection write.
         refusal = await self._capacity(state, item)
         if refusal is not None:
@@ -157,6 +166,39 @@ class ProtectedVMClient:
             usable=protected or self.spec.state != "Protected",
             pending=(Reason.PROTECTION_PENDING, f"Azure reports protectionState {state.state or 'none'}"),
             ready=ready[self.spec.state.lower()])
+
+    async def _policy_move(self, state: pb.ItemState, item: Mapping[str, Any] | None,
+                           vm: f.VMFacts) -> migration.Decision | None:
+        """What moving the item to the spec's policy is (kinds/migration.py), when the spec moves it."""
+        if (not state.exists or state.soft_deleted or self.spec.state == "ProtectionStopped"
+                or not state.policy_name or state.policy_name == self.policy.name.lower()):
+            return None
+        current = self._current_type(item)
+
+        def decide(running: bool) -> migration.Decision:
+            return migration.decide(current, self.policy.policy_type, vm, backup_running=running,
+                                    policy=self.policy.name, retry_in=self.freshness.fleet)
+
+        decision = decide(False)
+        # The running backups are read only for a migration that nothing else refuses: one jobs list.
+        if decision.migrates and await self._backup_running():
+            decision = decide(True)
+        return decision
+
+    def _current_type(self, item: Mapping[str, Any] | None) -> f.PolicyType | None:
+        """The type of the policy the item is on: as the item reports it, else as the vault's policies say."""
+        props = (item or {}).get("properties") or {}
+        return migration.item_policy_type(props.get("policyType")) or self.policy_types.get(
+            str(props.get("policyName") or "").lower())
+
+    async def _backup_running(self) -> bool:
+        running = await configure_jobs.load_running(self.clients, self.vault.vault_name, self.vault.resource_group,
+                                                    configure_jobs.RUNNING_BACKUPS)
+        return configure_jobs.is_running(running, self.ref.resource_group, self.ref.name)
+
+    def operation_reason(self, operation: Operation) -> Reason | None:
+        """While the migration job runs, status says so (the loop shows this instead of WaitingForOperation)."""
+        return Reason.MIGRATING_TO_ENHANCED_POLICY if operation.kind == MIGRATION_KIND else None
 
     async def _capacity(self, state: pb.ItemState, item: Mapping[str, Any] | None) -> capacity.Refusal | None:
         """Whether a configure-protection that would give the VM a (new) place in the vault or the policy
@@ -268,7 +310,11 @@ class ProtectedVMClient:
         if self.spec.state == "ProtectionStopped":
             return await self._put(pb.stop_body(self.spec), "StopProtection", obj)
         body = pb.protect_body(self.spec, self.policy_id, had_selection=pb.has_selection(item))
-        return await self._put(body, "ConfigureProtection", obj)
+        current = self._current_type(item)
+        # The same PUT as any policy change (az backup item set-policy sends it too); Azure runs it as the
+        # "Configure backup (Migrate policy)" job, and the kind names it so that status says so.
+        migrating = migration.move_of(current, self.policy.policy_type) is migration.Move.MIGRATION
+        return await self._put(body, MIGRATION_KIND if migrating else "ConfigureProtection", obj)
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         if self.spec.on_delete == "DeleteData":
@@ -366,9 +412,11 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     s = ctx.settings
     freshness = Freshness(items=max(1.0, s.poll_interval), fleet=s.recheck_interval, protection=s.sync_period,
                           discovery=max(2.0 * s.poll_interval, s.fast_retry))
+    known = {p.spec.get("policyName") or p.name: p.spec.get("policyType") for p in
+             ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name}
     return ProtectedVMClient(await clients_for_vault(vault, ctx), ctx.inventory,
                              VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
-                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), migration.policy_types(known))
 
 
 KIND = Kind(names.PROTECTED_VM, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF), claim=claimed_vm)

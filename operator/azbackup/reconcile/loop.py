@@ -82,7 +82,7 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
     if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
-            return Verdict.progressing(Reason.WAITING_FOR_OPERATION,
+            return Verdict.progressing(_running_reason(client, operation),
                                        f"{operation.kind} is running in Azure (started {operation.started_at})",
                                        settings.poll_interval)
         cleared = {"operation": None, **result.status}
@@ -131,15 +131,15 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
                 "instead of sending another", settings.poll_interval, status=status)
         if not client.deterministic_names:
             await journal.mark_succeeded(obj, now)
-        return _after_write(obj, operation, Reason.CREATING, "creating in Azure", status, seen, settings, now)
+        return _after_write(client, operation, Reason.CREATING, "creating in Azure", status, seen, settings)
 
     if not seen.up_to_date:
         if obj.policy is ReconcilePolicy.OBSERVE:
             return Verdict.stalled(Reason.DRIFT_DETECTED, _drift_message(seen),
                                    status={**status, "drift": list(seen.diff)}, conditions=seen.conditions)
         operation = await client.update(obj, seen)
-        return _after_write(obj, operation, Reason.UPDATING, _drift_message(seen) + "; updating",
-                            status, seen, settings, now)
+        return _after_write(client, operation, Reason.UPDATING, _drift_message(seen) + "; updating",
+                            status, seen, settings)
 
     status.setdefault("drift", None)
     if seen.limitation is not None:
@@ -158,17 +158,25 @@ def _doubt_reason(client: ExternalClient) -> Reason:
     return reason if isinstance(reason, Reason) else Reason.CREATE_OUTCOME_UNKNOWN
 
 
+def _running_reason(client: ExternalClient, operation: Operation) -> Reason:
+    """The reason shown while an operation runs: a kind may name its own (a policy migration), else the
+    generic one. Optional, so kinds without one need nothing."""
+    name = getattr(client, "operation_reason", None)
+    reason = name(operation) if callable(name) else None
+    return reason if isinstance(reason, Reason) else Reason.WAITING_FOR_OPERATION
+
+
 def _parse_now(now: str) -> dt.datetime:
     return dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
 
 
-def _after_write(obj: Resource, operation: Operation | None, reason: Reason, message: str,
-                 status: dict[str, object], seen: Observation, settings: LoopSettings, now: str) -> Verdict:
+def _after_write(client: ExternalClient, operation: Operation | None, reason: Reason, message: str,
+                 status: dict[str, object], seen: Observation, settings: LoopSettings) -> Verdict:
     if operation is not None:
         # Saved in status before anyone waits on it: a restarted operator polls this URL instead of
         # sending the write again.
         status = {**status, "operation": operation.to_status()}
-        return Verdict.progressing(Reason.WAITING_FOR_OPERATION, f"{operation.kind} started in Azure",
+        return Verdict.progressing(_running_reason(client, operation), f"{operation.kind} started in Azure",
                                    settings.poll_interval, status=status, conditions=seen.conditions)
     # A synchronous write: look again right away, so a finished create or update reports Ready now.
     return Verdict.progressing(reason, message, 0.0, status=status, conditions=seen.conditions)

@@ -139,6 +139,32 @@ def test_operation_is_saved_in_status_before_waiting() -> None:
         Reason.WAITING_FOR_OPERATION, OP.to_status(), SETTINGS.poll_interval)
 
 
+@dataclass
+class NamingClient(FakeClient):
+    """A client that names the reason of its own operations (a ProtectedVM's policy migration)."""
+
+    def operation_reason(self, operation: Operation) -> Reason | None:
+        return Reason.MIGRATING_TO_ENHANCED_POLICY if operation.kind == "Migrate" else None
+
+
+MIGRATE = Operation("Migrate", "https://arm/op/2", NOW, 1)
+
+
+@pytest.mark.parametrize(("obj", "client", "reason"), [
+    pytest.param(resource(), NamingClient(seen=DRIFTED, operation=MIGRATE), Reason.MIGRATING_TO_ENHANCED_POLICY,
+                 id="its-write-started"),
+    pytest.param(resource(status={"operation": MIGRATE.to_status()}),
+                 NamingClient(poll_result=OperationResult(OperationState.RUNNING)),
+                 Reason.MIGRATING_TO_ENHANCED_POLICY, id="its-operation-still-running"),
+    pytest.param(resource(), NamingClient(seen=DRIFTED, operation=OP), Reason.WAITING_FOR_OPERATION,
+                 id="an-operation-it-does-not-name"),
+])
+def test_a_kind_names_the_reason_of_its_running_operation(obj: Resource, client: FakeClient,
+                                                          reason: Reason) -> None:
+    verdict = run(obj, client)
+    assert (verdict.phase, verdict.reason) == (Phase.PROGRESSING, reason)
+
+
 def test_finished_operation_is_cleared_from_status() -> None:
     verdict = run(resource(status={"operation": OP.to_status()}), FakeClient())
     assert verdict.status["operation"] is None
