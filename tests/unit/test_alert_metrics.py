@@ -94,7 +94,7 @@ async def peering_event(peers: dict[str, dict[str, Any]], toggle: Any) -> None:
     settings.peering.name, settings.peering.priority = "azbackup", 10
     pressure = asyncio.Event()
     pressure.set()  # do not wait for peers to expire
-    raw = {"type": "MODIFIED", "object": {"metadata": {"name": "azbackup"}, "status": peers}}
+    raw: Any = {"type": "MODIFIED", "object": {"metadata": {"name": "azbackup"}, "status": peers}}
     resource = references.Resource("kopf.dev", "v1", "clusterkopfpeerings", namespaced=False)
     await kopf_peering.process_peering_event(
         raw_event=raw, namespace=None, resource=resource, identity=kopf_peering.Identity("me"), settings=settings,
