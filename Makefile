@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools venv crds reasons clean \
-	oav traffic-check
+	oav traffic-check prometheus
 
 # Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it; the
 # traffic check adds hack/oav/specs, the specs this repository carries itself), and
@@ -53,12 +53,17 @@ traffic-check: oav
 demo-in-cluster: venv tools node-tools
 	$(BIN)/azbackup demo --in-cluster
 
+# prometheus and promtool from their Go module into ~/.cache/azbackup (hack/build-prometheus.sh; skipped when built).
+prometheus:
+	@bash hack/build-prometheus.sh >/dev/null
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/azbackup crds --check
 	$(BIN)/azbackup crds --check --dir charts/azbackup-operator/crds
+	"$$(bash hack/build-prometheus.sh)/promtool" check rules charts/azbackup-operator/files/alerts.yaml
 
 unit: venv
 	$(BIN)/pytest -q tests/unit

@@ -6,13 +6,17 @@ names no metric this module does not export.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from azbackup.api import names
+from azbackup.api.specs import PolicySpec
 from azbackup.azure.ratelimit import Kind
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -53,7 +57,10 @@ EXPORTED = ("azbackup_reconcile_total", "azbackup_reconcile_duration_seconds", "
             "azbackup_vault_passes_total", "azbackup_restore_drill_runs_total",
             "azbackup_restore_drill_rpo_seconds", "azbackup_restore_drill_rto_seconds",
             "azbackup_change_feed_reads_total", "azbackup_change_feed_entries_total",
-            "azbackup_change_feed_lag_seconds", "azbackup_change_feed_wakes_total")
+            "azbackup_change_feed_lag_seconds", "azbackup_change_feed_wakes_total",
+            # the alert rules' series (AlertCollector, below)
+            "azbackup_leading", "azbackup_problem_since_timestamp_seconds",
+            "azbackup_protectedvm_last_backup_timestamp_seconds", "azbackup_protectedvm_rpo_seconds")
 
 
 class AzureCallMetrics:
@@ -127,6 +134,138 @@ class DrillCollector(Collector):
         yield from (runs, rpo, rto)
 
 
+# --- Series the alert rules read (charts/azbackup-operator/files/alerts.yaml) -----------------------------
+# Per-object series carry namespace and name: three per ProtectedVM (its last backup, its policy's RPO and,
+# while in trouble, since when) and one per object only while a condition is bad, so a fleet of 5000
+# VMs costs about 10,000 series in steady state, as kube-state-metrics costs per pod. Reasons and
+# conditions are closed sets; Azure ids and messages never become labels.
+
+# A condition in its bad state: Ready not True, BackupHealthy False (a failed or overdue backup),
+# Degraded True (a drill that missed its RPO or RTO).
+BAD_STATES: Mapping[str, Callable[[str], bool]] = {
+    "Ready": lambda status: status != "True",
+    "BackupHealthy": lambda status: status == "False",
+    "Degraded": lambda status: status == "True",
+}
+DEFAULT_RPO_HOURS = 24  # the vault's built-in DefaultPolicy backs up daily
+
+# Zero from the start for every label value known in advance, so that a rate() over them is 0, not
+# empty, before the first 429 or the first gap (a rule or panel over an absent series shows nothing).
+for _kind in Kind:
+    THROTTLED.labels(str(_kind))
+    THROTTLE_WAIT.labels(str(_kind))
+for _result in ("ok", "failed", "gap"):
+    FEED_READS.labels(_result)
+for _origin in ("own", "change"):
+    FEED_ENTRIES.labels(_origin)
+
+
+class Peering(logging.Filter):
+    """Whether kopf lets this process handle events. kopf reports its peering decisions only in its log:
+    with mandatory peering it starts paused without a word, then logs "Resuming operations" once no live
+    peer outranks it and "Pausing operations" (or "Pausing all operators") when one appears."""
+
+    LOGGER = "kopf._core.engines.peering"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leading = True
+
+    def follow(self, standalone: bool) -> None:
+        self.leading = standalone
+        logger = logging.getLogger(self.LOGGER)
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)  # the decisions are INFO records: a logger drops them before filters
+        if self not in logger.filters:
+            logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Pausing"):
+            self.leading = False
+        elif message.startswith("Resuming"):
+            self.leading = True
+        return True
+
+
+PEERING = Peering()
+
+
+def follow_peering(standalone: bool) -> None:
+    """Start azbackup_leading at 1 without peering and at 0 with it (kopf starts paused), then follow kopf."""
+    PEERING.follow(standalone)
+
+
+def timestamp(value: Any) -> float | None:
+    """Seconds since the epoch of an RFC 3339 status time, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class AlertCollector(Collector):
+    """The facts the alert rules compare, from the operator's registry at scrape time. A standby exports
+    only azbackup_leading: its registry may be stale, and two pods naming one object would double alerts."""
+
+    def __init__(self, objects: Callable[[], Iterable[Any]], peering: Peering) -> None:
+        self.objects = objects
+        self.peering = peering
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        leading = GaugeMetricFamily("azbackup_leading", "1 while this process handles events; 0 while it "
+                                    "stands by (kopf peering paused it for a peer of higher priority).")
+        leading.add_metric([], 1.0 if self.peering.leading else 0.0)
+        yield leading
+        if not self.peering.leading:
+            return
+        problems = GaugeMetricFamily(
+            "azbackup_problem_since_timestamp_seconds",
+            "Since when an object's condition has been in its bad state (Ready not True, BackupHealthy False, "
+            "Degraded True): the condition's lastTransitionTime. Only objects in trouble have one.",
+            labels=["kind", "namespace", "name", "condition", "reason"])
+        last_backup = GaugeMetricFamily(
+            "azbackup_protectedvm_last_backup_timestamp_seconds",
+            "When the ProtectedVM's last backup ran (status.lastBackupTime, as Azure reports it).",
+            labels=["namespace", "name"])
+        rpo = GaugeMetricFamily(
+            "azbackup_protectedvm_rpo_seconds",
+            "The ProtectedVM's policy's RPO: seconds between two scheduled backups (daily for DefaultPolicy).",
+            labels=["namespace", "name"])
+        objects = list(self.objects())
+        policies = {(o.namespace, o.name): o for o in objects if o.kind == names.POLICY.kind}
+        for obj in objects:
+            for condition in obj.status.get("conditions") or ():
+                bad = BAD_STATES.get(str(condition.get("type")))
+                since = timestamp(condition.get("lastTransitionTime"))
+                if bad is not None and since is not None and bad(str(condition.get("status"))):
+                    problems.add_metric([obj.kind, obj.namespace, obj.name, str(condition["type"]),
+                                         str(condition.get("reason") or "")], since)
+            if obj.kind != names.PROTECTED_VM.kind:
+                continue
+            labels = [obj.namespace, obj.name]
+            rpo.add_metric(labels, rpo_hours(obj, policies) * 3600.0)
+            backed_up = timestamp(obj.status.get("lastBackupTime"))
+            if backed_up is not None:
+                last_backup.add_metric(labels, backed_up)
+        yield from (problems, last_backup, rpo)
+
+
+def rpo_hours(vm: Any, policies: Mapping[tuple[str, str], Any]) -> int:
+    """The schedule interval of the BackupPolicy a ProtectedVM names; the DefaultPolicy's when it names
+    none, or one the operator does not know (the VM is then not Ready, and alerts on that clock)."""
+    ref = (vm.spec.get("policyRef") or {}).get("name")
+    policy = policies.get((vm.namespace, ref)) if ref else None
+    if policy is None:
+        return DEFAULT_RPO_HOURS
+    try:
+        return PolicySpec.parse(policy.name, policy.spec).schedule.interval_hours
+    except (KeyError, TypeError, ValueError):  # a spec the schema let through but the parser refuses
+        return DEFAULT_RPO_HOURS
+
+
 _objects: Callable[[], Iterable[Any]] = list
 
 
@@ -138,6 +277,7 @@ def count_objects_of(source: Callable[[], Iterable[Any]]) -> None:
 
 REGISTRY.register(ObjectsCollector(lambda: _objects()))
 REGISTRY.register(DrillCollector(lambda: _objects()))
+REGISTRY.register(AlertCollector(lambda: _objects(), PEERING))
 
 
 def serve(port: int, address: str = "0.0.0.0") -> None:

@@ -132,6 +132,27 @@ def test_on_demand_backup_failure_carries_azures_code(cluster: Cluster, operator
     assert obj["status"]["errorMessage"]
 
 
+def test_a_failed_backup_after_a_good_one_keeps_protection_and_a_new_backup_clears_it(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    # Azure marks the item ProtectionError after a failed backup once it has points: protection is still
+    # configured, so no new configure PUT, and the next OnDemandBackup (the remedy) is not held back.
+    cluster.apply(vault("vault-a"), protected_vm("web", "vault-a", vm_id("rg-web", "vm-web-01")),
+                  on_demand("first", "web"))
+    cluster.wait_for("ondemandbackup", "first", reason="BackupSucceeded", timeout=60, operator=operator)
+    configured = emulator.admin.count("ProtectedItems_CreateOrUpdate")
+    emulator.admin.add_job_fault("vm-web-01", "UserErrorGuestAgentStatusUnavailable", operation="Backup")
+    cluster.apply(on_demand("failing", "web"))
+    cluster.wait_for("ondemandbackup", "failing", status="False", reason="BackupFailed", timeout=60,
+                     operator=operator)
+    cluster.wait_for("protectedvm", "web", type_="BackupHealthy", status="False", reason="LastBackupFailed",
+                     timeout=60, operator=operator)
+    cluster.wait_for("protectedvm", "web", reason="Protected", operator=operator)
+    cluster.apply(on_demand("again", "web"))
+    cluster.wait_for("ondemandbackup", "again", reason="BackupSucceeded", timeout=60, operator=operator)
+    cluster.wait_for("protectedvm", "web", type_="BackupHealthy", status="True", timeout=60, operator=operator)
+    assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == configured
+
+
 def test_on_demand_backup_waits_for_protection(cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
     cluster.apply(vault("vault-a"), protected_vm("down", "vault-a", vm_id("rg-apps", "vm-agent-down")),
                   on_demand("now", "down"))

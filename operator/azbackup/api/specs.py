@@ -117,6 +117,13 @@ class Schedule:
     weekdays: tuple[str, ...] = ()
     hourly: HourlySchedule | None = None
 
+    @property
+    def interval_hours(self) -> int:
+        """Hours between two scheduled backups: the most data a restore can lose (the policy's RPO)."""
+        if self.hourly:
+            return self.hourly.interval_hours
+        return 168 if self.frequency == "Weekly" else 24
+
 
 @dataclass(frozen=True)
 class MonthlyOrYearly:

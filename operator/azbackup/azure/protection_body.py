@@ -16,7 +16,10 @@ from azbackup.api.specs import DiskSelection, ProtectedVMSpec
 
 FABRIC = "Azure"
 VM_ITEM_TYPE = "Microsoft.Compute/virtualMachines"
-PROTECTED_STATES = frozenset({"protected", "irpending"})  # Azure reports the VM protected (IRPending: first point due)
+# Azure reports the VM protected. IRPending: its first point is due. ProtectionError: protection is configured
+# but the last backup failed (BackupHealthy says so); a new configure PUT does not clear it, a successful
+# backup does, so it must neither be re-PUT every pass nor keep an OnDemandBackup waiting.
+PROTECTED_STATES = frozenset({"protected", "irpending", "protectionerror"})
 # VirtualMachineUpdate: only the flag; a PATCH leaves everything else of the VM as it is.
 ENABLE_EXTENSION_OPERATIONS_BODY = {"properties": {"osProfile": {"allowExtensionOperations": True}}}
 NEVER = "2001-01-01T00:00:00Z"  # what Azure reports as lastBackupTime before the first backup

@@ -201,7 +201,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     # Any trigger on record (even one whose outcome is unknown) means the backup has started: follow it.
     started = bool(obj.status.get("jobId") or obj.status.get("operation") or obj.annotations.get(JOURNAL_PENDING))
     state = str(target.status.get("protectionState") or "").lower()
-    if not started and not (is_ready(target) and state in ("protected", "irpending")):
+    if not started and not (is_ready(target) and state in pb.PROTECTED_STATES):
         raise Waiting(Hold(Reason.TARGET_NOT_PROTECTED,
                            f"ProtectedVM {target.name} is not protected yet (protectionState "
                            f"{state or 'none'}); the backup starts once it is", stalls=False))

@@ -95,8 +95,7 @@ def resolve_policy(obj: Resource, vault: Resource, ctx: Context) -> PolicyRef:
     if not is_ready(policy):
         raise Waiting(Hold(Reason.POLICY_NOT_READY, f"BackupPolicy {name} is not Ready yet; waiting", stalls=False))
     sched = spec.schedule
-    hours = sched.hourly.interval_hours if sched.hourly else (168 if sched.frequency == "Weekly" else 24)
-    return PolicyRef(spec.policy_name, PolicyType(spec.policy_type), sched.frequency, hours)
+    return PolicyRef(spec.policy_name, PolicyType(spec.policy_type), sched.frequency, sched.interval_hours)
 
 
 def resolve_protected_vm(obj: Resource, ctx: Context) -> Resource:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from azbackup.api.specs import ProtectedVMSpec
+from azbackup.azure import protection_body as pb
 from azbackup.checks.result import CheckResult, Result
-from azbackup.kinds.protectedvm_conditions import remediable
+from azbackup.kinds.protectedvm_conditions import protected_condition, remediable
 from azbackup.reasons import Reason
 
 VM = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/"
@@ -30,3 +31,15 @@ PASSED = CheckResult("SameRegion", Result.PASSED, Reason.CHECK_PASSED, "same reg
 def test_remediable(opted_in: bool, results: list[CheckResult], expected: bool) -> None:
     spec = ProtectedVMSpec(vault="v", policy=None, vm_id=VM, allow_extension_operations=opted_in)
     assert remediable(results, spec) is expected
+
+
+def item(state: str, last_backup: str = "Failed") -> dict[str, object]:
+    return {"id": "item", "properties": {"protectionState": state, "policyName": "DefaultPolicy",
+                                         "lastBackupStatus": last_backup}}
+
+
+@pytest.mark.parametrize("state", ["Protected", "IRPending", "ProtectionError"])
+def test_a_failed_backup_leaves_the_vm_protected_and_asks_for_no_new_configure(state: str) -> None:
+    spec = ProtectedVMSpec.parse({"vaultRef": {"name": "v"}, "vm": VM})
+    assert protected_condition(item(state), spec).status == "True"
+    assert pb.differences(spec, "DefaultPolicy", item(state)) == ()
