@@ -1,7 +1,7 @@
 """Prometheus metrics of the operator (prometheus-client), served with `azbackup run --metrics-port`.
 
 Every name here is what the Grafana dashboard in the chart queries; a test checks that the dashboard
-names no metric this module does not export.
+names no metric this module or a kind (`Kind.metrics`) does not export.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from azbackup.azure.ratelimit import Kind
@@ -50,9 +51,7 @@ FEED_WAKES = Counter("azbackup_change_feed_wakes_total", "Objects woken because 
 EXPORTED = ("azbackup_reconcile_total", "azbackup_reconcile_duration_seconds", "azbackup_azure_requests_total",
             "azbackup_azure_request_duration_seconds", "azbackup_azure_throttle_wait_seconds_total",
             "azbackup_azure_throttled_total", "azbackup_objects", "azbackup_kube_writes_total",
-            "azbackup_vault_passes_total", "azbackup_restore_drill_runs_total",
-            "azbackup_restore_drill_rpo_seconds", "azbackup_restore_drill_rto_seconds",
-            "azbackup_change_feed_reads_total", "azbackup_change_feed_entries_total",
+            "azbackup_vault_passes_total", "azbackup_change_feed_reads_total", "azbackup_change_feed_entries_total",
             "azbackup_change_feed_lag_seconds", "azbackup_change_feed_wakes_total")
 
 
@@ -88,56 +87,32 @@ class ObjectsCollector(Collector):
         yield family
 
 
-class DrillCollector(Collector):
-    """Restore drills from their status at scrape time: runs by result (status.passedRuns/failedRuns,
-    so the counts survive operator restarts) and each drilled VM's last achieved RPO and RTO."""
+class KindsCollector(Collector):
+    """The families the kinds declare (`Kind.metrics`), each computed from the registry at scrape time."""
 
-    KIND = "RestoreDrill"
+    def __init__(self, objects: Callable[[], Iterable[Any]],
+                 hooks: Callable[[], Iterable[Callable[[Iterable[Any]], Iterable[Metric]]]]) -> None:
+        self.objects, self.hooks = objects, hooks
 
-    def __init__(self, objects: Callable[[], Iterable[Any]]) -> None:
-        self.objects = objects
-
-    def collect(self) -> Iterator[Any]:
-        runs = CounterMetricFamily("azbackup_restore_drill_runs", "Finished restore drill runs by result.",
-                                   labels=["namespace", "drill", "result"])
-        rpo = GaugeMetricFamily("azbackup_restore_drill_rpo_seconds",
-                                "Last achieved RPO of a drilled VM: the restored point's age at the run's start.",
-                                labels=["namespace", "drill", "target"])
-        rto = GaugeMetricFamily("azbackup_restore_drill_rto_seconds",
-                                "Last achieved RTO of a drilled VM: restore job duration + time to boot.",
-                                labels=["namespace", "drill", "target"])
-        for obj in self.objects():
-            if obj.kind != self.KIND:
-                continue
-            status = obj.status
-            for result, key in (("Passed", "passedRuns"), ("Failed", "failedRuns")):
-                runs.add_metric([obj.namespace, obj.name, result], float(status.get(key) or 0))
-            seen: set[str] = set()
-            for run in status.get("runs") or ():  # newest first: the first figure per VM is its last
-                for target in run.get("targets") or ():
-                    vm = str(target.get("protectedVM"))
-                    if vm in seen:
-                        continue
-                    seen.add(vm)
-                    labels = [obj.namespace, obj.name, vm]
-                    if isinstance(target.get("rpoSeconds"), int):
-                        rpo.add_metric(labels, float(target["rpoSeconds"]))
-                    if isinstance(target.get("rtoSeconds"), int):
-                        rto.add_metric(labels, float(target["rtoSeconds"]))
-        yield from (runs, rpo, rto)
+    def collect(self) -> Iterator[Metric]:
+        objects = list(self.objects())
+        for hook in self.hooks():
+            yield from hook(objects)
 
 
 _objects: Callable[[], Iterable[Any]] = list
+_kind_hooks: tuple[Callable[[Iterable[Any]], Iterable[Metric]], ...] = ()
 
 
-def count_objects_of(source: Callable[[], Iterable[Any]]) -> None:
-    """Where azbackup_objects counts from (the runtime's registry, once it exists)."""
-    global _objects
-    _objects = source
+def count_objects_of(source: Callable[[], Iterable[Any]],
+                     hooks: Iterable[Callable[[Iterable[Any]], Iterable[Metric]]] = ()) -> None:
+    """Where azbackup_objects and the kinds' own families count from (the runtime's registry)."""
+    global _objects, _kind_hooks
+    _objects, _kind_hooks = source, tuple(hooks)
 
 
 REGISTRY.register(ObjectsCollector(lambda: _objects()))
-REGISTRY.register(DrillCollector(lambda: _objects()))
+REGISTRY.register(KindsCollector(lambda: _objects(), lambda: _kind_hooks))
 
 
 def serve(port: int, address: str = "0.0.0.0") -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from azbackup import checks
-from azbackup.api import names
+from azbackup.api import crds, names
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
 from azbackup.azure import configure_jobs, errors, operations
 from azbackup.azure import protection_body as pb
@@ -22,7 +22,7 @@ from azbackup.azure.inventory import item_key
 from azbackup.checks import facts as f
 from azbackup.checks import gather
 from azbackup.kinds import operations as ops
-from azbackup.kinds.contract import Context, FleetInventory, Kind
+from azbackup.kinds.contract import Context, FleetInventory, Kind, Wakes
 from azbackup.kinds.protectedvm_conditions import (
     backup_healthy,
     item_status,
@@ -371,4 +371,5 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                              dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 
 
-KIND = Kind(names.PROTECTED_VM, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF), claim=claimed_vm)
+KIND = Kind(names.PROTECTED_VM, client, crds.protected_vm, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
+            claim=claimed_vm, wakes=Wakes(vm=claimed_vm))

@@ -21,12 +21,13 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from azbackup import API_GROUP, API_VERSION
-from azbackup.api import names
+from azbackup.api import crds, names
+from azbackup.api.names import KubeAccess
 from azbackup.api.specs import RestoreDrillSpec
 from azbackup.azure import errors, lists
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.kinds import drill_plan
+from azbackup.kinds import drill_metrics, drill_plan
 from azbackup.kinds.contract import Context, Kind
 from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
 from azbackup.managed import (
@@ -35,7 +36,6 @@ from azbackup.managed import (
     Hold,
     Observation,
     Operation,
-    OperationResult,
     Resource,
 )
 from azbackup.reasons import Reason
@@ -309,15 +309,8 @@ class DrillClient:
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         return None
 
-    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        raise AssertionError("a drill starts no Azure operation of its own")
-
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return True  # its VMRestore children (garbage-collected with it) clean up after themselves
-
-    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        raise AssertionError("a drill starts no Azure operation of its own")
-
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     vault = resolve_vault(obj, ctx, need_ready=False)
@@ -333,4 +326,8 @@ async def wake(obj: Resource, ctx: Context) -> None:
         ctx.requeue(obj.key, max(0.0, next_run.timestamp() - ctx.clock()) + 0.5)
 
 
-KIND = Kind(names.RESTORE_DRILL, client, vault=VAULT_REF, waits_for=(VAULT_REF,), after=wake)
+KIND = Kind(names.RESTORE_DRILL, client, crds.restore_drill, vault=VAULT_REF, waits_for=(VAULT_REF,), after=wake,
+            abnormal_true=frozenset({DEGRADED}), metrics=drill_metrics.METRICS,
+            writes=(KubeAccess(names.VM_RESTORE, ("create", "delete"),
+                               "A RestoreDrill creates one VMRestore per drilled VM and run, and deletes it "
+                               "to clean up."),))

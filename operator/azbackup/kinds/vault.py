@@ -10,14 +10,14 @@ from typing import Any, cast
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from azbackup.api import names
+from azbackup.api import crds, names
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors, operations, vault_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
 from azbackup.kinds import changes
 from azbackup.kinds import operations as ops
-from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import clients_for_vault
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
@@ -138,4 +138,5 @@ async def refresh_snapshots(obj: Resource, ctx: Context) -> None:
     ctx.inventory.invalidate_subscription(spec.subscription_id, older_than=ctx.settings.sync_period / 2)
 
 
-KIND = Kind(names.VAULT, client, full_pass=refresh_snapshots, follow=changes.follow)
+KIND = Kind(names.VAULT, client, crds.backup_vault, full_pass=refresh_snapshots, follow=changes.follow,
+            wakes=Wakes(azure_id=changes.vault_id))

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from azbackup.api import names
+from azbackup.api import crds, names
+from azbackup.api.names import KubeAccess
 from azbackup.api.specs import VaultSpec, VMRestoreSpec
 from azbackup.azure import errors, lists, operations
 from azbackup.azure import protection_body as pb
@@ -114,7 +115,6 @@ class RestoreClient:
                  now: dt.datetime) -> None:
         self.clients, self.vault, self.source, self.spec, self.now = clients, vault, source, spec, now
         self.ref = pb.VmRef.parse(source.vm_id)
-        self.chosen: restore_points.Chosen | None = None
         self.warnings: list[str] = []
 
     # -- names ---------------------------------------------------------------------------------------
@@ -257,8 +257,8 @@ class RestoreClient:
                 # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
                 # the point is chosen now for that case; the checks are not (the target may be our own VM).
                 chosen = restore_points.choose(await self._points(), self.spec.point)
-                self.chosen = chosen if isinstance(chosen, restore_points.Chosen) else None
-                return Observation(exists=False, status={"phase": "Pending"}, pending=(
+                plan = chosen if isinstance(chosen, restore_points.Chosen) else None
+                return Observation(exists=False, status={"phase": "Pending"}, plan=plan, pending=(
                     Reason.TRIGGER_OUTCOME_UNKNOWN,
                     f"a restore trigger was sent at {pending} without a confirmed answer; looking for the Restore "
                     "job it may have started instead of sending another"))
@@ -294,9 +294,8 @@ class RestoreClient:
         if failure is not None:
             return Observation(exists=False, status={"phase": "Pending"},
                                blocked=Hold(failure.reason, failure.message, retry_in=NOT_FOUND_RETRY))
-        self.chosen = chosen
         point = chosen.point
-        return Observation(exists=False, status={
+        return Observation(exists=False, plan=chosen, status={
             "phase": "Pending", "recoveryPoint": point.name, "recoveryPointType": point.type or None,
             "recoveryPointTime": point.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "rehydrated": chosen.rehydrate or None,
             "warnings": self._network_warnings() or None})
@@ -309,12 +308,11 @@ class RestoreClient:
                                        f"{status.get('errorMessage')}"))
         return Observation(exists=True, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
 
-    def request(self) -> dict[str, Any]:
+    def request(self, chosen: restore_points.Chosen) -> dict[str, Any]:
         """The IaasVMRestoreRequest the CLI would send for this restore (restore.md §1.3)."""
-        assert self.chosen is not None
-        target, point = self.spec.target, self.chosen.point
+        target, point = self.spec.target, chosen.point
         body: dict[str, Any] = {
-            "objectType": "IaasVMRestoreWithRehydrationRequest" if self.chosen.rehydrate else "IaasVMRestoreRequest",
+            "objectType": "IaasVMRestoreWithRehydrationRequest" if chosen.rehydrate else "IaasVMRestoreRequest",
             "recoveryPointId": point.name,
             "recoveryType": "AlternateLocation" if self.wants_vm else "RestoreDisks",
             "sourceResourceId": self.source.vm_id,
@@ -329,22 +327,23 @@ class RestoreClient:
                         subnetId=target.subnet_id)
         if target.zones:
             body["zones"] = list(target.zones)
-        if self.chosen.rehydrate:
+        if chosen.rehydrate:
             body["recoveryPointRehydrationInfo"] = {
                 "rehydrationRetentionDuration": f"P{self.spec.point.rehydration_days}D",
                 "rehydrationPriority": self.spec.point.rehydration_priority}
         return {"properties": body}
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
-        if self.chosen is None:  # the adopt window closed, and no point can be restored any more
+        chosen = seen.plan  # chosen by observe, in the same pass
+        if not isinstance(chosen, restore_points.Chosen):  # the adopt window closed, and no point is left
             raise errors.InvalidSpec("no recovery point can be restored for this spec any more", status=400)
         log.info("%s/%s: triggering a restore of VM %s from recovery point %s", obj.namespace, obj.name,
-                 self.source.vm_name, self.chosen.point.name)
+                 self.source.vm_name, chosen.point.name)
         capture = operations.HeaderCapture()
         with errors.guard():
             await self.clients.backup.restores.begin_trigger(
                 self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                self.chosen.point.name, cast(Any, self.request()), polling=False, raw_response_hook=capture,
+                chosen.point.name, cast(Any, self.request(chosen)), polling=False, raw_response_hook=capture,
                 # retry_total=0: azure-core would re-send the POST after a 5xx or a dropped connection, and
                 # every POST that arrives starts another restore; the loop decides instead (reconcile.adoption).
                 retry_total=0)
@@ -409,4 +408,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
 
 
 # Its vault is its ProtectedVM's; deleting it leaves what it created unless cleanup says Delete.
-KIND = Kind(names.VM_RESTORE, client, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,), after=ttl.expire)
+KIND = Kind(names.VM_RESTORE, client, crds.vm_restore, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,),
+            after=ttl.expire,
+            writes=(KubeAccess(names.VM_RESTORE, ("delete",),
+                               "A VMRestore deletes itself ttlSecondsAfterFinished after it finished."),))

@@ -12,7 +12,17 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from azbackup.azure import errors
-from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationState, ReconcilePolicy, Resource
+from azbackup.managed import (
+    ExternalClient,
+    Hold,
+    Observation,
+    Operation,
+    OperationClient,
+    OperationState,
+    ReconcilePolicy,
+    Resource,
+    TriggerClient,
+)
 from azbackup.reasons import Reason
 from azbackup.reconcile import adoption
 from azbackup.reconcile.journal import Journal
@@ -79,7 +89,8 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
         return Verdict.paused()
 
     cleared: dict[str, object] = {}
-    if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
+    # An owner of children starts no Azure operation: only an OperationClient has one to follow.
+    if isinstance(client, OperationClient) and (operation := Operation.from_status(obj.status.get("operation"))):
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
             return Verdict.progressing(Reason.WAITING_FOR_OPERATION,
@@ -154,8 +165,7 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
 
 def _doubt_reason(client: ExternalClient) -> Reason:
     """The reason shown while looking for what an unknown-outcome create started (a kind may name its own)."""
-    reason = getattr(client, "unknown_outcome_reason", None)
-    return reason if isinstance(reason, Reason) else Reason.CREATE_OUTCOME_UNKNOWN
+    return client.unknown_outcome_reason if isinstance(client, TriggerClient) else Reason.CREATE_OUTCOME_UNKNOWN
 
 
 def _parse_now(now: str) -> dt.datetime:
@@ -184,7 +194,8 @@ async def finalize(obj: Resource, client: ExternalClient, now: str, settings: Lo
     """One pass of deletion. done=True means the finalizer may go. Raises `errors.AzbackupError`."""
     if obj.policy is not ReconcilePolicy.MANAGE or client.keeps_azure_on_delete(obj):
         return Finalization(True)
-    if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
+    # An owner of children starts no Azure operation: only an OperationClient has one to follow.
+    if isinstance(client, OperationClient) and (operation := Operation.from_status(obj.status.get("operation"))):
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
             return Finalization(False, Verdict.progressing(

@@ -79,12 +79,14 @@ class Runtime:
         self.kinds, self.registry, self.clock = kinds, registry, clock
         self.journal = Journal(self)
         self.scheduler = Scheduler(registry, clock)
-        self.writer = StatusWriter(kube, registry, events, self.requeue, lambda: rfc3339(self.clock()))
+        self.writer = StatusWriter(kube, registry, events, self.requeue, lambda: rfc3339(self.clock()),
+                                   lambda kind: kinds[kind].abnormal_true if kind in kinds else frozenset())
         self.secrets = SecretCache(kube.secret_data, settings.secret_ttl, clock)
         self.inventory = contract.new_inventory(time.monotonic)
         self.context = contract.Context(
             objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings.kinds,
-            clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass)
+            clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass,
+            kinds=tuple(kinds.values()))
         self._locks: dict[Key, asyncio.Lock] = {}
         self._attempts: dict[Key, int] = {}
         self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)
