@@ -32,6 +32,16 @@ def create_incomplete(annotations: Mapping[str, str]) -> bool:
             and pending > annotations.get(JOURNAL_FAILED, ""))
 
 
+def unrefused_trigger(annotations: Mapping[str, str]) -> str:
+    """When a non-idempotent create was last sent, unless Azure refused it after ("" if never sent).
+
+    Unlike `create_incomplete`, a recorded success does not settle it: a trigger whose answer came but
+    whose job is not known yet (the operation's result was lost) may still be adopted by its time.
+    """
+    pending = annotations.get(JOURNAL_PENDING, "")
+    return pending if pending and pending > annotations.get(JOURNAL_FAILED, "") else ""
+
+
 class ReconcilePolicy(enum.StrEnum):
     MANAGE = "manage"  # the default: make Azure match the spec
     OBSERVE = "observe"  # read Azure, report drift in status, write nothing

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from azbackup.api import crds, names
@@ -24,63 +24,38 @@ from azbackup.azure import errors, lists, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import collect
-from azbackup.azure.rest import rest
 from azbackup.checks import facts as cf
 from azbackup.checks.restore_network_config import restore_network_config
 from azbackup.checks.result import Result
+from azbackup.kinds import jobs, restore_checks, restore_points, ttl
 from azbackup.kinds import operations as ops
-from azbackup.kinds import restore_checks, restore_points, ttl
 from azbackup.kinds.contract import Context, Kind
 from azbackup.kinds.references import PROTECTED_VM_REF, clients_for_vault, resolve_protected_vm, resolve_vault
 from azbackup.managed import (
-    JOURNAL_FAILED,
-    JOURNAL_PENDING,
     ExternalClient,
     Hold,
     Observation,
     Operation,
     OperationResult,
-    OperationState,
     Resource,
 )
 from azbackup.reasons import Reason
 
 log = logging.getLogger("azbackup.vmrestore")
-RUNNING = {"inprogress", "cancelling"}
+WORDS = jobs.Words("restore", "Restore job", Reason.RESTORE_TRIGGERED, Reason.RESTORE_FAILED)
 CLI_TIME = "%Y-%m-%d %I:%M:%S %p"  # how az CLI writes $filter times (restore.md §3.3)
 POINT_WINDOW = dt.timedelta(days=3650)  # recovery points are listed over a range; ten years covers them all
 NOT_FOUND_RETRY = 60.0
 
 
-def _iso(value: Any) -> str | None:
-    parsed = pb.parse_time(value)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed else None
-
-
 def job_status(job: Mapping[str, Any], wants_vm: bool) -> dict[str, Any]:
     """A Restore job as status. CompletedWithWarnings restored the disks but not the VM: when a VM was
     asked for, that is a failure (restore.md §2.3); for a disk restore it is a success."""
-    props = job.get("properties") or {}
-    raw = str(props.get("status", "")).lower()
-    if raw in RUNNING:
-        phase = "Running"
-    elif raw == "completed" or (raw == "completedwithwarnings" and not wants_vm):
-        phase = "Succeeded"
-    else:
-        phase = "Failed"
-    details = (props.get("errorDetails") or [{}])[0] if props.get("errorDetails") else {}
-    code = str(details.get("errorTitle") or details.get("errorCode") or "") or None
-    if phase == "Failed" and raw == "completedwithwarnings":
-        code = code or "CompletedWithWarnings"
-    done = phase != "Running"
-    return {
-        "jobId": job.get("name"), "phase": phase, "jobStatus": props.get("status"),
-        "startTime": _iso(props.get("startTime")),
-        "completionTime": _iso(props.get("endTime")) if done else None,
-        "duration": str(props.get("duration")) if props.get("duration") and done else None,
-        "errorCode": code if phase == "Failed" else None,
-        "errorMessage": (str(details.get("errorString") or "") or None) if phase == "Failed" else None,
-    }
+    raw = (job.get("properties") or {}).get("status")
+    status = jobs.job_status(job, {"completed"} if wants_vm else {"completed", "completedwithwarnings"})
+    if status["phase"] == "Failed" and str(raw).lower() == "completedwithwarnings":
+        status["errorCode"] = status["errorCode"] or "CompletedWithWarnings"
+    return {**status, "jobStatus": raw}
 
 
 def property_bag(job: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -116,6 +91,7 @@ class RestoreClient:
         self.clients, self.vault, self.source, self.spec, self.now = clients, vault, source, spec, now
         self.ref = pb.VmRef.parse(source.vm_id)
         self.warnings: list[str] = []
+        self.job = jobs.Job(clients, vault, WORDS)
 
     # -- names ---------------------------------------------------------------------------------------
     @property
@@ -186,21 +162,16 @@ class RestoreClient:
         checked = restore_network_config(self.source.facts, ctx)
         return [checked.message] if checked.result is Result.WARNING else []
 
-    async def _job(self, job_id: str) -> dict[str, Any]:
-        with errors.guard():
-            return rest(await self.clients.backup.job_details.get(self.vault.vault_name, self.vault.resource_group,
-                                                                 job_id))
-
     async def _find_job(self, since: str) -> dict[str, Any] | None:
         """The Restore job this object's trigger started (after a crash between the POST and its record)."""
         floor = (pb.parse_time(since) or self.now) - dt.timedelta(minutes=5)
         end = self.now + dt.timedelta(days=1)
-        jobs = await collect(self.clients.backup.backup_jobs.list(
+        listed_jobs = await collect(self.clients.backup.backup_jobs.list(
             self.vault.vault_name, self.vault.resource_group,
             filter=f"operation eq 'Restore' and startTime eq '{floor.strftime(CLI_TIME)}' "
                    f"and endTime eq '{end.strftime(CLI_TIME)}'"))
-        for listed in jobs:
-            job = await self._job(str(listed.get("name")))  # the list may omit extendedInfo
+        for listed in listed_jobs:
+            job = await self.job.get(str(listed.get("name")))  # the list may omit extendedInfo
             bag = property_bag(job)
             props = job.get("properties") or {}
             if str(props.get("entityFriendlyName", "")).lower() != self.source.vm_name.lower():
@@ -246,36 +217,26 @@ class RestoreClient:
     async def observe(self, obj: Resource) -> Observation:
         if obj.deleting:
             return await self._observe_deleting(obj)
-        job_id = obj.status.get("jobId")
-        if job_id and obj.status.get("phase") in ("Succeeded", "Failed"):
-            return self._finished(obj)  # a finished job never changes: no call
-        pending = obj.annotations.get(JOURNAL_PENDING, "")
-        if not job_id and pending and pending > obj.annotations.get(JOURNAL_FAILED, ""):
-            # A trigger may have reached Azure (its answer, or our record of it, was lost): adopt its job.
-            found = await self._find_job(pending)
-            if found is None:
-                # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
-                # the point is chosen now for that case; the checks are not (the target may be our own VM).
-                chosen = restore_points.choose(await self._points(), self.spec.point)
-                plan = chosen if isinstance(chosen, restore_points.Chosen) else None
-                return Observation(exists=False, status={"phase": "Pending"}, plan=plan, pending=(
-                    Reason.TRIGGER_OUTCOME_UNKNOWN,
-                    f"a restore trigger was sent at {pending} without a confirmed answer; looking for the Restore "
-                    "job it may have started instead of sending another"))
-            job_id = found.get("name")
-            log.info("%s/%s: adopting restore job %s, started by an earlier trigger", obj.namespace, obj.name,
-                     job_id)
-        if not job_id:
+        if (finished := self.job.finished(obj, self._ready)) is not None:
+            return finished
+        job_id = await self.job.locate(obj, self._find_job)
+        if isinstance(job_id, Observation):
+            # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
+            # the point is chosen now for that case; the checks are not (the target may be our own VM).
+            chosen = restore_points.choose(await self._points(), self.spec.point)
+            return replace(job_id, plan=chosen if isinstance(chosen, restore_points.Chosen) else None)
+        if job_id is None:
             return await self._before_trigger(obj)
-        status = job_status(await self._job(str(job_id)), self.wants_vm)
+        status = job_status(await self.job.get(job_id), self.wants_vm)
         if status["phase"] == "Running":
-            return Observation(exists=True, usable=False, status=status,
-                               pending=(Reason.RESTORE_TRIGGERED, f"restore job {job_id} is running in Azure"))
+            return self.job.running(status)
         status["created"] = await self._created(status)
         if status["phase"] == "Failed":
-            return Observation(exists=True, status=status, limitation=Hold(
-                Reason.RESTORE_FAILED, f"restore job {job_id} failed: {status['errorCode']}: {status['errorMessage']}"))
-        return Observation(exists=True, status=status, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
+            return self.job.failed(status)
+        return Observation(exists=True, status=status, ready=self._ready(status))
+
+    def _ready(self, status: Mapping[str, Any]) -> tuple[Reason, str]:
+        return Reason.RESTORE_SUCCEEDED, self._success(status)
 
     def _success(self, status: Mapping[str, Any]) -> str:
         created = status.get("created") or {}
@@ -299,14 +260,6 @@ class RestoreClient:
             "phase": "Pending", "recoveryPoint": point.name, "recoveryPointType": point.type or None,
             "recoveryPointTime": point.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "rehydrated": chosen.rehydrate or None,
             "warnings": self._network_warnings() or None})
-
-    def _finished(self, obj: Resource) -> Observation:
-        status = dict(obj.status)
-        if status.get("phase") == "Failed":
-            return Observation(exists=True, limitation=Hold(
-                Reason.RESTORE_FAILED, f"restore job {status.get('jobId')} failed: {status.get('errorCode')}: "
-                                       f"{status.get('errorMessage')}"))
-        return Observation(exists=True, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
 
     def request(self, chosen: restore_points.Chosen) -> dict[str, Any]:
         """The IaasVMRestoreRequest the CLI would send for this restore (restore.md §1.3)."""
@@ -380,16 +333,13 @@ class RestoreClient:
         return None
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        result = await ops.poll(self.clients.backup.send_request, operation)
-        if result.state is OperationState.SUCCEEDED and result.status.get("jobId"):
-            return OperationResult(result.state, status={"jobId": result.status["jobId"], "phase": "Running"})
-        return result
+        return await self.job.poll(operation, {"phase": "Running"})
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.cleanup != "Delete"  # by default the restored VM or disks outlive the object
 
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        return Hold(Reason.RESTORE_FAILED, f"the restore trigger failed: {result.code}: {result.message}")
+        return self.job.failed_trigger(result)
 
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
