@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from azbackup.azure import errors, lists, operations
+from azbackup.azure import configure_jobs, errors, lists, operations
 from azbackup.azure.gateway import Clients
-from azbackup.azure.rest import rest
+from azbackup.azure.rest import all_items, rest
 from azbackup.limits import capacity
 
 T = TypeVar("T")
@@ -42,10 +42,8 @@ class BackupStatus:
     vault_id: str | None
 
 
-async def collect(pages: Any) -> list[dict[str, Any]]:
-    """All items of an SDK pager, as REST JSON (for small lists; bulk reads use `lists`)."""
-    with errors.guard():
-        return [rest(item) async for item in pages]
+# The old name of `rest.all_items`, kept while other branches still import it from here.
+collect = all_items
 
 
 class SingleFlight(Generic[T]):
@@ -217,12 +215,10 @@ class Inventory(Generic[FleetT]):
     def running_configures(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str
                            ) -> SingleFlight[frozenset[str]]:
         """VMs with a configure-protection job running in the vault (azure.configure_jobs)."""
-        from azbackup.azure.configure_jobs import load_running
-
         key = vault_id.lower()
         if key not in self._configures:
-            self._configures[key] = SingleFlight(lambda: load_running(clients, vault_name, resource_group),
-                                                 self.clock)
+            self._configures[key] = SingleFlight(
+                lambda: configure_jobs.load_running(clients, vault_name, resource_group), self.clock)
         return self._configures[key]
 
     def storage_prefixes(self, clients: Clients, region: str) -> SingleFlight[tuple[str, ...] | None]:

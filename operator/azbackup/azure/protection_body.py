@@ -79,10 +79,10 @@ def stop_body(spec: ProtectedVMSpec) -> dict[str, Any]:
 
 
 def has_selection(item: Mapping[str, Any] | None) -> bool:
-    return _exclusion_of(item or {}) is not None
+    return exclusion_of(item or {}) is not None
 
 
-def _exclusion_of(item: Mapping[str, Any]) -> tuple[tuple[int, ...], bool] | None:
+def exclusion_of(item: Mapping[str, Any]) -> tuple[tuple[int, ...], bool] | None:
     raw = ((item.get("properties") or {}).get("extendedProperties") or {}).get("diskExclusionProperties")
     if not raw or (not raw.get("diskLunList") and not raw.get("isInclusionList")):
         return None
@@ -104,29 +104,6 @@ class ItemState:
         return cls(True, bool(props.get("isScheduledForDeferredDelete")),
                    str(props.get("protectionState", "")).lower(), str(props.get("policyName") or "").lower()
                    or str(props.get("policyId") or "").rsplit("/", 1)[-1].lower())
-
-
-def differences(spec: ProtectedVMSpec, policy_name: str, item: Mapping[str, Any]) -> tuple[str, ...]:
-    """What the protected item lacks against the spec (state, policy, disks); empty when converged."""
-    have = ItemState.of(item)
-    out: list[str] = []
-    if have.soft_deleted:
-        if spec.state != "ProtectionStopped":
-            out.append("the item is soft-deleted in Azure; re-protecting it (isRehydrate)")
-        return tuple(out)
-    want_state = spec.state.lower()
-    if want_state == "protected":
-        if have.state not in PROTECTED_STATES:
-            out.append(f"protectionState: Azure {have.state or 'none'}, spec Protected")
-    elif have.state != want_state:
-        out.append(f"protectionState: Azure {have.state or 'none'}, spec {spec.state}")
-    if want_state != "protectionstopped" and have.policy_name and have.policy_name != policy_name.lower():
-        out.append(f"policy: Azure {have.policy_name}, spec {policy_name}")
-    want_disks = disk_exclusion(spec.disks)
-    want = (tuple(sorted(want_disks["diskLunList"])), bool(want_disks["isInclusionList"])) if want_disks else None
-    if want_state != "protectionstopped" and _exclusion_of(item) != want:
-        out.append(f"disk selection: Azure {_exclusion_of(item)}, spec {want}")
-    return tuple(out)
 
 
 def parse_time(value: Any) -> dt.datetime | None:

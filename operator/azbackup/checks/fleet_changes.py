@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from azbackup.toolkit.json import dig as get_path
+
 from .gather import Fleet, FleetSource, Json, Network, compact_disk, lower_id, vm_facts, with_storage_accounts
-from .gather import _get as get_path
 from .gather import _selectable as selectable_of
 
 # More VMs than this touched by one batch: re-read the whole fleet (about a dozen list pages for a

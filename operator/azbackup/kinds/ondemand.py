@@ -18,7 +18,7 @@ from azbackup.api.specs import OnDemandSpec, VaultSpec
 from azbackup.azure import errors, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.azure.inventory import collect
+from azbackup.azure.rest import all_items
 from azbackup.kinds import jobs, ttl
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, Kind
@@ -71,7 +71,7 @@ class OnDemandClient:
 
     async def _find_job(self, since: str) -> dict[str, Any] | None:
         """The user-triggered backup job of this VM started at or after `since` (after a crash)."""
-        jobs = await collect(self.clients.backup.backup_jobs.list(
+        jobs = await all_items(self.clients.backup.backup_jobs.list(
             self.vault.vault_name, self.vault.resource_group,
             filter=f"operation eq 'Backup' and backupManagementType eq 'AzureIaasVM' "
                    f"and entityFriendlyName eq '{self.target.vm_name}'"))
@@ -85,7 +85,7 @@ class OnDemandClient:
         return None
 
     async def _recovery_point(self, started: str | None) -> str | None:
-        points = await collect(self.clients.backup.recovery_points.list(
+        points = await all_items(self.clients.backup.recovery_points.list(
             self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item))
         floor = pb.parse_time(started)
         best: tuple[dt.datetime, str] | None = None

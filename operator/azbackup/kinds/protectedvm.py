@@ -22,6 +22,7 @@ from azbackup.azure.inventory import item_key
 from azbackup.checks import facts as f
 from azbackup.checks import gather
 from azbackup.kinds import operations as ops
+from azbackup.kinds import protection_diff
 from azbackup.kinds.contract import Context, FleetInventory, Kind, Wakes
 from azbackup.kinds.protectedvm_conditions import (
     backup_healthy,
@@ -136,7 +137,7 @@ class ProtectedVMClient:
         if refusal is not None:
             return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
                 refusal.reason, refusal.message, retry_in=self.freshness.fleet))
-        diffs = pb.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
+        diffs = protection_diff.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
         if (not state.exists or diffs) and await self._configure_running():
             # An earlier PUT (its answer lost, or its operation never saved) is still being applied:
             # wait for its job instead of sending a second PUT.

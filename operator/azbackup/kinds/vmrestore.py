@@ -23,7 +23,7 @@ from azbackup.api.specs import VaultSpec, VMRestoreSpec
 from azbackup.azure import errors, lists, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.azure.inventory import collect
+from azbackup.azure.rest import all_items
 from azbackup.checks import facts as cf
 from azbackup.checks.restore_network_config import restore_network_config
 from azbackup.checks.result import Result
@@ -119,7 +119,7 @@ class RestoreClient:
         end = pb.parse_time(self.spec.point.before) or self.now
         end = max(end, self.now) + dt.timedelta(days=1)
         start = end - POINT_WINDOW
-        listed = await collect(self.clients.backup.recovery_points.list(
+        listed = await all_items(self.clients.backup.recovery_points.list(
             self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
             filter=f"startDate eq '{start.strftime(CLI_TIME)}' and endDate eq '{end.strftime(CLI_TIME)}'"))
         return [p for p in (restore_points.Point.parse(raw) for raw in listed) if p is not None]
@@ -166,7 +166,7 @@ class RestoreClient:
         """The Restore job this object's trigger started (after a crash between the POST and its record)."""
         floor = (pb.parse_time(since) or self.now) - dt.timedelta(minutes=5)
         end = self.now + dt.timedelta(days=1)
-        listed_jobs = await collect(self.clients.backup.backup_jobs.list(
+        listed_jobs = await all_items(self.clients.backup.backup_jobs.list(
             self.vault.vault_name, self.vault.resource_group,
             filter=f"operation eq 'Restore' and startTime eq '{floor.strftime(CLI_TIME)}' "
                    f"and endTime eq '{end.strftime(CLI_TIME)}'"))

@@ -28,4 +28,4 @@ def ready_for(status: Mapping[str, Any], generation: int) -> bool:
 def holds_last_known(status: Mapping[str, Any], generation: int, err: errors.AzbackupError,
                      failing_for: float, grace: float) -> bool:
     """True when the failure is retried quietly: transient, on a Ready object, within the grace period."""
-    return not err.stalls and ready_for(status, generation) and failing_for < grace
+    return not err.meaning.stalls and ready_for(status, generation) and failing_for < grace

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from azbackup import failures
 from azbackup.azure import errors
 from azbackup.managed import (
     ExternalClient,
@@ -60,16 +61,17 @@ def backoff(first: float, attempts: int, cap: float) -> float:
 def verdict_for_error(err: errors.AzbackupError, attempts: int, settings: LoopSettings,
                       status: dict[str, object] | None = None) -> Verdict:
     """An Azure failure as a verdict: Stalled or Reconciling, and when to try again (never a storm)."""
+    meaning = err.meaning  # the contract's table (failures.MEANING): the gateway only states facts
     if isinstance(err, errors.Throttled) and err.retry_after:
         retry_in: float | None = max(err.retry_after, 1.0)  # the server said when; obey it exactly
-    elif err.retry is errors.Retry.FAST:
+    elif meaning.retry is failures.Retry.FAST:
         retry_in = backoff(settings.fast_retry, attempts, settings.max_retry)
-    elif err.retry is errors.Retry.SLOW:
+    elif meaning.retry is failures.Retry.SLOW:
         retry_in = backoff(settings.slow_retry, attempts, settings.max_retry)
     else:
         retry_in = None  # only a spec change helps; the periodic sync still re-reads Azure
-    make = Verdict.stalled if err.stalls else Verdict.progressing
-    return make(err.reason, err.message, retry_in, status=status or {})
+    make = Verdict.stalled if meaning.stalls else Verdict.progressing
+    return make(meaning.reason, err.message, retry_in, status=status or {})
 
 
 def _hold(hold: Hold, seen: Observation) -> Verdict:
