@@ -178,26 +178,6 @@ class Inventory(Generic[FleetT]):
         # Resources (VMs, protected items) read again one by one after the change feed named them: their
         # entry in an older snapshot is as fresh as that read.
         self._read_at: dict[str, float] = {}
-        # When each finished operation was first seen done: a list read begun before that cannot show it.
-        self.done_at: dict[str, float] = {}
-        # Issue 14: configure-protection writes decided or sent per vault that its item list may not show yet
-        # (vault id -> VM id -> (policy name, when)); counted against Azure's 1000 per vault and per policy.
-        self._pending: dict[str, dict[str, tuple[str, float]]] = {}
-
-    def reserve(self, vault_id: str, vm_id: str, policy: str) -> None:
-        """A place in the vault (and the policy) for a write about to be sent."""
-        self._pending.setdefault(vault_id.lower(), {})[vm_id.lower()] = (policy, self.clock())
-
-    def release(self, vault_id: str, vm_id: str) -> None:
-        """The write is done (the item list shows it) or failed: the list alone counts it now."""
-        self._pending.get(vault_id.lower(), {}).pop(vm_id.lower(), None)
-
-    def pending(self, vault_id: str, ttl: float = 600.0) -> dict[str, str]:
-        """VM id -> policy of the places reserved in the vault; a reservation never confirmed expires."""
-        held = self._pending.get(vault_id.lower(), {})
-        for vm in [vm for vm, (_, at) in held.items() if self.clock() - at > ttl]:
-            del held[vm]
-        return {vm: policy for vm, (policy, _) in held.items()}
 
     def fleet(self, clients: Clients) -> SingleFlight[FleetT]:
         key = clients.subscription_id.lower()

@@ -11,7 +11,7 @@ seam, one generic reconciler).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from prometheus_client.metrics_core import Metric
@@ -21,6 +21,7 @@ from azbackup.azure.credentials import CredentialSource
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import Inventory
 from azbackup.checks import gather
+from azbackup.kinds.places import Places
 from azbackup.managed import ExternalClient, Resource
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -109,6 +110,8 @@ class Context:
     requeue: Callable[[Key, float], None]
     full_pass: Callable[[Key], None] = lambda key: None
     """Start a full pass of this vault object now (the change feed has a gap)."""
+    places: Places = field(default_factory=Places)
+    """Places reserved in vaults and operations seen done, which Azure's lists may not show yet."""
     kinds: Sequence[Kind] = ()
     """The table of kinds (a hook that acts for several kinds, like the change feed, reads their rules)."""
 

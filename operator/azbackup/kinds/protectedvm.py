@@ -24,6 +24,7 @@ from azbackup.checks import gather
 from azbackup.kinds import operations as ops
 from azbackup.kinds import protection_diff
 from azbackup.kinds.contract import Context, FleetInventory, Kind, Wakes
+from azbackup.kinds.places import Places
 from azbackup.kinds.protectedvm_conditions import (
     backup_healthy,
     item_status,
@@ -74,8 +75,10 @@ class ProtectedVMClient:
     deterministic_names = True  # container and item names derive from the VM id
 
     def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec, vault_status: Mapping[str, Any],
-                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime) -> None:
+                 policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime, *,
+                 places: Places | None = None) -> None:
         self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
+        self.places = places if places is not None else Places()  # the process's (Context.places)
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
         self.ref = pb.VmRef.parse(spec.vm_id)
         self.vault_id = str(vault_status.get("vaultId") or vault.vault_id)
@@ -170,10 +173,11 @@ class ProtectedVMClient:
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
         listed = (await flight.get(self.freshness.items)).capacity_items()
-        counts = capacity.count(listed, self.inventory.pending(self.vault_id), self.spec.vm_id, self.policy.name)
+        reserved = self.places.reserved(self.vault_id, self.inventory.clock())
+        counts = capacity.count(listed, reserved, self.spec.vm_id, self.policy.name)
         refusal = capacity.decide(counts, self.vault.vault_name, self.policy.name)
         if refusal is None:
-            self.inventory.reserve(self.vault_id, self.spec.vm_id, self.policy.name)
+            self.places.reserve(self.vault_id, self.spec.vm_id, self.policy.name, self.inventory.clock())
         return refusal
 
     def _observe_deleting(self, state: pb.ItemState) -> Observation:
@@ -318,19 +322,19 @@ class ProtectedVMClient:
             if result.state is OperationState.SUCCEEDED:
                 self.inventory.invalidate_subscription(self.vault.subscription_id)
             return result
-        done_at = self.inventory.done_at.get(operation.url)
+        done_at = self.places.done_at(operation.url)
         if done_at is None:
             result = await ops.poll(self.clients.backup.send_request, operation)
             if result.state is not OperationState.SUCCEEDED:
                 return result
-            done_at = self.inventory.done_at.setdefault(operation.url, self.inventory.clock())
+            done_at = self.places.seen_done(operation.url, self.inventory.clock())
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
         await flight.get(self.freshness.items)
         if flight.loaded_at < done_at:
             return OperationResult(OperationState.RUNNING)
-        self.inventory.done_at.pop(operation.url, None)
-        self.inventory.release(self.vault_id, self.spec.vm_id)  # the list counts the item from now on
+        self.places.forget(operation.url)
+        self.places.release(self.vault_id, self.spec.vm_id)  # the list counts the item from now on
         return OperationResult(OperationState.SUCCEEDED)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
@@ -341,7 +345,7 @@ class ProtectedVMClient:
             return Hold(Reason.REMEDIATION_FAILED,
                         f"setting osProfile.allowExtensionOperations on the VM failed in Azure with {result.code}: "
                         f"{result.message}", retry_in=self.freshness.fleet)
-        self.inventory.release(self.vault_id, self.spec.vm_id)  # no place taken in Azure
+        self.places.release(self.vault_id, self.spec.vm_id)  # no place taken in Azure
         return Hold(Reason.CONFIGURE_PROTECTION_FAILED,
                     f"{operation.kind} failed in Azure with {result.code}: {result.message}",
                     retry_in=self.freshness.fleet)
@@ -369,7 +373,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                           discovery=max(2.0 * s.poll_interval, s.fast_retry))
     return ProtectedVMClient(await clients_for_vault(vault, ctx), ctx.inventory,
                              VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
-                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), places=ctx.places)
 
 
 KIND = Kind(names.PROTECTED_VM, client, crds.protected_vm, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
