@@ -15,6 +15,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from azbackup.azure.ratelimit import Kind
+from azbackup.toolkit import conditions
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -78,8 +79,7 @@ class ObjectsCollector(Collector):
                                    labels=["kind", "ready", "reason"])
         counts: dict[tuple[str, str, str], int] = {}
         for obj in self.objects():
-            ready: dict[str, Any] = next(
-                (c for c in obj.status.get("conditions") or () if c.get("type") == "Ready"), {})
+            ready = conditions.ready(obj.status)
             key = (obj.kind, str(ready.get("status", "Unknown")), str(ready.get("reason", "")))
             counts[key] = counts.get(key, 0) + 1
         for labels, count in sorted(counts.items()):

@@ -19,14 +19,14 @@ from azbackup.azure import configure_jobs, errors, lists, operations
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import all_items, rest
 from azbackup.limits import capacity
+from azbackup.toolkit import ids
 
 T = TypeVar("T")
 ANY_AGE = 1e12  # seconds: older than any real snapshot, younger than an invalidated one
 FleetT = TypeVar("FleetT")
 
 
-def lower_id(resource_id: str | None) -> str:
-    return (resource_id or "").lower()
+lower_id = ids.lower
 
 
 def item_key(vault_id: str, vm_id: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azbackup.api.specs import DiskSelection, ProtectedVMSpec
+from azbackup.toolkit import ids, times
 
 FABRIC = "Azure"
 VM_ITEM_TYPE = "Microsoft.Compute/virtualMachines"
@@ -30,10 +31,8 @@ class VmRef:
 
     @classmethod
     def parse(cls, vm_id: str) -> VmRef:
-        parts = vm_id.strip("/").split("/")
-        lower = [p.lower() for p in parts]
-        return cls(parts[lower.index("subscriptions") + 1].lower(), parts[lower.index("resourcegroups") + 1],
-                   parts[lower.index("virtualmachines") + 1])
+        return cls(ids.segment(vm_id, "subscriptions").lower(), ids.resource_group(vm_id),
+                   ids.segment(vm_id, "virtualMachines"))
 
     @property
     def container(self) -> str:
@@ -103,13 +102,11 @@ class ItemState:
         props = item.get("properties") or {}
         return cls(True, bool(props.get("isScheduledForDeferredDelete")),
                    str(props.get("protectionState", "")).lower(), str(props.get("policyName") or "").lower()
-                   or str(props.get("policyId") or "").rsplit("/", 1)[-1].lower())
+                   or ids.name(str(props.get("policyId") or "")).lower())
 
 
 def parse_time(value: Any) -> dt.datetime | None:
+    # Azure writes 0001-01-01 (and 2001-01-01 in older answers) for "never".
     if not value or str(value).startswith("2001-01-01") or str(value).startswith("0001-01-01"):
         return None
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return times.parse(value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from azbackup.toolkit import ids
 from azbackup.toolkit.json import dig
 
 from . import facts as f
@@ -21,8 +22,7 @@ from . import facts as f
 Json = Mapping[str, Any]
 
 
-def lower_id(resource_id: str | None) -> str:
-    return (resource_id or "").lower()
+lower_id = ids.lower
 
 
 def _rule(raw: Json) -> f.SecurityRule | None:
@@ -280,8 +280,7 @@ def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
     if unmanaged:
         sa = None if accounts is None else _storage_accounts(unmanaged, accounts)
     vm_id = str(vm.get("id", ""))
-    parts = vm_id.split("/")
-    rg = parts[parts.index("resourceGroups") + 1] if "resourceGroups" in parts else ""
+    rg = ids.resource_group(vm_id)
     return f.VMFacts(
         id=vm_id, name=str(vm.get("name", "")), resource_group=rg, region=vm.get("location"),
         os=_os(props, view), agent=_agent(props, view),

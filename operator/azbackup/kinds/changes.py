@@ -29,6 +29,7 @@ from azbackup.checks import fleet_changes
 from azbackup.kinds.contract import Context, FeedReport, Key, Kind
 from azbackup.kinds.references import clients_for_vault
 from azbackup.managed import ReconcilePolicy, Resource
+from azbackup.toolkit import ids
 
 _ITEM = "/protecteditems/"
 _POLICY = "/backuppolicies/"
@@ -177,8 +178,7 @@ async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Contex
         of_vault = vault_of(item_id) or ""
         if of_vault not in followers.vaults:
             continue
-        parts = of_vault.split("/")
-        flight = ctx.inventory.vault_items(clients, of_vault, parts[-1], parts[parts.index("resourcegroups") + 1])
+        flight = ctx.inventory.vault_items(clients, of_vault, ids.name(of_vault), ids.resource_group(of_vault))
         items = await flight.settled()
         url = lists.resource(item_id)
         if items is None or url is None:

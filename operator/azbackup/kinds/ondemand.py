@@ -34,6 +34,7 @@ from azbackup.managed import (
     Waiting,
 )
 from azbackup.reasons import Reason
+from azbackup.toolkit import ids, times
 
 log = logging.getLogger("azbackup.ondemand")
 SUCCEEDED = frozenset({"completed", "completedwithwarnings"})
@@ -67,7 +68,7 @@ class OnDemandClient:
             return self.spec.retain_until
         days = self.spec.retention_days or DEFAULT_RETENTION_DAYS
         start = pb.parse_time(obj.created) or self.now
-        return (start + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return times.rfc3339(start + dt.timedelta(days=days))
 
     async def _find_job(self, since: str) -> dict[str, Any] | None:
         """The user-triggered backup job of this VM started at or after `since` (after a crash)."""
@@ -159,7 +160,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                            f"{state or 'none'}); the backup starts once it is", stalls=False))
     vault = resolve_vault(target, ctx, need_ready=False)
     vm_id = str(target.spec["vm"])
-    name = str(target.status.get("vmName") or vm_id.rstrip("/").rsplit("/", 1)[-1])
+    name = str(target.status.get("vmName") or ids.name(vm_id))
     return OnDemandClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
                           Target(vm_id, name), spec, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 

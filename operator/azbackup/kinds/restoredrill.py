@@ -29,7 +29,7 @@ from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.kinds import drill_metrics, drill_plan
 from azbackup.kinds.contract import Context, Kind
-from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
+from azbackup.kinds.references import VAULT_REF, children, clients_for_vault, resolve_vault
 from azbackup.managed import (
     ExternalClient,
     ExtraCondition,
@@ -39,6 +39,7 @@ from azbackup.managed import (
     Resource,
 )
 from azbackup.reasons import Reason
+from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.restoredrill")
 DRILL_LABEL = "azbackup.dev/restore-drill"
@@ -51,8 +52,7 @@ def _time(value: Any) -> dt.datetime | None:
     return pb.parse_time(value)
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+_iso = times.rfc3339
 
 
 def _condition(obj: Resource, type_: str) -> Mapping[str, Any]:
@@ -78,8 +78,7 @@ class DrillClient:
 
     # -- reads ---------------------------------------------------------------------------------------
     def _children(self, obj: Resource) -> dict[str, Resource]:
-        return {c.name: c for c in self.ctx.objects.of_kind(names.VM_RESTORE.kind, obj.namespace)
-                if any(ref.get("uid") == obj.uid for ref in c.owner_references)}
+        return children(obj, names.VM_RESTORE.kind, self.ctx)
 
     def _candidates(self, obj: Resource) -> list[str]:
         pvms = self.ctx.objects.of_kind(names.PROTECTED_VM.kind, obj.namespace)

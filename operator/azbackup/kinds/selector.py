@@ -9,6 +9,7 @@ deleted when their VM stops matching or disappears.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -19,15 +20,23 @@ from azbackup.api.specs import SelectorSpec, VaultSpec
 from azbackup.azure.gateway import Clients
 from azbackup.kinds import selection
 from azbackup.kinds.contract import Context, Kind, Wakes
-from azbackup.kinds.references import POLICY_REF, VAULT_REF, clients_for_vault, resolve_policy, resolve_vault
+from azbackup.kinds.references import (
+    POLICY_REF,
+    VAULT_REF,
+    children,
+    clients_for_vault,
+    resolve_policy,
+    resolve_vault,
+)
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, Resource
 from azbackup.reasons import Reason
+from azbackup.toolkit import conditions
 
 ELSEWHERE = "AlreadyProtectedByOtherVault"
 
 
-def _ready(obj: Resource) -> dict[str, Any]:
-    return next((c for c in obj.status.get("conditions") or () if c.get("type") == "Ready"), {})
+def _ready(obj: Resource) -> Mapping[str, Any]:
+    return conditions.ready(obj.status)
 
 
 def _settled(obj: Resource) -> bool:
@@ -44,8 +53,7 @@ class SelectorClient:
         self.ctx, self.clients, self.vault, self.spec = ctx, clients, vault, spec
 
     def _children(self, obj: Resource) -> dict[str, Resource]:
-        return {child.name: child for child in self.ctx.objects.of_kind(names.PROTECTED_VM.kind, obj.namespace)
-                if any(ref.get("uid") == obj.uid for ref in child.owner_references)}
+        return children(obj, names.PROTECTED_VM.kind, self.ctx)
 
     async def _plan(self, obj: Resource) -> tuple[selection.Plan, dict[str, Resource]]:
         settings = self.ctx.settings

@@ -40,6 +40,7 @@ from azbackup.managed import (
     Resource,
 )
 from azbackup.reasons import Reason
+from azbackup.toolkit import ids, times
 
 log = logging.getLogger("azbackup.vmrestore")
 WORDS = jobs.Words("restore", "Restore job", Reason.RESTORE_TRIGGERED, Reason.RESTORE_FAILED)
@@ -62,8 +63,7 @@ def property_bag(job: Mapping[str, Any]) -> Mapping[str, Any]:
     return ((job.get("properties") or {}).get("extendedInfo") or {}).get("propertyBag") or {}
 
 
-def _last(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+_last = ids.name
 
 
 def disk_stamp(name: str, prefix: str) -> str | None:
@@ -258,7 +258,7 @@ class RestoreClient:
         point = chosen.point
         return Observation(exists=False, plan=chosen, status={
             "phase": "Pending", "recoveryPoint": point.name, "recoveryPointType": point.type or None,
-            "recoveryPointTime": point.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "rehydrated": chosen.rehydrate or None,
+            "recoveryPointTime": times.rfc3339(point.time), "rehydrated": chosen.rehydrate or None,
             "warnings": self._network_warnings() or None})
 
     def request(self, chosen: restore_points.Chosen) -> dict[str, Any]:

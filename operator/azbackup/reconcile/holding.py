@@ -16,13 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from azbackup.azure import errors
+from azbackup.toolkit import conditions
 
 
 def ready_for(status: Mapping[str, Any], generation: int) -> bool:
-    for condition in status.get("conditions") or ():
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
-            return bool(condition.get("status") == "True" and condition.get("observedGeneration") == generation)
-    return False
+    return conditions.is_ready(status, generation)
 
 
 def holds_last_known(status: Mapping[str, Any], generation: int, err: errors.AzbackupError,

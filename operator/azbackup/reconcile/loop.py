@@ -28,6 +28,7 @@ from azbackup.reasons import Reason
 from azbackup.reconcile import adoption
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.verdict import Verdict
+from azbackup.toolkit import times
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,9 @@ def _doubt_reason(client: ExternalClient) -> Reason:
 
 
 def _parse_now(now: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+    parsed = times.parse(now)
+    assert parsed is not None, now  # the runtime's clock, never a stored value
+    return parsed
 
 
 def _after_write(obj: Resource, operation: Operation | None, reason: Reason, message: str,

@@ -9,7 +9,6 @@ comes from the kinds' table: the client, the vault an object belongs to, who wai
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import random
 import time
@@ -32,6 +31,7 @@ from azbackup.reconcile.scheduler import Scheduler, SchedulerSettings, Stopped
 from azbackup.reconcile.secrets import SecretCache
 from azbackup.reconcile.verdict import Verdict
 from azbackup.reconcile.writer import EventSink, StatusWriter
+from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.runtime")
 
@@ -63,12 +63,7 @@ class RuntimeSettings:
                                  sync_period=self.sync_period, feed_interval=self.feed_interval)
 
 
-def rfc3339(now: float) -> str:
-    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rfc3339_micro(now: float) -> str:
-    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+rfc3339, rfc3339_micro = times.at, times.at_micro
 
 
 class Runtime:
