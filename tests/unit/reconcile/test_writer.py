@@ -14,7 +14,6 @@ from azbackup.reconcile.registry import Registry
 from azbackup.reconcile.verdict import Verdict
 from azbackup.reconcile.writer import StatusWriter
 
-
 NOW = "2026-01-01T00:00:00Z"
 
 
@@ -66,7 +65,7 @@ def test_an_unchanged_status_is_not_patched_again() -> None:
 
 
 def test_a_kinds_condition_turning_bad_is_a_warning() -> None:
-    w, kube, events = writer()
+    w, _, events = writer()
     w.registry.upsert({"kind": "Thing", "metadata": {"namespace": "ns", "name": "a", "generation": 1}})
     ok = ExtraCondition("Healthy", "True", Reason.BACKUP_SUCCEEDED, "ok")
     asyncio.run(w.write(OBJ, Verdict.ready(Reason.AVAILABLE, "ok", conditions=[ok])))
