@@ -11,6 +11,7 @@ find their job, and what a finished job adds to status.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,18 @@ from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.jobs")
 RUNNING = frozenset({"inprogress", "cancelling"})
-FINISHED = ("Succeeded", "Failed")
+
+
+class JobPhase(enum.StrEnum):
+    """status.phase of a kind that follows a job (an OnDemandBackup, a VMRestore)."""
+
+    PENDING = "Pending"  # not triggered yet, or looking for what a lost trigger started
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+FINISHED = (JobPhase.SUCCEEDED, JobPhase.FAILED)
 
 
 def azure_time(value: Any) -> str | None:
@@ -41,17 +53,18 @@ def job_status(job: Mapping[str, Any], succeeded: Collection[str]) -> dict[str, 
     its times, and for a failure the error Azure gave."""
     props = job.get("properties") or {}
     raw = str(props.get("status", "")).lower()
-    phase = "Running" if raw in RUNNING else "Succeeded" if raw in succeeded else "Failed"
+    phase = JobPhase.RUNNING if raw in RUNNING else JobPhase.SUCCEEDED if raw in succeeded else JobPhase.FAILED
     details = (props.get("errorDetails") or [{}])[0] if props.get("errorDetails") else {}
-    done = phase != "Running"
+    done = phase is not JobPhase.RUNNING
+    failed = phase is JobPhase.FAILED
     return {
         "jobId": job.get("name"), "phase": phase, "startTime": azure_time(props.get("startTime")),
         "completionTime": azure_time(props.get("endTime")) if done else None,
         "duration": str(props.get("duration")) if props.get("duration") and done else None,
         # The emulator and the docs pair a string code (errorTitle) with a numeric one (errorCode).
         "errorCode": (str(details.get("errorTitle") or details.get("errorCode") or "") or None)
-        if phase == "Failed" else None,
-        "errorMessage": (str(details.get("errorString") or "") or None) if phase == "Failed" else None,
+        if failed else None,
+        "errorMessage": (str(details.get("errorString") or "") or None) if failed else None,
     }
 
 
@@ -86,7 +99,7 @@ class Job:
             # A trigger may have reached Azure (its answer, or our record of it, was lost): adopt its job.
             found = await find(since)
             if found is None:
-                return Observation(exists=False, status={"phase": "Pending"}, pending=(
+                return Observation(exists=False, status={"phase": JobPhase.PENDING}, pending=(
                     Reason.TRIGGER_OUTCOME_UNKNOWN,
                     f"a {self.words.noun} trigger was sent at {since} without a confirmed answer; looking for the "
                     f"{self.words.job} it may have started instead of sending another"))
@@ -109,7 +122,7 @@ class Job:
         """A finished job never changes: its stored status is reported with no call. None: not finished."""
         if not (obj.status.get("jobId") and obj.status.get("phase") in FINISHED):
             return None
-        if obj.status.get("phase") == "Failed":
+        if obj.status.get("phase") == JobPhase.FAILED:
             return self.failed(obj.status, store=False)
         return Observation(exists=True, ready=ready(obj.status))
 

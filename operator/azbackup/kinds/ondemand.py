@@ -105,11 +105,11 @@ class OnDemandClient:
         if isinstance(job_id, Observation):
             return job_id
         if job_id is None:
-            return Observation(exists=False, status={"phase": "Pending"})
+            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING})
         status = job_status(await self.job.get(job_id))
-        if status["phase"] == "Running":
+        if status["phase"] is jobs.JobPhase.RUNNING:
             return self.job.running(status)
-        if status["phase"] == "Failed":
+        if status["phase"] is jobs.JobPhase.FAILED:
             return self.job.failed(status)
         status["recoveryPoint"] = obj.status.get("recoveryPoint") or await self._recovery_point(status["startTime"])
         return Observation(exists=True, status=status, ready=_ready(status))

@@ -54,7 +54,7 @@ def job_status(job: Mapping[str, Any], wants_vm: bool) -> dict[str, Any]:
     asked for, that is a failure (restore.md §2.3); for a disk restore it is a success."""
     raw = (job.get("properties") or {}).get("status")
     status = jobs.job_status(job, {"completed"} if wants_vm else {"completed", "completedwithwarnings"})
-    if status["phase"] == "Failed" and str(raw).lower() == "completedwithwarnings":
+    if status["phase"] is jobs.JobPhase.FAILED and str(raw).lower() == "completedwithwarnings":
         status["errorCode"] = status["errorCode"] or "CompletedWithWarnings"
     return {**status, "jobStatus": raw}
 
@@ -228,10 +228,10 @@ class RestoreClient:
         if job_id is None:
             return await self._before_trigger(obj)
         status = job_status(await self.job.get(job_id), self.wants_vm)
-        if status["phase"] == "Running":
+        if status["phase"] is jobs.JobPhase.RUNNING:
             return self.job.running(status)
         status["created"] = await self._created(status)
-        if status["phase"] == "Failed":
+        if status["phase"] is jobs.JobPhase.FAILED:
             return self.job.failed(status)
         return Observation(exists=True, status=status, ready=self._ready(status))
 
@@ -249,15 +249,15 @@ class RestoreClient:
         chosen = restore_points.choose(await self._points(), self.spec.point)
         if isinstance(chosen, restore_points.Refused):
             retry = NOT_FOUND_RETRY if chosen.reason is Reason.RECOVERY_POINT_NOT_FOUND else None
-            return Observation(exists=False, status={"phase": "Pending"},
+            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING},
                                blocked=Hold(chosen.reason, chosen.message, retry_in=retry))
         failure = restore_checks.check(await self._facts())
         if failure is not None:
-            return Observation(exists=False, status={"phase": "Pending"},
+            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING},
                                blocked=Hold(failure.reason, failure.message, retry_in=NOT_FOUND_RETRY))
         point = chosen.point
         return Observation(exists=False, plan=chosen, status={
-            "phase": "Pending", "recoveryPoint": point.name, "recoveryPointType": point.type or None,
+            "phase": jobs.JobPhase.PENDING, "recoveryPoint": point.name, "recoveryPointType": point.type or None,
             "recoveryPointTime": times.rfc3339(point.time), "rehydrated": chosen.rehydrate or None,
             "warnings": self._network_warnings() or None})
 
@@ -333,7 +333,7 @@ class RestoreClient:
         return None
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        return await self.job.poll(operation, {"phase": "Running"})
+        return await self.job.poll(operation, {"phase": jobs.JobPhase.RUNNING})
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.cleanup != "Delete"  # by default the restored VM or disks outlive the object

@@ -28,11 +28,11 @@ def digest(value: Any) -> str:
 def _intern(value: Any) -> Any:
     """Share equal strings between objects (most condition messages and reasons repeat across a fleet)."""
     if isinstance(value, str):
-        return sys.intern(value)
+        return sys.intern(str(value))  # a kind's StrEnum (a phase) is stored as its plain value
     if isinstance(value, list):
         return [_intern(v) for v in value]
     if isinstance(value, dict):
-        return {sys.intern(k): _intern(v) for k, v in value.items()}
+        return {sys.intern(str(k)): _intern(v) for k, v in value.items()}
     return value
 
 
