@@ -11,11 +11,12 @@ find their job, and what a finished job adds to status.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
@@ -135,3 +136,24 @@ class Job:
 
     def failed_trigger(self, result: OperationResult) -> Hold:
         return Hold(self.words.failed, f"the {self.words.noun} trigger failed: {result.code}: {result.message}")
+
+
+class JobClient:
+    """What every client that triggers a job shares (a TriggerClient): no idempotent create, a spec that
+    never changes, and a failed trigger reported with the kind's words."""
+
+    # Every POST that arrives starts another job: the loop journals the trigger.
+    deterministic_names = False
+    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
+    words: ClassVar[Words]
+
+    def __init__(self, clients: Clients, vault: VaultSpec, vm_id: str, now: dt.datetime) -> None:
+        self.clients, self.vault, self.now = clients, vault, now
+        self.ref = pb.VmRef.parse(vm_id)
+        self.job = Job(clients, vault, self.words)
+
+    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
+        return None  # a job is never changed after the fact; the spec is immutable
+
+    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
+        return self.job.failed_trigger(result)

@@ -52,15 +52,13 @@ def job_status(job: Mapping[str, Any]) -> dict[str, Any]:
     return jobs.job_status(job, SUCCEEDED)
 
 
-class OnDemandClient:
-    deterministic_names = False  # every POST starts another backup: the loop journals the trigger
-    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
+class OnDemandClient(jobs.JobClient):
+    words = WORDS
 
     def __init__(self, clients: Clients, vault: VaultSpec, target: Target, spec: OnDemandSpec,
                  now: dt.datetime) -> None:
-        self.clients, self.vault, self.target, self.spec, self.now = clients, vault, target, spec, now
-        self.ref = pb.VmRef.parse(target.vm_id)
-        self.job = jobs.Job(clients, vault, WORDS)
+        super().__init__(clients, vault, target.vm_id, now)
+        self.target, self.spec = target, spec
 
     def retain_until(self, obj: Resource) -> str:
         """From the object's creation, so every pass (and a restarted operator) computes the same expiry."""
@@ -127,9 +125,6 @@ class OnDemandClient:
                 cast(Any, body), raw_response_hook=capture, retry_total=0)
         return ops.started(capture, "TriggerBackup", obj.generation)
 
-    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
-        return None  # a backup is never changed after the fact; the spec is immutable
-
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         return None
 
@@ -138,9 +133,6 @@ class OnDemandClient:
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return True  # deleting the object never deletes the recovery point it made
-
-    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        return self.job.failed_trigger(result)
 
 
 def _ready(status: Mapping[str, Any]) -> tuple[Reason, str]:

@@ -82,16 +82,14 @@ class Source:
     facts: cf.VMFacts | None  # from the fleet snapshot; None when the source VM no longer exists
 
 
-class RestoreClient:
-    deterministic_names = False  # every POST starts another restore: the loop journals the trigger
-    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
+class RestoreClient(jobs.JobClient):
+    words = WORDS
 
     def __init__(self, clients: Clients, vault: VaultSpec, source: Source, spec: VMRestoreSpec,
                  now: dt.datetime) -> None:
-        self.clients, self.vault, self.source, self.spec, self.now = clients, vault, source, spec, now
-        self.ref = pb.VmRef.parse(source.vm_id)
+        super().__init__(clients, vault, source.vm_id, now)
+        self.source, self.spec = source, spec
         self.warnings: list[str] = []
-        self.job = jobs.Job(clients, vault, WORDS)
 
     # -- names ---------------------------------------------------------------------------------------
     @property
@@ -302,9 +300,6 @@ class RestoreClient:
                 retry_total=0)
         return ops.started(capture, "TriggerRestore", obj.generation)
 
-    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
-        return None  # a restore is never changed after the fact; the spec is immutable
-
     # -- deletion (cleanup: Delete) ------------------------------------------------------------------
     def _owned(self, obj: Resource) -> list[tuple[str, str]]:
         created = obj.status.get("created") or {}
@@ -338,8 +333,6 @@ class RestoreClient:
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.cleanup != "Delete"  # by default the restored VM or disks outlive the object
 
-    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        return self.job.failed_trigger(result)
 
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
