@@ -62,7 +62,7 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/azbackup crds --check
-	$(BIN)/azbackup crds --check --dir charts/azbackup-operator/crds
+	$(BIN)/azbackup crds --check --dir charts/azbackup-operator/crds --rbac charts/azbackup-operator/templates/_kinds.tpl
 	"$$(bash hack/build-prometheus.sh)/promtool" check rules charts/azbackup-operator/files/alerts.yaml
 
 unit: venv
@@ -88,7 +88,7 @@ chaos: venv tools
 # Regenerate what is generated from the code: crds/ and the README's reason table.
 crds: venv
 	$(BIN)/azbackup crds --dir crds
-	$(BIN)/azbackup crds --dir charts/azbackup-operator/crds
+	$(BIN)/azbackup crds --dir charts/azbackup-operator/crds --rbac charts/azbackup-operator/templates/_kinds.tpl
 	$(BIN)/azbackup reasons --update-readme README.md
 
 clean:

@@ -10,15 +10,22 @@ from pathlib import Path
 
 
 def _crds(args: argparse.Namespace) -> int:
+    from azbackup import kinds
     from azbackup.api import render
 
+    rbac = render.rbac_template(kinds.NAMES, kinds.kube_writes()) if args.rbac else ""
     if args.check:
-        stale = render.stale_files(args.dir)
-        for name in stale:
-            print(f"{args.dir / name}: differs from operator/azbackup/api/crds.py", file=sys.stderr)
+        stale = [args.dir / name for name in render.stale_files(args.dir, kinds.crds())]
+        if args.rbac and (not args.rbac.exists() or args.rbac.read_text() != rbac):
+            stale.append(args.rbac)
+        for path in stale:
+            print(f"{path}: differs from the kinds' table (run `make crds`)", file=sys.stderr)
         return 1 if stale else 0
-    for path in render.write(args.dir):
+    for path in render.write(args.dir, kinds.crds()):
         print(path)
+    if args.rbac:
+        args.rbac.write_text(rbac)
+        print(args.rbac)
     return 0
 
 
@@ -117,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     crds = sub.add_parser("crds", help="write (or --check) the CRD YAML generated from the package")
     crds.add_argument("--dir", type=Path, default=Path("crds"))
     crds.add_argument("--check", action="store_true", help="exit 1 when the files differ from the code")
+    crds.add_argument("--rbac", type=Path, help="also the chart's generated RBAC template for the kinds")
     crds.set_defaults(func=_crds)
 
     reasons = sub.add_parser("reasons", help="print the reason table (Markdown) that the README carries")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from azbackup.api.specs import ANNOTATION_PREFIX, RECONCILE_POLICY_ANNOTATION
 from azbackup.reasons import Reason
@@ -30,6 +30,16 @@ def create_incomplete(annotations: Mapping[str, str]) -> bool:
     pending = annotations.get(JOURNAL_PENDING, "")
     return (bool(pending) and pending > annotations.get(JOURNAL_SUCCEEDED, "")
             and pending > annotations.get(JOURNAL_FAILED, ""))
+
+
+def unrefused_trigger(annotations: Mapping[str, str]) -> str:
+    """When a non-idempotent create was last sent, unless Azure refused it after ("" if never sent).
+
+    Unlike `create_incomplete`, a recorded success does not settle it: a trigger whose answer came but
+    whose job is not known yet (the operation's result was lost) may still be adopted by its time.
+    """
+    pending = annotations.get(JOURNAL_PENDING, "")
+    return pending if pending and pending > annotations.get(JOURNAL_FAILED, "") else ""
 
 
 class ReconcilePolicy(enum.StrEnum):
@@ -170,10 +180,17 @@ class Observation:
     # Why it exists but is not usable yet (default Provisioning), and why it is Ready (default Available).
     pending: tuple[Reason, str] | None = None
     ready: tuple[Reason, str] | None = None
+    # What observe decided a create or update should carry out (a restore's recovery point): the loop
+    # hands the observation to the write unchanged, so the client keeps no state between the two calls.
+    plan: object = None
 
 
 class ExternalClient(Protocol):
-    """One kind's Azure side. observe never writes; create and delete are idempotent."""
+    """One kind's Azure side. observe never writes; create and delete are idempotent.
+
+    A kind that owns children (a selector, a drill) implements only this: it starts no long-running
+    Azure operation, so it has nothing to poll and no failed operation to explain.
+    """
 
     # True when the Azure name is derived from the spec, so repeating a create cannot duplicate anything.
     deterministic_names: bool
@@ -186,12 +203,25 @@ class ExternalClient(Protocol):
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None: ...
 
-    async def poll(self, obj: Resource, operation: Operation) -> OperationResult: ...
-
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         """True when deleting the object leaves Azure as it is (Retain / Orphan)."""
         ...
 
+
+@runtime_checkable
+class OperationClient(ExternalClient, Protocol):
+    """A client whose writes may start a long-running Azure operation the loop follows by URL."""
+
+    async def poll(self, obj: Resource, operation: Operation) -> OperationResult: ...
+
     def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
         """How a failed long-running operation is reported."""
         ...
+
+
+@runtime_checkable
+class TriggerClient(OperationClient, Protocol):
+    """A client whose create starts something new each time (a backup, a restore): not idempotent."""
+
+    # The reason shown while the loop looks for what a create of unknown outcome started.
+    unknown_outcome_reason: Reason

@@ -1,23 +1,22 @@
 """Prometheus metrics of the operator (prometheus-client), served with `azbackup run --metrics-port`.
 
 Every name here is what the Grafana dashboard in the chart queries; a test checks that the dashboard
-names no metric this module does not export.
+names no metric this module or a kind (`Kind.metrics`) does not export.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from azbackup.api import names
-from azbackup.api.specs import PolicySpec
 from azbackup.azure.ratelimit import Kind
+from azbackup.toolkit import conditions, times
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -54,13 +53,10 @@ FEED_WAKES = Counter("azbackup_change_feed_wakes_total", "Objects woken because 
 EXPORTED = ("azbackup_reconcile_total", "azbackup_reconcile_duration_seconds", "azbackup_azure_requests_total",
             "azbackup_azure_request_duration_seconds", "azbackup_azure_throttle_wait_seconds_total",
             "azbackup_azure_throttled_total", "azbackup_objects", "azbackup_kube_writes_total",
-            "azbackup_vault_passes_total", "azbackup_restore_drill_runs_total",
-            "azbackup_restore_drill_rpo_seconds", "azbackup_restore_drill_rto_seconds",
-            "azbackup_change_feed_reads_total", "azbackup_change_feed_entries_total",
+            "azbackup_vault_passes_total", "azbackup_change_feed_reads_total", "azbackup_change_feed_entries_total",
             "azbackup_change_feed_lag_seconds", "azbackup_change_feed_wakes_total",
-            # the alert rules' series (AlertCollector, below)
-            "azbackup_leading", "azbackup_problem_since_timestamp_seconds",
-            "azbackup_protectedvm_last_backup_timestamp_seconds", "azbackup_protectedvm_rpo_seconds")
+            # the alert rules' generic series (AlertCollector, below); a kind's own are in its KindMetrics
+            "azbackup_leading", "azbackup_problem_since_timestamp_seconds")
 
 
 class AzureCallMetrics:
@@ -86,8 +82,7 @@ class ObjectsCollector(Collector):
                                    labels=["kind", "ready", "reason"])
         counts: dict[tuple[str, str, str], int] = {}
         for obj in self.objects():
-            ready: dict[str, Any] = next(
-                (c for c in obj.status.get("conditions") or () if c.get("type") == "Ready"), {})
+            ready = conditions.ready(obj.status)
             key = (obj.kind, str(ready.get("status", "Unknown")), str(ready.get("reason", "")))
             counts[key] = counts.get(key, 0) + 1
         for labels, count in sorted(counts.items()):
@@ -95,43 +90,17 @@ class ObjectsCollector(Collector):
         yield family
 
 
-class DrillCollector(Collector):
-    """Restore drills from their status at scrape time: runs by result (status.passedRuns/failedRuns,
-    so the counts survive operator restarts) and each drilled VM's last achieved RPO and RTO."""
+class KindsCollector(Collector):
+    """The families the kinds declare (`Kind.metrics`), each computed from the registry at scrape time."""
 
-    KIND = "RestoreDrill"
+    def __init__(self, objects: Callable[[], Iterable[Any]],
+                 hooks: Callable[[], Iterable[Callable[[Iterable[Any]], Iterable[Metric]]]]) -> None:
+        self.objects, self.hooks = objects, hooks
 
-    def __init__(self, objects: Callable[[], Iterable[Any]]) -> None:
-        self.objects = objects
-
-    def collect(self) -> Iterator[Any]:
-        runs = CounterMetricFamily("azbackup_restore_drill_runs", "Finished restore drill runs by result.",
-                                   labels=["namespace", "drill", "result"])
-        rpo = GaugeMetricFamily("azbackup_restore_drill_rpo_seconds",
-                                "Last achieved RPO of a drilled VM: the restored point's age at the run's start.",
-                                labels=["namespace", "drill", "target"])
-        rto = GaugeMetricFamily("azbackup_restore_drill_rto_seconds",
-                                "Last achieved RTO of a drilled VM: restore job duration + time to boot.",
-                                labels=["namespace", "drill", "target"])
-        for obj in self.objects():
-            if obj.kind != self.KIND:
-                continue
-            status = obj.status
-            for result, key in (("Passed", "passedRuns"), ("Failed", "failedRuns")):
-                runs.add_metric([obj.namespace, obj.name, result], float(status.get(key) or 0))
-            seen: set[str] = set()
-            for run in status.get("runs") or ():  # newest first: the first figure per VM is its last
-                for target in run.get("targets") or ():
-                    vm = str(target.get("protectedVM"))
-                    if vm in seen:
-                        continue
-                    seen.add(vm)
-                    labels = [obj.namespace, obj.name, vm]
-                    if isinstance(target.get("rpoSeconds"), int):
-                        rpo.add_metric(labels, float(target["rpoSeconds"]))
-                    if isinstance(target.get("rtoSeconds"), int):
-                        rto.add_metric(labels, float(target["rtoSeconds"]))
-        yield from (runs, rpo, rto)
+    def collect(self) -> Iterator[Metric]:
+        objects = list(self.objects())
+        for hook in self.hooks():
+            yield from hook(objects)
 
 
 # --- Series the alert rules read (charts/azbackup-operator/files/alerts.yaml) -----------------------------
@@ -147,7 +116,6 @@ BAD_STATES: Mapping[str, Callable[[str], bool]] = {
     "BackupHealthy": lambda status: status == "False",
     "Degraded": lambda status: status == "True",
 }
-DEFAULT_RPO_HOURS = 24  # the vault's built-in DefaultPolicy backs up daily
 
 # Zero from the start for every label value known in advance, so that a rate() over them is 0, not
 # empty, before the first 429 or the first gap (a rule or panel over an absent series shows nothing).
@@ -196,19 +164,10 @@ def follow_peering(standalone: bool) -> None:
     PEERING.follow(standalone)
 
 
-def timestamp(value: Any) -> float | None:
-    """Seconds since the epoch of an RFC 3339 status time, or None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 class AlertCollector(Collector):
-    """The facts the alert rules compare, from the operator's registry at scrape time. A standby exports
-    only azbackup_leading: its registry may be stale, and two pods naming one object would double alerts."""
+    """The generic facts the alert rules compare, from the operator's registry at scrape time (a kind's own
+    series, such as a ProtectedVM's last backup and RPO, are its `Kind.metrics`). A standby exports only
+    azbackup_leading: its registry may be stale, and two pods naming one object would double alerts."""
 
     def __init__(self, objects: Callable[[], Iterable[Any]], peering: Peering) -> None:
         self.objects = objects
@@ -226,57 +185,29 @@ class AlertCollector(Collector):
             "Since when an object's condition has been in its bad state (Ready not True, BackupHealthy False, "
             "Degraded True): the condition's lastTransitionTime. Only objects in trouble have one.",
             labels=["kind", "namespace", "name", "condition", "reason"])
-        last_backup = GaugeMetricFamily(
-            "azbackup_protectedvm_last_backup_timestamp_seconds",
-            "When the ProtectedVM's last backup ran (status.lastBackupTime, as Azure reports it).",
-            labels=["namespace", "name"])
-        rpo = GaugeMetricFamily(
-            "azbackup_protectedvm_rpo_seconds",
-            "The ProtectedVM's policy's RPO: seconds between two scheduled backups (daily for DefaultPolicy).",
-            labels=["namespace", "name"])
-        objects = list(self.objects())
-        policies = {(o.namespace, o.name): o for o in objects if o.kind == names.POLICY.kind}
-        for obj in objects:
+        for obj in self.objects():
             for condition in obj.status.get("conditions") or ():
                 bad = BAD_STATES.get(str(condition.get("type")))
-                since = timestamp(condition.get("lastTransitionTime"))
+                since = times.parse(condition.get("lastTransitionTime"))
                 if bad is not None and since is not None and bad(str(condition.get("status"))):
                     problems.add_metric([obj.kind, obj.namespace, obj.name, str(condition["type"]),
-                                         str(condition.get("reason") or "")], since)
-            if obj.kind != names.PROTECTED_VM.kind:
-                continue
-            labels = [obj.namespace, obj.name]
-            rpo.add_metric(labels, rpo_hours(obj, policies) * 3600.0)
-            backed_up = timestamp(obj.status.get("lastBackupTime"))
-            if backed_up is not None:
-                last_backup.add_metric(labels, backed_up)
-        yield from (problems, last_backup, rpo)
-
-
-def rpo_hours(vm: Any, policies: Mapping[tuple[str, str], Any]) -> int:
-    """The schedule interval of the BackupPolicy a ProtectedVM names; the DefaultPolicy's when it names
-    none, or one the operator does not know (the VM is then not Ready, and alerts on that clock)."""
-    ref = (vm.spec.get("policyRef") or {}).get("name")
-    policy = policies.get((vm.namespace, ref)) if ref else None
-    if policy is None:
-        return DEFAULT_RPO_HOURS
-    try:
-        return PolicySpec.parse(policy.name, policy.spec).schedule.interval_hours
-    except (KeyError, TypeError, ValueError):  # a spec the schema let through but the parser refuses
-        return DEFAULT_RPO_HOURS
+                                         str(condition.get("reason") or "")], since.timestamp())
+        yield problems
 
 
 _objects: Callable[[], Iterable[Any]] = list
+_kind_hooks: tuple[Callable[[Iterable[Any]], Iterable[Metric]], ...] = ()
 
 
-def count_objects_of(source: Callable[[], Iterable[Any]]) -> None:
-    """Where azbackup_objects counts from (the runtime's registry, once it exists)."""
-    global _objects
-    _objects = source
+def count_objects_of(source: Callable[[], Iterable[Any]],
+                     hooks: Iterable[Callable[[Iterable[Any]], Iterable[Metric]]] = ()) -> None:
+    """Where azbackup_objects and the kinds' own families count from (the runtime's registry)."""
+    global _objects, _kind_hooks
+    _objects, _kind_hooks = source, tuple(hooks)
 
 
 REGISTRY.register(ObjectsCollector(lambda: _objects()))
-REGISTRY.register(DrillCollector(lambda: _objects()))
+REGISTRY.register(KindsCollector(lambda: _objects() if PEERING.leading else (), lambda: _kind_hooks))
 REGISTRY.register(AlertCollector(lambda: _objects(), PEERING))
 
 

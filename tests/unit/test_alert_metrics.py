@@ -1,4 +1,5 @@
-"""The series the alert rules read (metrics.AlertCollector) come from status at scrape time."""
+"""The series the alert rules read (metrics.AlertCollector, and the ProtectedVM kind's own hook) come from
+status at scrape time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from azbackup import metrics
+from azbackup.kinds import protectedvm_metrics
 from azbackup.managed import Resource
 
 T0 = "2026-12-01T10:00:00Z"
@@ -31,7 +33,8 @@ def policy(name: str, schedule: dict[str, Any]) -> Resource:
 def samples(objects: Sequence[Resource], leading: bool = True) -> dict[tuple[str, tuple[str, ...]], float]:
     peering = metrics.Peering()
     peering.leading = leading
-    families = metrics.AlertCollector(lambda: objects, peering).collect()
+    families = [*metrics.AlertCollector(lambda: objects, peering).collect(),
+                *(protectedvm_metrics.collect(objects) if leading else ())]
     return {(f.name, tuple(s.labels.values())): s.value for f in families for s in f.samples}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from azbackup import cli, metrics
+from azbackup import cli, kinds, metrics
 from azbackup.devtools import control_plane
 
 REPO = Path(__file__).resolve().parents[2]
@@ -574,10 +574,11 @@ def metric_names(expr: str) -> set[str]:
 
 def exported_name(name: str) -> str | None:
     """The exported metric a series name belongs to (histogram and counter suffixes allowed)."""
-    if name in metrics.EXPORTED:
+    exported = set(metrics.EXPORTED) | kinds.metric_names()
+    if name in exported:
         return name
     for suffix in ("_bucket", "_sum", "_count", "_created"):
-        if name.endswith(suffix) and name.removesuffix(suffix) in metrics.EXPORTED:
+        if name.endswith(suffix) and name.removesuffix(suffix) in exported:
             return name.removesuffix(suffix)
     return None
 

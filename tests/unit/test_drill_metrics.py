@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azbackup import metrics
+from azbackup.kinds import drill_metrics
 from azbackup.managed import Resource
 
 
@@ -13,7 +13,7 @@ def test_runs_by_result_and_each_vms_last_rpo_and_rto() -> None:
                  {"targets": [{"protectedVM": "web", "rpoSeconds": 99, "rtoSeconds": 99},
                               {"protectedVM": "db", "rpoSeconds": 7200}]}]})
     other = Resource("ProtectedVM", "ops", "web")
-    families = {f.name: f for f in metrics.DrillCollector(lambda: [drill, other]).collect()}
+    families = {f.name: f for f in drill_metrics.collect([drill, other])}
     samples = {(f, tuple(s.labels.values())): s.value for f, fam in families.items() for s in fam.samples}
     assert samples[("azbackup_restore_drill_runs", ("ops", "weekly", "Passed"))] == 3
     assert samples[("azbackup_restore_drill_runs", ("ops", "weekly", "Failed"))] == 1

@@ -121,28 +121,7 @@ Integers go through `int`: Helm reads numbers as floats and would print 1000000 
 
 {{/* The namespaced rules of the operator: the same in the ClusterRole and in each Role. */}}
 {{- define "azbackup.namespacedRules" -}}
-# The seven kinds: kopf lists and watches them, and patches them (finalizers, its progress
-# annotations, the operator's create journal); the operator reads one at a time with get.
-# No update: kopf and the operator only ever PATCH.
-- apiGroups: ["azbackup.dev"]
-  resources: ["backupvaults", "backuppolicies", "protectedvms", "vmbackupselectors", "ondemandbackups", "vmrestores", "restoredrills"]
-  verbs: ["get", "list", "watch", "patch"]
-# A VMBackupSelector creates and deletes its ProtectedVM children.
-- apiGroups: ["azbackup.dev"]
-  resources: ["protectedvms"]
-  verbs: ["create", "delete"]
-# An OnDemandBackup or a VMRestore deletes itself ttlSecondsAfterFinished after it finished.
-- apiGroups: ["azbackup.dev"]
-  resources: ["ondemandbackups", "vmrestores"]
-  verbs: ["delete"]
-# A RestoreDrill creates one VMRestore per drilled VM and run, and deletes it to clean up.
-- apiGroups: ["azbackup.dev"]
-  resources: ["vmrestores"]
-  verbs: ["create"]
-# Status (conditions, observedGeneration, checks) is written through the status subresource.
-- apiGroups: ["azbackup.dev"]
-  resources: ["backupvaults/status", "backuppolicies/status", "protectedvms/status", "vmbackupselectors/status", "ondemandbackups/status", "vmrestores/status", "restoredrills/status"]
-  verbs: ["patch"]
+{{ include "azbackup.kindRules" . }}
 # One Event per condition transition.
 - apiGroups: [""]
   resources: ["events"]

@@ -1031,7 +1031,3 @@ def restore_drill() -> dict[str, Any]:
         ],
     )
 
-
-def all_crds() -> list[dict[str, Any]]:
-    return [backup_vault(), backup_policy(), protected_vm(), vm_backup_selector(), on_demand_backup(), vm_restore(),
-            restore_drill()]

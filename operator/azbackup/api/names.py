@@ -1,7 +1,7 @@
 """The names of every kind: the one place a plural or a short name is written.
 
 The CRDs, the Kubernetes writer and kopf's registration all read them from here, so a kind cannot be
-served under one plural and watched under another.
+served under one plural and watched under another. Which kinds exist is the table `kinds.KINDS`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ ON_DEMAND = KindName("OnDemandBackup", "ondemandbackups", ("odb",))
 VM_RESTORE = KindName("VMRestore", "vmrestores", ("vmr",))
 RESTORE_DRILL = KindName("RestoreDrill", "restoredrills", ("drill",))
 
-ALL: tuple[KindName, ...] = (VAULT, POLICY, PROTECTED_VM, SELECTOR, ON_DEMAND, VM_RESTORE, RESTORE_DRILL)
-_BY_KIND = {name.kind: name for name in ALL}
 
 
-def plural_of(kind: str) -> str:
-    return _BY_KIND[kind].plural
+@dataclass(frozen=True)
+class KubeAccess:
+    """A Kubernetes write a kind makes besides its own status; the chart's RBAC is generated from these."""
+
+    target: KindName
+    verbs: tuple[str, ...]
+    why: str  # one line, written above the rule in the chart

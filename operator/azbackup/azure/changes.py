@@ -28,6 +28,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import AsyncHTTPPolicy
 
 from azbackup.azure import errors, lists
+from azbackup.toolkit import times
 
 API_VERSION = "2015-04-01"  # the only version of ActivityLogs_List
 # Only what the operator reads of an entry: less to send, page and parse at every interval.
@@ -56,8 +57,7 @@ def _timestamp(value: str | None) -> float | None:
     return parsed.timestamp()
 
 
-def _iso(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+_iso = times.at_micro
 
 
 def url(subscription: str, start: float, end: float) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from azbackup.azure import errors
 from azbackup.azure.gateway import Clients
+from azbackup.azure.rest import all_items
 
 RUNNING_CONFIGURES = ("operation eq 'ConfigureBackup' and backupManagementType eq 'AzureIaasVM' "
                       "and status eq 'InProgress'")
@@ -43,8 +44,6 @@ def is_running(keys: frozenset[str], resource_group: str, vm_name: str) -> bool:
 
 async def load_running(clients: Clients, vault_name: str, resource_group: str,
                        query: str = RUNNING_CONFIGURES) -> frozenset[str]:
-    from azbackup.azure.inventory import collect
-
     with errors.guard():
-        jobs = await collect(clients.backup.backup_jobs.list(vault_name, resource_group, filter=query))
+        jobs = await all_items(clients.backup.backup_jobs.list(vault_name, resource_group, filter=query))
     return running_keys(jobs)

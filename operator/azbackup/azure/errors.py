@@ -1,122 +1,39 @@
-"""ARM errors, translated once at the edge into the operator's own small hierarchy.
+"""ARM errors, translated once at the edge into the contract's hierarchy of facts (`azbackup.failures`).
 
-This is the only module that looks inside azure-core exceptions. Each class names its reason, whether
-it needs a human (Stalled) or is transient (Reconciling), and how soon to retry: FAST (seconds, with
-backoff), SLOW (minutes, with backoff: a fixed Secret or role assignment heals it), NEVER (only a spec
-change can help), or exactly the server's Retry-After for throttling.
+This is the only module that looks inside azure-core exceptions. It maps ARM codes and HTTP statuses to
+failure classes (data) and decides nothing: what a class means for an object (its reason, whether it
+stalls, when to retry) is `failures.MEANING`, read by the loop.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import re
 from collections.abc import Iterator, Mapping
-from typing import ClassVar, Final
+from typing import Final
 
 from azure.core import exceptions as az
 
-from azbackup.reasons import Reason
-
-
-class Retry(enum.Enum):
-    FAST = "fast"
-    SLOW = "slow"
-    NEVER = "never"
-
-
-class AzbackupError(Exception):
-    """An Azure (or credential) failure with a stable reason. Messages never carry secrets."""
-
-    reason: ClassVar[Reason] = Reason.AZURE_ERROR
-    stalls: ClassVar[bool] = True
-    retry: ClassVar[Retry] = Retry.SLOW
-
-    def __init__(self, message: str, *, code: str = "", status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message, self.code, self.status, self.retry_after = message, code, status, retry_after
-
-
-class Throttled(AzbackupError):
-    reason, stalls, retry = Reason.THROTTLED, False, Retry.FAST
-
-
-class Unavailable(AzbackupError):
-    reason, stalls, retry = Reason.AZURE_UNAVAILABLE, False, Retry.FAST
-
-
-class AuthFailed(AzbackupError):
-    reason = Reason.AUTHENTICATION_FAILED
-
-
-class Forbidden(AzbackupError):
-    reason = Reason.AUTHORIZATION_FAILED
-
-
-class SecretNotFound(AzbackupError):
-    reason = Reason.SECRET_NOT_FOUND
-
-
-class SecretInvalid(AzbackupError):
-    reason = Reason.SECRET_INVALID
-
-
-class NotRegistered(AzbackupError):
-    reason = Reason.SUBSCRIPTION_NOT_REGISTERED
-
-
-class ResourceGroupMissing(AzbackupError):
-    reason = Reason.RESOURCE_GROUP_NOT_FOUND
-
-
-class InvalidSpec(AzbackupError):
-    reason, retry = Reason.INVALID_SPEC, Retry.NEVER
-
-
-class LocationNotSupported(AzbackupError):
-    reason, retry = Reason.LOCATION_NOT_SUPPORTED, Retry.NEVER
-
-
-class StorageRedundancyLocked(AzbackupError):
-    reason, retry = Reason.STORAGE_REDUNDANCY_LOCKED, Retry.NEVER
-
-
-class CrossRegionRestoreRefused(AzbackupError):
-    """Azure will not enable cross-region restore: the vault's storage is not (or no longer) geo-redundant."""
-
-    reason, retry = Reason.CROSS_REGION_RESTORE_NEEDS_GEO_REDUNDANCY, Retry.NEVER
-
-
-class VaultNameUnavailable(AzbackupError):
-    reason = Reason.VAULT_NAME_UNAVAILABLE
-
-
-class DeleteBlocked(AzbackupError):
-    reason = Reason.DELETE_BLOCKED
-
-
-class PolicyInUse(AzbackupError):
-    reason = Reason.POLICY_IN_USE
-
-
-class PolicyEditBudgetExhausted(AzbackupError):
-    """Azure refused a policy create/edit: the vault's 50 a day are spent (portal and CLI edits count too)."""
-
-    reason, stalls = Reason.POLICY_EDIT_BUDGET_EXHAUSTED, False
-
-
-class NotFound(AzbackupError):
-    """The resource is absent; callers that observe treat this as 'does not exist'."""
-
-    reason = Reason.AZURE_ERROR
-
-
-class Conflict(AzbackupError):
-    """Another operation is in progress on the resource; retried soon."""
-
-    reason, stalls, retry = Reason.AZURE_UNAVAILABLE, False, Retry.FAST
-
+from azbackup.failures import AuthFailed as AuthFailed
+from azbackup.failures import AzbackupError as AzbackupError
+from azbackup.failures import Conflict as Conflict
+from azbackup.failures import CrossRegionRestoreRefused as CrossRegionRestoreRefused
+from azbackup.failures import DeleteBlocked as DeleteBlocked
+from azbackup.failures import Forbidden as Forbidden
+from azbackup.failures import InvalidSpec as InvalidSpec
+from azbackup.failures import LocationNotSupported as LocationNotSupported
+from azbackup.failures import NotFound as NotFound
+from azbackup.failures import NotRegistered as NotRegistered
+from azbackup.failures import PolicyEditBudgetExhausted as PolicyEditBudgetExhausted
+from azbackup.failures import PolicyInUse as PolicyInUse
+from azbackup.failures import ResourceGroupMissing as ResourceGroupMissing
+from azbackup.failures import Retry as Retry
+from azbackup.failures import SecretInvalid as SecretInvalid
+from azbackup.failures import SecretNotFound as SecretNotFound
+from azbackup.failures import StorageRedundancyLocked as StorageRedundancyLocked
+from azbackup.failures import Throttled as Throttled
+from azbackup.failures import Unavailable as Unavailable
+from azbackup.failures import VaultNameUnavailable as VaultNameUnavailable
 
 # One table: ARM error code -> our class. Codes from reference/azure-rest-api.md §4 and §8.
 BY_ARM_CODE: Final[Mapping[str, type[AzbackupError]]] = {

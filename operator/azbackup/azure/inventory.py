@@ -15,18 +15,18 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from azbackup.azure import errors, lists, operations
+from azbackup.azure import configure_jobs, errors, lists, operations
 from azbackup.azure.gateway import Clients
-from azbackup.azure.rest import rest
+from azbackup.azure.rest import all_items, rest
 from azbackup.limits import capacity
+from azbackup.toolkit import ids
 
 T = TypeVar("T")
 ANY_AGE = 1e12  # seconds: older than any real snapshot, younger than an invalidated one
 FleetT = TypeVar("FleetT")
 
 
-def lower_id(resource_id: str | None) -> str:
-    return (resource_id or "").lower()
+lower_id = ids.lower
 
 
 def item_key(vault_id: str, vm_id: str) -> str:
@@ -42,10 +42,8 @@ class BackupStatus:
     vault_id: str | None
 
 
-async def collect(pages: Any) -> list[dict[str, Any]]:
-    """All items of an SDK pager, as REST JSON (for small lists; bulk reads use `lists`)."""
-    with errors.guard():
-        return [rest(item) async for item in pages]
+# The old name of `rest.all_items`, kept while other branches still import it from here.
+collect = all_items
 
 
 class SingleFlight(Generic[T]):
@@ -180,26 +178,6 @@ class Inventory(Generic[FleetT]):
         # Resources (VMs, protected items) read again one by one after the change feed named them: their
         # entry in an older snapshot is as fresh as that read.
         self._read_at: dict[str, float] = {}
-        # When each finished operation was first seen done: a list read begun before that cannot show it.
-        self.done_at: dict[str, float] = {}
-        # Issue 14: configure-protection writes decided or sent per vault that its item list may not show yet
-        # (vault id -> VM id -> (policy name, when)); counted against Azure's 1000 per vault and per policy.
-        self._pending: dict[str, dict[str, tuple[str, float]]] = {}
-
-    def reserve(self, vault_id: str, vm_id: str, policy: str) -> None:
-        """A place in the vault (and the policy) for a write about to be sent."""
-        self._pending.setdefault(vault_id.lower(), {})[vm_id.lower()] = (policy, self.clock())
-
-    def release(self, vault_id: str, vm_id: str) -> None:
-        """The write is done (the item list shows it) or failed: the list alone counts it now."""
-        self._pending.get(vault_id.lower(), {}).pop(vm_id.lower(), None)
-
-    def pending(self, vault_id: str, ttl: float = 600.0) -> dict[str, str]:
-        """VM id -> policy of the places reserved in the vault; a reservation never confirmed expires."""
-        held = self._pending.get(vault_id.lower(), {})
-        for vm in [vm for vm, (_, at) in held.items() if self.clock() - at > ttl]:
-            del held[vm]
-        return {vm: policy for vm, (policy, _) in held.items()}
 
     def fleet(self, clients: Clients) -> SingleFlight[FleetT]:
         key = clients.subscription_id.lower()
@@ -217,12 +195,10 @@ class Inventory(Generic[FleetT]):
     def running_configures(self, clients: Clients, vault_id: str, vault_name: str, resource_group: str
                            ) -> SingleFlight[frozenset[str]]:
         """VMs with a configure-protection job running in the vault (azure.configure_jobs)."""
-        from azbackup.azure.configure_jobs import load_running
-
         key = vault_id.lower()
         if key not in self._configures:
-            self._configures[key] = SingleFlight(lambda: load_running(clients, vault_name, resource_group),
-                                                 self.clock)
+            self._configures[key] = SingleFlight(
+                lambda: configure_jobs.load_running(clients, vault_name, resource_group), self.clock)
         return self._configures[key]
 
     def storage_prefixes(self, clients: Clients, region: str) -> SingleFlight[tuple[str, ...] | None]:

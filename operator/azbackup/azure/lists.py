@@ -18,6 +18,7 @@ from urllib.parse import quote
 from azure.core.rest import HttpRequest
 
 from azbackup.azure import errors
+from azbackup.toolkit import ids
 
 COMPUTE_VMS = "2026-04-01"  # azure-mgmt-compute 39.0.0, virtualMachines
 COMPUTE_DISKS = "2026-03-02"  # azure-mgmt-compute 39.0.0, disks
@@ -77,14 +78,7 @@ BY_TYPE = {
 }
 
 
-def resource_type(resource_id: str) -> str:
-    """'microsoft.compute/virtualmachines' for a VM id: the namespace and every type segment after it."""
-    parts = [p for p in resource_id.lower().split("/") if p]
-    if "providers" not in parts:
-        return ""
-    i = len(parts) - 1 - parts[::-1].index("providers")
-    rest = parts[i + 1:]
-    return "/".join([rest[0], *rest[1::2]]) if rest else ""
+resource_type = ids.resource_type
 
 
 def resource(resource_id: str) -> str | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azbackup.api.specs import DiskSelection, ProtectedVMSpec
+from azbackup.toolkit import ids, times
 
 FABRIC = "Azure"
 VM_ITEM_TYPE = "Microsoft.Compute/virtualMachines"
@@ -33,10 +34,8 @@ class VmRef:
 
     @classmethod
     def parse(cls, vm_id: str) -> VmRef:
-        parts = vm_id.strip("/").split("/")
-        lower = [p.lower() for p in parts]
-        return cls(parts[lower.index("subscriptions") + 1].lower(), parts[lower.index("resourcegroups") + 1],
-                   parts[lower.index("virtualmachines") + 1])
+        return cls(ids.segment(vm_id, "subscriptions").lower(), ids.resource_group(vm_id),
+                   ids.segment(vm_id, "virtualMachines"))
 
     @property
     def container(self) -> str:
@@ -82,10 +81,10 @@ def stop_body(spec: ProtectedVMSpec) -> dict[str, Any]:
 
 
 def has_selection(item: Mapping[str, Any] | None) -> bool:
-    return _exclusion_of(item or {}) is not None
+    return exclusion_of(item or {}) is not None
 
 
-def _exclusion_of(item: Mapping[str, Any]) -> tuple[tuple[int, ...], bool] | None:
+def exclusion_of(item: Mapping[str, Any]) -> tuple[tuple[int, ...], bool] | None:
     raw = ((item.get("properties") or {}).get("extendedProperties") or {}).get("diskExclusionProperties")
     if not raw or (not raw.get("diskLunList") and not raw.get("isInclusionList")):
         return None
@@ -106,36 +105,11 @@ class ItemState:
         props = item.get("properties") or {}
         return cls(True, bool(props.get("isScheduledForDeferredDelete")),
                    str(props.get("protectionState", "")).lower(), str(props.get("policyName") or "").lower()
-                   or str(props.get("policyId") or "").rsplit("/", 1)[-1].lower())
-
-
-def differences(spec: ProtectedVMSpec, policy_name: str, item: Mapping[str, Any]) -> tuple[str, ...]:
-    """What the protected item lacks against the spec (state, policy, disks); empty when converged."""
-    have = ItemState.of(item)
-    out: list[str] = []
-    if have.soft_deleted:
-        if spec.state != "ProtectionStopped":
-            out.append("the item is soft-deleted in Azure; re-protecting it (isRehydrate)")
-        return tuple(out)
-    want_state = spec.state.lower()
-    if want_state == "protected":
-        if have.state not in PROTECTED_STATES:
-            out.append(f"protectionState: Azure {have.state or 'none'}, spec Protected")
-    elif have.state != want_state:
-        out.append(f"protectionState: Azure {have.state or 'none'}, spec {spec.state}")
-    if want_state != "protectionstopped" and have.policy_name and have.policy_name != policy_name.lower():
-        out.append(f"policy: Azure {have.policy_name}, spec {policy_name}")
-    want_disks = disk_exclusion(spec.disks)
-    want = (tuple(sorted(want_disks["diskLunList"])), bool(want_disks["isInclusionList"])) if want_disks else None
-    if want_state != "protectionstopped" and _exclusion_of(item) != want:
-        out.append(f"disk selection: Azure {_exclusion_of(item)}, spec {want}")
-    return tuple(out)
+                   or ids.name(str(props.get("policyId") or "")).lower())
 
 
 def parse_time(value: Any) -> dt.datetime | None:
+    # Azure writes 0001-01-01 (and 2001-01-01 in older answers) for "never".
     if not value or str(value).startswith("2001-01-01") or str(value).startswith("0001-01-01"):
         return None
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return times.parse(value)

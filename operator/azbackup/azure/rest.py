@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from azbackup.azure import errors
+
 
 def rest(model: Any) -> dict[str, Any]:
     """The REST (camelCase) JSON of a response model, an already-plain mapping, or {} for None."""
@@ -17,3 +19,9 @@ def rest(model: Any) -> dict[str, Any]:
         return dict(model.serialize(keep_readonly=True))
     # TypeSpec "hybrid" models are mappings of their REST JSON.
     return dict(model.as_dict())
+
+
+async def all_items(pages: Any) -> list[dict[str, Any]]:
+    """All items of an SDK pager, as REST JSON (for small lists; bulk reads use `lists.collect`)."""
+    with errors.guard():
+        return [rest(item) async for item in pages]

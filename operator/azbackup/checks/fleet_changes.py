@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from azbackup.toolkit import ids
+from azbackup.toolkit.json import dig as get_path
+
 from .gather import Fleet, FleetSource, Json, Network, compact_disk, lower_id, vm_facts, with_storage_accounts
-from .gather import _get as get_path
 from .gather import _selectable as selectable_of
 
 # More VMs than this touched by one batch: re-read the whole fleet (about a dozen list pages for a
@@ -22,14 +24,7 @@ MAX_VMS = 25
 _NETWORK = ("networkinterfaces", "networksecuritygroups", "virtualnetworks")
 
 
-def _top(resource_id: str) -> str:
-    """The id of the top-level resource (a VM for a VM's extension)."""
-    parts = [p for p in resource_id.split("/") if p]
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered:
-        return resource_id.lower()
-    i = len(lowered) - 1 - lowered[::-1].index("providers")
-    return "/" + "/".join(parts[:i + 4]).lower()
+_top = ids.top_level
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ async def apply_changes(fleet: Fleet, named: Named, source: FleetSource) -> Appl
     reader = _Reader(source)
     unmanaged = {d.storage_account for vm in fleet.vms.values() for d in (vm.os_disk, *(vm.data_disks or ()))
                  if d is not None and d.storage_account}
-    if any(account.rsplit("/", 1)[-1] in unmanaged for account in named.storage_accounts):
+    if any(ids.name(account) in unmanaged for account in named.storage_accounts):
         return Applied(None)  # firewall facts of unmanaged disks: rare enough to re-read everything
     disks = dict(fleet.disks)
     touched: set[str] = set(named.vms)

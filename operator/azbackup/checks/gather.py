@@ -14,22 +14,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from azbackup.toolkit import ids
+from azbackup.toolkit.json import dig
+
 from . import facts as f
 
 Json = Mapping[str, Any]
 
 
-def lower_id(resource_id: str | None) -> str:
-    return (resource_id or "").lower()
-
-
-def _get(obj: Json | None, *path: str) -> Any:
-    node: Any = obj
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return node
+lower_id = ids.lower
 
 
 def _rule(raw: Json) -> f.SecurityRule | None:
@@ -66,15 +59,15 @@ def _storage_account_of(uri: str | None) -> str | None:
 def _disk(raw: Json, lun: int | None, disk_resources: Mapping[str, Json],
           encrypted_names: Mapping[str, bool]) -> f.Disk:
     managed = raw.get("managedDisk")
-    resource = disk_resources.get(lower_id(_get(managed, "id"))) if managed else None
+    resource = disk_resources.get(lower_id(dig(managed, "id"))) if managed else None
     rprops = (resource or {}).get("properties") or {}
     collection = rprops.get("encryptionSettingsCollection") or {}
     name = str(raw.get("name", ""))
-    ade = bool(_get(raw, "encryptionSettings", "enabled")) or bool(collection.get("enabled")) \
+    ade = bool(dig(raw, "encryptionSettings", "enabled")) or bool(collection.get("enabled")) \
         or encrypted_names.get(name.lower(), False)
     version = collection.get("encryptionSettingsVersion")
     flavour = None
-    if bool(_get(raw, "encryptionSettings", "enabled")):
+    if bool(dig(raw, "encryptionSettings", "enabled")):
         # storageProfile.osDisk.encryptionSettings is where ADE with the Entra (AAD) app keeps its keys; a
         # VM still carrying it was encrypted with the app, whatever the disk resource says since.
         flavour = f.AdeFlavour.WITH_AAD_APP
@@ -90,11 +83,11 @@ def _disk(raw: Json, lun: int | None, disk_resources: Mapping[str, Json],
     return f.Disk(
         name=name, lun=lun, size_gb=raw.get("diskSizeGB") or rprops.get("diskSizeGB"),
         managed=bool(managed) if (managed or raw.get("vhd")) else None,
-        storage_account=_storage_account_of(_get(raw, "vhd", "uri")) if raw.get("vhd") else None,
+        storage_account=_storage_account_of(dig(raw, "vhd", "uri")) if raw.get("vhd") else None,
         write_accelerator=bool(raw.get("writeAcceleratorEnabled", False)),
         max_shares=int(max_shares) if max_shares is not None else None,
         ade_encrypted=ade, ade_flavour=flavour,
-        sku=_get(managed, "storageAccountType") if managed else None, ephemeral=ephemeral,
+        sku=dig(managed, "storageAccountType") if managed else None, ephemeral=ephemeral,
         data_access_auth=data_access)
 
 
@@ -127,7 +120,7 @@ def _agent(props: Json, view: Json | None) -> f.AgentInfo:
 def _os(props: Json, view: Json | None) -> f.OSInfo:
     storage = props.get("storageProfile") or {}
     image = storage.get("imageReference")
-    os_type = _get(storage, "osDisk", "osType")
+    os_type = dig(storage, "osDisk", "osType")
     return f.OSInfo(
         type=f.OSType(os_type) if os_type in ("Windows", "Linux") else None,
         image=f.ImageReference(image.get("publisher"), image.get("offer"), image.get("sku"))
@@ -176,7 +169,7 @@ class Network:
         self._nsg_facts: dict[tuple[str, f.NsgLevel], f.NetworkSecurityGroup] = {}
         self.subnets: dict[str, Json] = {}
         for vnet in vnets:
-            for subnet in _get(vnet, "properties", "subnets") or ():
+            for subnet in dig(vnet, "properties", "subnets") or ():
                 self.subnets[lower_id(subnet.get("id"))] = subnet
 
     def put(self, kind: str, resource_id: str, raw: Json | None) -> None:
@@ -195,7 +188,7 @@ class Network:
                 self.nsgs[key] = raw
         elif kind == "virtualnetworks":
             self.subnets = {k: v for k, v in self.subnets.items() if not k.startswith(key + "/subnets/")}
-            for subnet in _get(raw, "properties", "subnets") or ():
+            for subnet in dig(raw, "properties", "subnets") or ():
                 self.subnets[lower_id(subnet.get("id"))] = subnet
 
     def nics_using(self, nsg_ids: set[str], vnet_ids: set[str]) -> set[str]:
@@ -203,12 +196,12 @@ class Network:
         found = set()
         for nic_id, raw in self.nics.items():
             props = raw.get("properties") or {}
-            if lower_id(_get(props, "networkSecurityGroup", "id")) in nsg_ids:
+            if lower_id(dig(props, "networkSecurityGroup", "id")) in nsg_ids:
                 found.add(nic_id)
                 continue
             for config in props.get("ipConfigurations") or ():
-                subnet_id = lower_id(_get(config, "properties", "subnet", "id"))
-                subnet_nsg = lower_id(_get(self.subnets.get(subnet_id), "properties", "networkSecurityGroup", "id"))
+                subnet_id = lower_id(dig(config, "properties", "subnet", "id"))
+                subnet_nsg = lower_id(dig(self.subnets.get(subnet_id), "properties", "networkSecurityGroup", "id"))
                 if subnet_id.split("/subnets/")[0] in vnet_ids or subnet_nsg in nsg_ids:
                     found.add(nic_id)
         return found
@@ -229,16 +222,16 @@ class Network:
         props = raw.get("properties") or {}
         configs = [c.get("properties") or {} for c in props.get("ipConfigurations") or ()]
         groups: list[f.NetworkSecurityGroup] = []
-        nsg_id = _get(props, "networkSecurityGroup", "id")
+        nsg_id = dig(props, "networkSecurityGroup", "id")
         if nsg_id and (nsg := self._nsg(nsg_id, f.NsgLevel.NIC)):
             groups.append(nsg)
         unreadable = False
-        for subnet_id in dict.fromkeys(lower_id(_get(c, "subnet", "id")) for c in configs if _get(c, "subnet", "id")):
+        for subnet_id in dict.fromkeys(lower_id(dig(c, "subnet", "id")) for c in configs if dig(c, "subnet", "id")):
             subnet = self.subnets.get(subnet_id)
             if subnet is None:
                 unreadable = True
                 continue
-            sub_nsg = _get(subnet, "properties", "networkSecurityGroup", "id")
+            sub_nsg = dig(subnet, "properties", "networkSecurityGroup", "id")
             if sub_nsg:
                 if (nsg := self._nsg(sub_nsg, f.NsgLevel.SUBNET)) is not None:
                     groups.append(nsg)
@@ -248,7 +241,7 @@ class Network:
             id=str(raw.get("id", nic_id)), name=str(raw.get("name", "")),
             primary=primary if primary is not None else props.get("primary"),
             private_ips=tuple(c["privateIPAddress"] for c in configs if c.get("privateIPAddress")),
-            public_ip_ids=tuple(_get(c, "publicIPAddress", "id") for c in configs if _get(c, "publicIPAddress", "id")),
+            public_ip_ids=tuple(dig(c, "publicIPAddress", "id") for c in configs if dig(c, "publicIPAddress", "id")),
             backend_pools=tuple(p.get("id", "") for c in configs
                                 for p in c.get("loadBalancerBackendAddressPools") or ()),
             asg_ids=tuple(a.get("id", "") for c in configs for a in c.get("applicationSecurityGroups") or ()),
@@ -258,8 +251,8 @@ class Network:
 def _storage_accounts(names: Iterable[str], accounts: Mapping[str, Json]) -> tuple[f.StorageAccount, ...]:
     """Firewall facts of the named storage accounts (those the subscription list holds)."""
     return tuple(
-        f.StorageAccount(name, _get(accounts.get(name), "properties", "networkAcls", "defaultAction"),
-                         "azureservices" in str(_get(accounts.get(name), "properties", "networkAcls", "bypass")
+        f.StorageAccount(name, dig(accounts.get(name), "properties", "networkAcls", "defaultAction"),
+                         "azureservices" in str(dig(accounts.get(name), "properties", "networkAcls", "bypass")
                                                 or "").lower().replace(" ", ""))
         for name in sorted(names) if name in accounts)
 
@@ -280,15 +273,14 @@ def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
                  for d in (view or {}).get("disks") or ()}
     os_disk = _disk(storage["osDisk"], None, disks, encrypted) if storage.get("osDisk") else None
     data = tuple(_disk(d, d.get("lun"), disks, encrypted) for d in storage.get("dataDisks") or ())
-    nic_refs: Sequence[Json] = _get(props, "networkProfile", "networkInterfaces") or ()
-    nics = tuple(network.nic(str(r.get("id")), _get(r, "properties", "primary")) for r in nic_refs)
+    nic_refs: Sequence[Json] = dig(props, "networkProfile", "networkInterfaces") or ()
+    nics = tuple(network.nic(str(r.get("id")), dig(r, "properties", "primary")) for r in nic_refs)
     unmanaged = {d.storage_account for d in (os_disk, *data) if d and d.storage_account}
     sa: tuple[f.StorageAccount, ...] | None = ()
     if unmanaged:
         sa = None if accounts is None else _storage_accounts(unmanaged, accounts)
     vm_id = str(vm.get("id", ""))
-    parts = vm_id.split("/")
-    rg = parts[parts.index("resourceGroups") + 1] if "resourceGroups" in parts else ""
+    rg = ids.resource_group(vm_id)
     return f.VMFacts(
         id=vm_id, name=str(vm.get("name", "")), resource_group=rg, region=vm.get("location"),
         os=_os(props, view), agent=_agent(props, view),
@@ -300,7 +292,7 @@ def vm_facts(vm: Json, disks: Mapping[str, Json], network: Network,
 
 def _security_type(props: Json) -> f.SecurityType | None:
     """properties.securityProfile.securityType; a VM without one has the Standard security type."""
-    value = _get(props, "securityProfile", "securityType")
+    value = dig(props, "securityProfile", "securityType")
     if not value:
         return f.SecurityType.STANDARD
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from azbackup.reasons import Reason
+from azbackup.toolkit import ids
 
 from . import facts, result
 
@@ -24,7 +25,7 @@ def not_protected_elsewhere(vm: facts.VMFacts, ctx: facts.CheckContext) -> resul
         return result.unknown(NAME, f"VM {vm.name} reports backup status {protection.status} without naming a vault.")
     if protection.vault_id.lower() == ctx.vault_id.lower():
         return result.passed(NAME, f"VM {vm.name} is already protected by this vault.")
-    other = protection.vault_id.rstrip("/").rsplit("/", 1)[-1]
+    other = ids.name(protection.vault_id)
     return result.failed(
         NAME,
         Reason.ALREADY_PROTECTED_BY_OTHER_VAULT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from azbackup.reasons import Reason
+from azbackup.toolkit import ids
 
 from . import facts, result
 
@@ -27,10 +28,10 @@ def restore_network_config(vm: facts.VMFacts, ctx: facts.CheckContext) -> result
     dropped = []
     if len(nics) > 1:
         dropped.append(f"{len(nics)} NICs ({', '.join(nic.name for nic in nics)})")
-    pools = sorted({pool.rstrip("/").rsplit("/", 1)[-1] for nic in nics for pool in nic.backend_pools or ()})
+    pools = sorted({ids.name(pool) for nic in nics for pool in nic.backend_pools or ()})
     if pools:
         dropped.append(f"load balancer backend pool {', '.join(pools)}")
-    public_ips = [ip.rstrip("/").rsplit("/", 1)[-1] for nic in nics for ip in nic.public_ip_ids or ()]
+    public_ips = [ids.name(ip) for nic in nics for ip in nic.public_ip_ids or ()]
     if len(public_ips) > 1:
         dropped.append(f"{len(public_ips)} public IP addresses ({', '.join(public_ips)})")
     if not dropped:

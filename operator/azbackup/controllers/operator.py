@@ -68,7 +68,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
     registry = Registry(BY_NAME)
     memo.runtime = Runtime(kube, gateway, config.runtime, BY_NAME, registry, events=post_event)
-    metrics.count_objects_of(registry.objects)
+    metrics.count_objects_of(registry.objects, [kind.metrics.collect for kind in KINDS if kind.metrics])
     metrics.follow_peering(config.standalone)
     log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
              config.runtime.sync_period)

@@ -3,11 +3,13 @@
 Every feed interval each vault's worker asks; the first vault of a subscription to ask reads the
 subscription's change feed (`azure.changes`: one call, whatever the fleet size) and the others find it
 read. Only the resources the feed names are read again:
-- a VM (or its NIC, disk, NSG, VNet) is joined into the fleet snapshot (`checks.fleet_changes`), its
-  ProtectedVM woken, and the subscription's selectors too when VMs appeared, went or were re-tagged;
-- a protected item is read by its id into its vault's item snapshot, and its ProtectedVM woken: a policy
-  changed in the portal is put back at once;
+- a VM (or its NIC, disk, NSG, VNet) is joined into the fleet snapshot (`checks.fleet_changes`), the
+  objects protecting it woken, and those following fleet membership too when VMs appeared, went or were
+  re-tagged;
+- a protected item is read by its id into its vault's item snapshot, and the object protecting its VM
+  woken: a policy changed in the portal is put back at once;
 - a backup policy or a vault wakes its object, whose own pass reads and corrects it.
+Whom each change wakes is each kind's declared `Kind.wakes`; this module names no other kind.
 The operator's own writes come back through the feed and are dropped there. A gap (the feed failed for
 minutes, or was not read for hours) starts full passes of the subscription's vaults: never silence.
 """
@@ -24,10 +26,10 @@ from azbackup.azure.changes import Change
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key, lower_id
 from azbackup.checks import fleet_changes
-from azbackup.kinds.contract import Context, FeedReport, Key
-from azbackup.kinds.protectedvm import claimed_vm
-from azbackup.kinds.references import VAULT_REF, clients_for_vault
+from azbackup.kinds.contract import Context, FeedReport, Key, Kind
+from azbackup.kinds.references import clients_for_vault
 from azbackup.managed import ReconcilePolicy, Resource
+from azbackup.toolkit import ids
 
 _ITEM = "/protecteditems/"
 _POLICY = "/backuppolicies/"
@@ -85,7 +87,8 @@ def _vault_spec(obj: Resource) -> VaultSpec | None:
         return None
 
 
-def _vault_id(obj: Resource) -> str:
+def vault_id(obj: Resource) -> str:
+    """A vault object's Azure id, lower-cased (the vault kind's `wakes.azure_id`)."""
     spec = _vault_spec(obj)
     return lower_id(str(obj.status.get("vaultId") or (spec.vault_id if spec else "")))
 
@@ -130,18 +133,52 @@ async def follow(obj: Resource, ctx: Context) -> FeedReport | None:
     return replace(report, requeued=len(wake.keys), reads=reads)
 
 
+@dataclass(frozen=True)
+class _Followers:
+    """The objects of the subscription's vaults that the feed may wake, by what wakes them (`Kind.wakes`)."""
+
+    ctx: Context
+    vaults: dict[str, Resource]  # vault id -> vault object
+
+    def _in_vaults(self) -> list[tuple[Kind, Resource]]:
+        keys = {v.key[1:] for v in self.vaults.values()}
+        return [(kind, obj) for kind in self.ctx.kinds if kind.vault is not None
+                for obj in self.ctx.objects.of_kind(kind.name)
+                if (key := kind.vault.key(obj)) is not None and key[1:] in keys]
+
+    def _vault_id_of(self, kind: Kind, obj: Resource) -> str | None:
+        vault = self.ctx.objects.get(kind.vault.key(obj) or ("", "", "")) if kind.vault else None
+        return vault_id(vault) if vault is not None else None
+
+    def protecting(self, vms: set[str], vault: str | None = None) -> list[Resource]:
+        """Objects protecting one of `vms`; with `vault`, only those whose vault it is."""
+        return [obj for kind in self.ctx.kinds if kind.wakes.vm is not None
+                for obj in self.ctx.objects.of_kind(kind.name)
+                if kind.wakes.vm(obj) in vms and (vault is None or self._vault_id_of(kind, obj) == vault)]
+
+    def protecting_any(self) -> list[Resource]:
+        """Objects protecting a VM, in the subscription's vaults."""
+        return [obj for kind, obj in self._in_vaults() if kind.wakes.vm is not None and kind.wakes.vm(obj)]
+
+    def following_membership(self) -> list[Resource]:
+        return [obj for kind, obj in self._in_vaults() if kind.wakes.membership]
+
+    def owning(self, ids: set[str]) -> list[Resource]:
+        """Objects whose own Azure resource is one of `ids`."""
+        return [obj for kind in self.ctx.kinds if kind.wakes.azure_id is not None
+                for obj in self.ctx.objects.of_kind(kind.name) if kind.wakes.azure_id(obj) in ids]
+
+
 async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Context, wake: _Wake) -> int:
-    vaults = {_vault_id(v): v for v in _vaults_in(ctx, subscription)}
-    protected = [p for p in ctx.objects.of_kind(names.PROTECTED_VM.kind) if claimed_vm(p)]
+    followers = _Followers(ctx, {vault_id(v): v for v in _vaults_in(ctx, subscription)})
     reads = 0
     if named.fleet:
-        reads += await _apply_fleet(named.fleet, clients, vaults, protected, ctx, wake)
+        reads += await _apply_fleet(named.fleet, clients, followers, ctx, wake)
     for item_id in sorted(named.items):
-        vault_id = vault_of(item_id) or ""
-        if vault_id not in vaults:
+        of_vault = vault_of(item_id) or ""
+        if of_vault not in followers.vaults:
             continue
-        parts = vault_id.split("/")
-        flight = ctx.inventory.vault_items(clients, vault_id, parts[-1], parts[parts.index("resourcegroups") + 1])
+        flight = ctx.inventory.vault_items(clients, of_vault, ids.name(of_vault), ids.resource_group(of_vault))
         items = await flight.settled()
         url = lists.resource(item_id)
         if items is None or url is None:
@@ -151,17 +188,13 @@ async def _apply(named: Sorted, clients: Clients, subscription: str, ctx: Contex
         patched, vm = items.with_item(item_id, raw)
         flight.replace(patched)
         if vm is not None:
-            ctx.inventory.read_again([item_key(vault_id, vm)])
-            wake(p for p in protected if claimed_vm(p) == vm
-                 and (v := ctx.objects.get(VAULT_REF.key(p) or ("", "", ""))) is not None and _vault_id(v) == vault_id)
-    wake(p for p in ctx.objects.of_kind(names.POLICY.kind)
-         if lower_id(p.status.get("policyId")) in named.policies)
-    wake(v for vault_id, v in vaults.items() if vault_id in named.vaults)
+            ctx.inventory.read_again([item_key(of_vault, vm)])
+            wake(followers.protecting({vm}, of_vault))
+    wake(followers.owning(named.policies | {v for v in named.vaults if v in followers.vaults}))
     return reads
 
 
-async def _apply_fleet(ids: set[str], clients: Clients, vaults: dict[str, Resource], protected: list[Resource],
-                       ctx: Context, wake: _Wake) -> int:
+async def _apply_fleet(ids: set[str], clients: Clients, followers: _Followers, ctx: Context, wake: _Wake) -> int:
     named = fleet_changes.Named.of(ids, lists.resource_type)
     if not named:
         return 0
@@ -171,18 +204,15 @@ async def _apply_fleet(ids: set[str], clients: Clients, vaults: dict[str, Resour
         return 0  # not read yet: its first read will be fresh
     source = lists.SubscriptionLists(clients.send_request, clients.subscription_id)
     applied = await fleet_changes.apply_changes(fleet, named, source)
-    in_vaults = {v.key[1:] for v in vaults.values()}
-    selectors = [s for s in ctx.objects.of_kind(names.SELECTOR.kind)
-                 if (key := VAULT_REF.key(s)) is not None and key[1:] in in_vaults]
     if applied.fleet is None:
         # Too much changed to read one by one: the whole fleet is read again by whoever needs it next.
         flight.invalidate()
-        wake(selectors)
-        wake(p for p in protected if (key := VAULT_REF.key(p)) is not None and key[1:] in in_vaults)
+        wake(followers.following_membership())
+        wake(followers.protecting_any())
         return applied.reads
     flight.replace(applied.fleet)
     ctx.inventory.read_again(applied.vms)
-    wake(p for p in protected if claimed_vm(p) in applied.vms)
+    wake(followers.protecting(set(applied.vms)))
     if applied.membership:
-        wake(selectors)
+        wake(followers.following_membership())
     return applied.reads

@@ -10,15 +10,18 @@ seam, one generic reconciler).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from azbackup.api.names import KindName
+from prometheus_client.metrics_core import Metric
+
+from azbackup.api.names import KindName, KubeAccess
 from azbackup.azure.credentials import CredentialSource
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import Inventory
 from azbackup.checks import gather
+from azbackup.kinds.places import Places
 from azbackup.managed import ExternalClient, Resource
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -107,6 +110,10 @@ class Context:
     requeue: Callable[[Key, float], None]
     full_pass: Callable[[Key], None] = lambda key: None
     """Start a full pass of this vault object now (the change feed has a gap)."""
+    places: Places = field(default_factory=Places)
+    """Places reserved in vaults and operations seen done, which Azure's lists may not show yet."""
+    kinds: Sequence[Kind] = ()
+    """The table of kinds (a hook that acts for several kinds, like the change feed, reads their rules)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,29 @@ class FeedReport:
     failed: bool = False  # the feed could not be read
 
 
+@dataclass(frozen=True)
+class Wakes:
+    """What in a subscription's change feed wakes an object of this kind (DESIGN §7)."""
+
+    vm: Callable[[Resource], str | None] | None = None
+    """The VM the object protects (lower-cased id): woken when the VM, its NIC/disk/NSG or its protected
+    item changed, and when the fleet had to be read again as a whole."""
+    membership: bool = False
+    """Woken when VMs appeared, went or were re-tagged in the subscription of its vault."""
+    azure_id: Callable[[Resource], str | None] | None = None
+    """Its own Azure resource (a policy's id, lower-cased): woken when someone else changed it."""
+
+
+@dataclass(frozen=True)
+class KindMetrics:
+    """Prometheus families a kind exports, computed from its objects at scrape time."""
+
+    names: tuple[str, ...]
+    """The exported names (the dashboard and the README may name only exported metrics)."""
+    collect: Callable[[Iterable[Resource]], Iterable[Metric]]
+    """The families, from every object the operator holds (of all kinds: pick yours)."""
+
+
 ClientFactory = Callable[[Resource, Context], Awaitable[ExternalClient]]
 Hook = Callable[[Resource, Context], Awaitable[None]]
 Follow = Callable[[Resource, Context], Awaitable[FeedReport | None]]
@@ -135,6 +165,8 @@ class Kind:
 
     names: KindName
     client: ClientFactory
+    crd: Callable[[], dict[str, Any]]
+    """Builds its CustomResourceDefinition (`api/crds.py`); `make crds` writes it to crds/ and the chart."""
     vault: Ref | None = None
     """The object whose vault worker runs this one: a vault itself, or an object that has one.
     None: this kind is a vault, with a worker of its own."""
@@ -149,6 +181,14 @@ class Kind:
     follow: Follow | None = None
     """Runs every feed interval on a worker-owning object: read what changed in Azure since, and wake
     the objects it concerns. None when the feed was read recently for the same subscription."""
+    wakes: Wakes = Wakes()
+    """What in the change feed wakes its objects (read by the vault kind's `follow`)."""
+    abnormal_true: frozenset[str] = frozenset()
+    """Its own condition types whose True is the bad news (Degraded): a Warning Event, heard at once."""
+    writes: tuple[KubeAccess, ...] = ()
+    """Kubernetes writes beyond its own status (children, deleting itself after a TTL)."""
+    metrics: KindMetrics | None = None
+    """Prometheus families of its own, if any."""
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ took to run with its agent Ready (achieved RTO); the run's figures are the worst
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,9 +98,28 @@ def sample(candidates: Iterable[str], last_drilled: Mapping[str, str], size: int
     return ordered[:max(0, size)]
 
 
+class RunPhase(enum.StrEnum):
+    """A run's state machine (status.currentRun.phase): restore every target, then clean up, then done."""
+
+    RESTORING = "Restoring"
+    CLEANING_UP = "CleaningUp"
+    DONE = "Done"
+
+
+class Result(enum.StrEnum):
+    """A run's, or one drilled VM's, result."""
+
+    RUNNING = "Running"
+    PASSED = "Passed"
+    FAILED = "Failed"
+
+
+DECIDED = (Result.PASSED, Result.FAILED)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    result: str  # Passed | Failed
+    result: Result
     rpo: float | None  # worst achieved RPO of the run (seconds)
     rto: float | None  # worst achieved RTO of the run (seconds)
     objectives_met: bool
@@ -114,7 +134,7 @@ def judge(targets: Sequence[Mapping[str, object]], rpo_objective: float | None,
         return max(values) if values else None
 
     rpo, rto = worst("rpoSeconds"), worst("rtoSeconds")
-    passed = bool(targets) and all(t.get("result") == "Passed" for t in targets)
+    passed = bool(targets) and all(t.get("result") == Result.PASSED for t in targets)
     missed: list[str] = []
     if rpo_objective is not None and rpo is not None and rpo > rpo_objective:
         missed.append(f"achieved RPO {format_duration(rpo)} exceeds the objective {format_duration(rpo_objective)}")
@@ -122,4 +142,4 @@ def judge(targets: Sequence[Mapping[str, object]], rpo_objective: float | None,
         missed.append(f"achieved RTO {format_duration(rto)} exceeds the objective {format_duration(rto_objective)}")
     if rto_objective is not None and rto is None and targets:
         missed.append("no VM was restored and verified, so no RTO was achieved")
-    return Verdict("Passed" if passed else "Failed", rpo, rto, not missed, tuple(missed))
+    return Verdict(Result.PASSED if passed else Result.FAILED, rpo, rto, not missed, tuple(missed))

@@ -8,6 +8,7 @@ from typing import Any
 
 from azbackup.azure import operations
 from azbackup.managed import Operation, OperationResult, OperationState
+from azbackup.toolkit import times
 
 _STATES = {operations.State.RUNNING: OperationState.RUNNING, operations.State.SUCCEEDED: OperationState.SUCCEEDED,
            operations.State.FAILED: OperationState.FAILED}
@@ -18,7 +19,7 @@ def started(capture: operations.HeaderCapture, kind: str, generation: int) -> Op
     url = capture.url
     if url is None:
         return None
-    return Operation(kind, url, dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), generation)
+    return Operation(kind, url, times.rfc3339(dt.datetime.now(dt.UTC)), generation)
 
 
 async def poll(send_request: Callable[..., Any], operation: Operation) -> OperationResult:

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from azbackup.api import names
+from azbackup.api import crds, names
 from azbackup.api.specs import PolicySpec, VaultSpec
 from azbackup.azure import errors, operations, policy_body
 from azbackup.azure.gateway import Clients
+from azbackup.azure.inventory import lower_id
 from azbackup.azure.rest import rest
 from azbackup.kinds import operations as ops
-from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
 from azbackup.limits import policy_budget
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
@@ -124,4 +125,5 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                         PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 
 
-KIND = Kind(names.POLICY, client, vault=VAULT_REF, waits_for=(VAULT_REF,))
+KIND = Kind(names.POLICY, client, crds.backup_policy, vault=VAULT_REF, waits_for=(VAULT_REF,),
+            wakes=Wakes(azure_id=lambda obj: lower_id(obj.status.get("policyId")) or None))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from azbackup import checks
-from azbackup.api import names
+from azbackup.api import crds, names
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
 from azbackup.azure import configure_jobs, errors, operations
 from azbackup.azure import protection_body as pb
@@ -21,9 +21,10 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key
 from azbackup.checks import facts as f
 from azbackup.checks import gather
-from azbackup.kinds import migration
+from azbackup.kinds import migration, protectedvm_metrics, protection_diff
 from azbackup.kinds import operations as ops
-from azbackup.kinds.contract import Context, FleetInventory, Kind
+from azbackup.kinds.contract import Context, FleetInventory, Kind, Wakes
+from azbackup.kinds.places import Places
 from azbackup.kinds.protectedvm_conditions import (
     backup_healthy,
     item_status,
@@ -76,8 +77,9 @@ class ProtectedVMClient:
 
     def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec, vault_status: Mapping[str, Any],
                  policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime,
-                 policy_types: Mapping[str, f.PolicyType] | None = None) -> None:
+                 policy_types: Mapping[str, f.PolicyType] | None = None, *, places: Places | None = None) -> None:
         self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
+        self.places = places if places is not None else Places()  # the process's (Context.places)
         self.policy, self.spec, self.freshness, self.now = policy, spec, freshness, now
         # The vault's policies by lower-cased Azure name, for an item that does not report its policyType.
         self.policy_types = policy_types or migration.policy_types({})
@@ -145,7 +147,7 @@ class ProtectedVMClient:
         if refusal is not None:
             return Observation(exists=state.exists, status=status, conditions=conditions, blocked=Hold(
                 refusal.reason, refusal.message, retry_in=self.freshness.fleet))
-        diffs = pb.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
+        diffs = protection_diff.differences(self.spec, self.policy.name, item or {}) if state.exists else ()
         if (not state.exists or diffs) and await self._configure_running():
             # An earlier PUT (its answer lost, or its operation never saved) is still being applied:
             # wait for its job instead of sending a second PUT.
@@ -211,10 +213,11 @@ class ProtectedVMClient:
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
         listed = (await flight.get(self.freshness.items)).capacity_items()
-        counts = capacity.count(listed, self.inventory.pending(self.vault_id), self.spec.vm_id, self.policy.name)
+        reserved = self.places.reserved(self.vault_id, self.inventory.clock())
+        counts = capacity.count(listed, reserved, self.spec.vm_id, self.policy.name)
         refusal = capacity.decide(counts, self.vault.vault_name, self.policy.name)
         if refusal is None:
-            self.inventory.reserve(self.vault_id, self.spec.vm_id, self.policy.name)
+            self.places.reserve(self.vault_id, self.spec.vm_id, self.policy.name, self.inventory.clock())
         return refusal
 
     def _observe_deleting(self, state: pb.ItemState) -> Observation:
@@ -363,19 +366,19 @@ class ProtectedVMClient:
             if result.state is OperationState.SUCCEEDED:
                 self.inventory.invalidate_subscription(self.vault.subscription_id)
             return result
-        done_at = self.inventory.done_at.get(operation.url)
+        done_at = self.places.done_at(operation.url)
         if done_at is None:
             result = await ops.poll(self.clients.backup.send_request, operation)
             if result.state is not OperationState.SUCCEEDED:
                 return result
-            done_at = self.inventory.done_at.setdefault(operation.url, self.inventory.clock())
+            done_at = self.places.seen_done(operation.url, self.inventory.clock())
         flight = self.inventory.vault_items(self.clients, self.vault_id, self.vault.vault_name,
                                             self.vault.resource_group)
         await flight.get(self.freshness.items)
         if flight.loaded_at < done_at:
             return OperationResult(OperationState.RUNNING)
-        self.inventory.done_at.pop(operation.url, None)
-        self.inventory.release(self.vault_id, self.spec.vm_id)  # the list counts the item from now on
+        self.places.forget(operation.url)
+        self.places.release(self.vault_id, self.spec.vm_id)  # the list counts the item from now on
         return OperationResult(OperationState.SUCCEEDED)
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
@@ -386,7 +389,7 @@ class ProtectedVMClient:
             return Hold(Reason.REMEDIATION_FAILED,
                         f"setting osProfile.allowExtensionOperations on the VM failed in Azure with {result.code}: "
                         f"{result.message}", retry_in=self.freshness.fleet)
-        self.inventory.release(self.vault_id, self.spec.vm_id)  # no place taken in Azure
+        self.places.release(self.vault_id, self.spec.vm_id)  # no place taken in Azure
         return Hold(Reason.CONFIGURE_PROTECTION_FAILED,
                     f"{operation.kind} failed in Azure with {result.code}: {result.message}",
                     retry_in=self.freshness.fleet)
@@ -416,7 +419,9 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
              ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name}
     return ProtectedVMClient(await clients_for_vault(vault, ctx), ctx.inventory,
                              VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
-                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), migration.policy_types(known))
+                             dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), migration.policy_types(known),
+                             places=ctx.places)
 
 
-KIND = Kind(names.PROTECTED_VM, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF), claim=claimed_vm)
+KIND = Kind(names.PROTECTED_VM, client, crds.protected_vm, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
+            claim=claimed_vm, wakes=Wakes(vm=claimed_vm), metrics=protectedvm_metrics.METRICS)

@@ -12,6 +12,7 @@ from azbackup.azure import protection_body as pb
 from azbackup.kinds.references import PolicyRef
 from azbackup.managed import ExtraCondition
 from azbackup.reasons import Reason
+from azbackup.toolkit import times
 
 
 def remediable(results: list[checks.CheckResult], spec: ProtectedVMSpec) -> bool:
@@ -32,8 +33,8 @@ def item_status(item: Mapping[str, Any] | None, vault_id: str) -> dict[str, Any]
         "protectionState": props.get("protectionState") or None,
         "healthStatus": props.get("healthStatus") or None,
         "lastBackupStatus": props.get("lastBackupStatus") or None,
-        "lastBackupTime": last.strftime("%Y-%m-%dT%H:%M:%SZ") if last else None,
-        "lastRecoveryPoint": point.strftime("%Y-%m-%dT%H:%M:%SZ") if point else None,
+        "lastBackupTime": times.rfc3339_optional(last),
+        "lastRecoveryPoint": times.rfc3339_optional(point),
         "softDeleted": bool(props.get("isScheduledForDeferredDelete")) or None,
     }
 

@@ -18,6 +18,7 @@ from azbackup.checks.facts import PolicyType
 from azbackup.kinds.contract import Context, Ref
 from azbackup.managed import Hold, Resource, Waiting
 from azbackup.reasons import Reason
+from azbackup.toolkit import conditions
 
 VAULT_REF = Ref(names.VAULT.kind, "vaultRef")
 POLICY_REF = Ref(names.POLICY.kind, "policyRef")
@@ -38,12 +39,13 @@ DEFAULT_POLICY = PolicyRef("DefaultPolicy", PolicyType.STANDARD, "Daily", 24)
 
 
 def is_ready(obj: Resource) -> bool:
-    if obj.deleting:
-        return False
-    for condition in obj.status.get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return bool(condition.get("status") == "True" and condition.get("observedGeneration") == obj.generation)
-    return False
+    return not obj.deleting and conditions.is_ready(obj.status, obj.generation)
+
+
+def children(owner: Resource, kind: str, ctx: Context) -> dict[str, Resource]:
+    """The objects of `kind` that `owner` owns (by owner reference), by name."""
+    return {child.name: child for child in ctx.objects.of_kind(kind, owner.namespace)
+            if any(ref.get("uid") == owner.uid for ref in child.owner_references)}
 
 
 async def clients_for_vault(vault: Resource, ctx: Context) -> Clients:

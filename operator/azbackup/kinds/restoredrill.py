@@ -21,24 +21,27 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from azbackup import API_GROUP, API_VERSION
-from azbackup.api import names
+from azbackup.api import crds, names
+from azbackup.api.names import KubeAccess
 from azbackup.api.specs import RestoreDrillSpec
 from azbackup.azure import errors, lists
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.kinds import drill_plan
+from azbackup.kinds import drill_metrics, drill_plan
 from azbackup.kinds.contract import Context, Kind
-from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
+from azbackup.kinds.drill_plan import Result, RunPhase
+from azbackup.kinds.jobs import JobPhase
+from azbackup.kinds.references import VAULT_REF, children, clients_for_vault, resolve_vault
 from azbackup.managed import (
     ExternalClient,
     ExtraCondition,
     Hold,
     Observation,
     Operation,
-    OperationResult,
     Resource,
 )
 from azbackup.reasons import Reason
+from azbackup.toolkit import conditions, times
 
 log = logging.getLogger("azbackup.restoredrill")
 DRILL_LABEL = "azbackup.dev/restore-drill"
@@ -51,12 +54,11 @@ def _time(value: Any) -> dt.datetime | None:
     return pb.parse_time(value)
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+_iso = times.rfc3339
 
 
 def _condition(obj: Resource, type_: str) -> Mapping[str, Any]:
-    return next((c for c in obj.status.get("conditions") or () if c.get("type") == type_), {})
+    return conditions.find(obj.status, type_)
 
 
 def vm_name(drill: Resource, run: int, index: int) -> str:
@@ -78,8 +80,7 @@ class DrillClient:
 
     # -- reads ---------------------------------------------------------------------------------------
     def _children(self, obj: Resource) -> dict[str, Resource]:
-        return {c.name: c for c in self.ctx.objects.of_kind(names.VM_RESTORE.kind, obj.namespace)
-                if any(ref.get("uid") == obj.uid for ref in c.owner_references)}
+        return children(obj, names.VM_RESTORE.kind, self.ctx)
 
     def _candidates(self, obj: Resource) -> list[str]:
         pvms = self.ctx.objects.of_kind(names.PROTECTED_VM.kind, obj.namespace)
@@ -126,24 +127,24 @@ class DrillClient:
                                started: dt.datetime) -> dict[str, Any]:
         """One drilled VM's evidence so far; result stays Running until it is decided."""
         out = dict(entry)
-        if out.get("result") in ("Passed", "Failed"):
+        if out.get("result") in drill_plan.DECIDED:
             return out
         if child is None:
             if (self.now - started).total_seconds() < REGISTRY_LAG:
                 return out
-            return {**out, "result": "Failed", "reason": str(Reason.DRILL_FAILED),
+            return {**out, "result": Result.FAILED, "reason": str(Reason.DRILL_FAILED),
                     "message": "its VMRestore disappeared before the run finished"}
         status = child.status
         if (point_time := _time(status.get("recoveryPointTime"))) is not None:
             out.update(recoveryPoint=status.get("recoveryPoint"), recoveryPointTime=_iso(point_time),
                        rpoSeconds=int((started - point_time).total_seconds()))
         stalled = _condition(child, "Stalled")
-        if status.get("phase") == "Failed" or (stalled.get("status") == "True"
+        if status.get("phase") == JobPhase.FAILED or (stalled.get("status") == "True"
                                                and stalled.get("observedGeneration") == child.generation):
             ready = _condition(child, "Ready")
-            return {**out, "result": "Failed", "reason": str(ready.get("reason") or Reason.RESTORE_FAILED),
+            return {**out, "result": Result.FAILED, "reason": str(ready.get("reason") or Reason.RESTORE_FAILED),
                     "message": str(ready.get("message") or "the restore failed")}
-        if status.get("phase") != "Succeeded":
+        if status.get("phase") != JobPhase.SUCCEEDED:
             return out
         job_start, job_end = _time(status.get("startTime")), _time(status.get("completionTime"))
         if job_start and job_end:
@@ -153,35 +154,35 @@ class DrillClient:
         end = job_end or self.now
         if vm_id and await self._booted(vm_id):
             boot = max(0, int((self.now - end).total_seconds()))
-            return {**out, "result": "Passed", "reason": str(Reason.DRILL_PASSED), "bootSeconds": boot,
+            return {**out, "result": Result.PASSED, "reason": str(Reason.DRILL_PASSED), "bootSeconds": boot,
                     "rtoSeconds": int(out.get("jobSeconds") or 0) + boot,
                     "message": f"VM {vm_id.rsplit('/', 1)[-1]} runs with its agent Ready"}
         if (self.now - end).total_seconds() > deadline:
-            return {**out, "result": "Failed", "reason": str(Reason.DRILL_FAILED),
+            return {**out, "result": Result.FAILED, "reason": str(Reason.DRILL_FAILED),
                     "message": f"the restored VM did not run with its agent Ready within "
                                f"{self.spec.verification_deadline}"}
         return out
 
     def _keep(self, target: Mapping[str, Any]) -> bool:
         """cleanup OnSuccess keeps a failed VM's restore (and so its VM) to investigate."""
-        return self.spec.cleanup == "OnSuccess" and target.get("result") != "Passed"
+        return self.spec.cleanup == "OnSuccess" and target.get("result") != Result.PASSED
 
     async def _advance(self, obj: Resource, run: dict[str, Any]) -> dict[str, Any]:
         children = self._children(obj)
         started = _time(run.get("startedAt")) or self.now
-        if run.get("phase") == "Restoring":
+        if run.get("phase") == RunPhase.RESTORING:
             run["targets"] = [await self._target_evidence(t, children.get(str(t.get("restore"))), started)
                               for t in run.get("targets") or ()]
-            if any(t.get("result") not in ("Passed", "Failed") for t in run["targets"]):
+            if any(t.get("result") not in drill_plan.DECIDED for t in run["targets"]):
                 return run
             verdict = drill_plan.judge(run["targets"], drill_plan.parse_duration(self.spec.rpo_objective),
                                        drill_plan.parse_duration(self.spec.rto_objective))
-            run.update(phase="CleaningUp", result=verdict.result, finishedAt=_iso(self.now),
+            run.update(phase=RunPhase.CLEANING_UP, result=verdict.result, finishedAt=_iso(self.now),
                        achievedRPO=drill_plan.format_duration(verdict.rpo),
                        achievedRTO=drill_plan.format_duration(verdict.rto), objectivesMet=verdict.objectives_met,
-                       reason=str(Reason.DRILL_PASSED if verdict.result == "Passed" else Reason.DRILL_FAILED),
+                       reason=str(Reason.DRILL_PASSED if verdict.result is Result.PASSED else Reason.DRILL_FAILED),
                        missed=list(verdict.missed) or None)
-        if run.get("phase") == "CleaningUp":
+        if run.get("phase") == RunPhase.CLEANING_UP:
             pending = False
             for target in run.get("targets") or ():
                 name = str(target.get("restore"))
@@ -195,7 +196,7 @@ class DrillClient:
                 else:
                     target["cleanedUp"] = self.spec.cleanup != "Never"
             if not pending:
-                run["phase"] = "Done"
+                run["phase"] = RunPhase.DONE
         return run
 
     def _start(self, obj: Resource, scheduled: dt.datetime, candidates: list[str]) -> dict[str, Any]:
@@ -205,9 +206,9 @@ class DrillClient:
         for index, pvm in enumerate(chosen):
             self.create_children.append(self._manifest(obj, number, index, pvm))
             targets.append({"protectedVM": pvm, "restore": child_name(obj, number, index),
-                            "vmName": vm_name(obj, number, index), "result": "Running"})
-        return {"id": number, "scheduledFor": _iso(scheduled), "startedAt": _iso(self.now), "phase": "Restoring",
-                "result": "Running", "targets": targets}
+                            "vmName": vm_name(obj, number, index), "result": Result.RUNNING})
+        return {"id": number, "scheduledFor": _iso(scheduled), "startedAt": _iso(self.now), "phase": RunPhase.RESTORING,
+                "result": Result.RUNNING, "targets": targets}
 
     # -- the managed-resource contract ---------------------------------------------------------------
     async def observe(self, obj: Resource) -> Observation:
@@ -235,14 +236,14 @@ class DrillClient:
                 log.info("%s/%s: no ProtectedVM matches the drill's targets; run skipped", obj.namespace, obj.name)
         elif run is not None:
             run = await self._advance(obj, run)
-        finished = run if run is not None and run.get("phase") == "Done" else None
+        finished = run if run is not None and run.get("phase") == RunPhase.DONE else None
         status["currentRun"] = None if run is None or finished else run
         history = list(obj.status.get("runs") or ())
         if finished is not None:
             history = [finished, *history][: self.spec.history_limit]
             status.update(runs=history, lastRunTime=finished.get("startedAt"), lastResult=finished.get("result"),
                           lastRPO=finished.get("achievedRPO"), lastRTO=finished.get("achievedRTO"))
-            key = "passedRuns" if finished.get("result") == "Passed" else "failedRuns"
+            key = "passedRuns" if finished.get("result") == Result.PASSED else "failedRuns"
             status[key] = int(obj.status.get(key) or 0) + 1
             log.info("%s/%s: drill run %s %s (RPO %s, RTO %s)", obj.namespace, obj.name, finished.get("id"),
                      finished.get("result"), finished.get("achievedRPO"), finished.get("achievedRTO"))
@@ -282,9 +283,9 @@ class DrillClient:
                                ready=(Reason.DRILL_SCHEDULED, f"no run yet; the first at {status['nextRun']}"))
         summary = (f"run {latest.get('id')} {str(latest.get('result')).lower()} (RPO {latest.get('achievedRPO')}, "
                    f"RTO {latest.get('achievedRTO')}); next run at {status['nextRun']}")
-        if latest.get("result") != "Passed":
+        if latest.get("result") != Result.PASSED:
             failed = [f"{t.get('protectedVM')}: {t.get('reason')}: {t.get('message')}"
-                      for t in latest.get("targets") or () if t.get("result") != "Passed"]
+                      for t in latest.get("targets") or () if t.get("result") != Result.PASSED]
             return Observation(exists=True, up_to_date=not changes, diff=tuple(changes), status=status,
                                conditions=conditions,
                                limitation=Hold(Reason.DRILL_FAILED, summary + "; " + "; ".join(failed)))
@@ -309,15 +310,8 @@ class DrillClient:
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         return None
 
-    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        raise AssertionError("a drill starts no Azure operation of its own")
-
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return True  # its VMRestore children (garbage-collected with it) clean up after themselves
-
-    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        raise AssertionError("a drill starts no Azure operation of its own")
-
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     vault = resolve_vault(obj, ctx, need_ready=False)
@@ -333,4 +327,8 @@ async def wake(obj: Resource, ctx: Context) -> None:
         ctx.requeue(obj.key, max(0.0, next_run.timestamp() - ctx.clock()) + 0.5)
 
 
-KIND = Kind(names.RESTORE_DRILL, client, vault=VAULT_REF, waits_for=(VAULT_REF,), after=wake)
+KIND = Kind(names.RESTORE_DRILL, client, crds.restore_drill, vault=VAULT_REF, waits_for=(VAULT_REF,), after=wake,
+            abnormal_true=frozenset({DEGRADED}), metrics=drill_metrics.METRICS,
+            writes=(KubeAccess(names.VM_RESTORE, ("create", "delete"),
+                               "A RestoreDrill creates one VMRestore per drilled VM and run, and deletes it "
+                               "to clean up."),))

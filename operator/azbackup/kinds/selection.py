@@ -14,6 +14,7 @@ from typing import Any
 
 from azbackup import API_GROUP, API_VERSION
 from azbackup.api.specs import SelectorSpec, TagRequirement
+from azbackup.toolkit import ids
 
 SELECTOR_LABEL = f"{API_GROUP}/selector"
 
@@ -30,9 +31,7 @@ class Candidate:
     @classmethod
     def from_vm(cls, vm: Mapping[str, Any]) -> Candidate:
         vm_id = str(vm.get("id", ""))
-        parts = vm_id.split("/")
-        lower = [p.lower() for p in parts]
-        rg = parts[lower.index("resourcegroups") + 1] if "resourcegroups" in lower else ""
+        rg = ids.resource_group(vm_id)
         os_type = (((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}).get("osType", "")
         return cls(vm_id, str(vm.get("name", "")), rg, str(vm.get("location", "")), str(os_type),
                    {str(k): str(v) for k, v in (vm.get("tags") or {}).items()})

@@ -9,24 +9,34 @@ deleted when their VM stops matching or disappears.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from azbackup.api import names
+from azbackup.api import crds, names
+from azbackup.api.names import KubeAccess
 from azbackup.api.specs import SelectorSpec, VaultSpec
 from azbackup.azure.gateway import Clients
 from azbackup.kinds import selection
-from azbackup.kinds.contract import Context, Kind
-from azbackup.kinds.references import POLICY_REF, VAULT_REF, clients_for_vault, resolve_policy, resolve_vault
-from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
+from azbackup.kinds.contract import Context, Kind, Wakes
+from azbackup.kinds.references import (
+    POLICY_REF,
+    VAULT_REF,
+    children,
+    clients_for_vault,
+    resolve_policy,
+    resolve_vault,
+)
+from azbackup.managed import ExternalClient, Hold, Observation, Operation, Resource
 from azbackup.reasons import Reason
+from azbackup.toolkit import conditions
 
 ELSEWHERE = "AlreadyProtectedByOtherVault"
 
 
-def _ready(obj: Resource) -> dict[str, Any]:
-    return next((c for c in obj.status.get("conditions") or () if c.get("type") == "Ready"), {})
+def _ready(obj: Resource) -> Mapping[str, Any]:
+    return conditions.ready(obj.status)
 
 
 def _settled(obj: Resource) -> bool:
@@ -43,8 +53,7 @@ class SelectorClient:
         self.ctx, self.clients, self.vault, self.spec = ctx, clients, vault, spec
 
     def _children(self, obj: Resource) -> dict[str, Resource]:
-        return {child.name: child for child in self.ctx.objects.of_kind(names.PROTECTED_VM.kind, obj.namespace)
-                if any(ref.get("uid") == obj.uid for ref in child.owner_references)}
+        return children(obj, names.PROTECTED_VM.kind, self.ctx)
 
     async def _plan(self, obj: Resource) -> tuple[selection.Plan, dict[str, Resource]]:
         settings = self.ctx.settings
@@ -114,15 +123,8 @@ class SelectorClient:
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         return None  # children go with their owner (garbage collection); each applies its onDelete
 
-    async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        raise AssertionError("a selector starts no Azure operation")
-
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return True
-
-    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        raise AssertionError("a selector starts no Azure operation")
-
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
@@ -132,4 +134,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                           SelectorSpec.parse(obj.spec))
 
 
-KIND = Kind(names.SELECTOR, client, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF))
+KIND = Kind(names.SELECTOR, client, crds.vm_backup_selector, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
+            wakes=Wakes(membership=True),
+            writes=(KubeAccess(names.PROTECTED_VM, ("create", "delete"),
+                               "A VMBackupSelector creates and deletes its ProtectedVM children."),))

@@ -10,14 +10,14 @@ from typing import Any, cast
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from azbackup.api import names
+from azbackup.api import crds, names
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors, operations, vault_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.kinds import changes
+from azbackup.kinds import changes, vault_diff
 from azbackup.kinds import operations as ops
-from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import clients_for_vault
 from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
 from azbackup.reasons import Reason
@@ -58,7 +58,7 @@ class VaultClient:
         have = ((actual.get("properties") or {}).get("redundancySettings") or {}).get("standardTierStorageRedundancy")
         # Only ask whether redundancy is locked when it would matter: one read per real difference.
         locked = await self._redundancy_locked() if have != self.spec.storage_redundancy else None
-        diff = vault_body.compare(self.spec, self.owner, actual, locked)
+        diff = vault_diff.compare(self.spec, self.owner, actual, locked)
         props = actual.get("properties") or {}
         status: dict[str, Any] = {
             "vaultId": actual.get("id"), "vaultName": actual.get("name"), "location": actual.get("location"),
@@ -92,7 +92,7 @@ class VaultClient:
         if actual is None:
             return await self.create(obj, seen)
         locked = bool(seen.status.get("storageRedundancyLocked"))
-        patch = vault_body.compare(self.spec, self.owner, actual, locked).patch
+        patch = vault_diff.compare(self.spec, self.owner, actual, locked).patch
         if not patch:
             return None
         capture = operations.HeaderCapture()
@@ -120,7 +120,7 @@ class VaultClient:
         return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")
 
 
-def _one_way(rule: vault_body.OneWayRule | None) -> Hold | None:
+def _one_way(rule: vault_diff.OneWayRule | None) -> Hold | None:
     # Azure refuses the change for good: a human must choose (a new vault, or the spec back).
     return Hold(rule.reason, rule.message) if rule is not None else None
 
@@ -138,4 +138,5 @@ async def refresh_snapshots(obj: Resource, ctx: Context) -> None:
     ctx.inventory.invalidate_subscription(spec.subscription_id, older_than=ctx.settings.sync_period / 2)
 
 
-KIND = Kind(names.VAULT, client, full_pass=refresh_snapshots, follow=changes.follow)
+KIND = Kind(names.VAULT, client, crds.backup_vault, full_pass=refresh_snapshots, follow=changes.follow,
+            wakes=Wakes(azure_id=changes.vault_id))

@@ -14,80 +14,56 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from azbackup.api import names
+from azbackup.api import crds, names
+from azbackup.api.names import KubeAccess
 from azbackup.api.specs import VaultSpec, VMRestoreSpec
 from azbackup.azure import errors, lists, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.azure.inventory import collect
-from azbackup.azure.rest import rest
+from azbackup.azure.rest import all_items
 from azbackup.checks import facts as cf
 from azbackup.checks.restore_network_config import restore_network_config
 from azbackup.checks.result import Result
+from azbackup.kinds import jobs, restore_checks, restore_points, ttl
 from azbackup.kinds import operations as ops
-from azbackup.kinds import restore_checks, restore_points, ttl
 from azbackup.kinds.contract import Context, Kind
 from azbackup.kinds.references import PROTECTED_VM_REF, clients_for_vault, resolve_protected_vm, resolve_vault
 from azbackup.managed import (
-    JOURNAL_FAILED,
-    JOURNAL_PENDING,
     ExternalClient,
     Hold,
     Observation,
     Operation,
     OperationResult,
-    OperationState,
     Resource,
 )
 from azbackup.reasons import Reason
+from azbackup.toolkit import ids, times
 
 log = logging.getLogger("azbackup.vmrestore")
-RUNNING = {"inprogress", "cancelling"}
+WORDS = jobs.Words("restore", "Restore job", Reason.RESTORE_TRIGGERED, Reason.RESTORE_FAILED)
 CLI_TIME = "%Y-%m-%d %I:%M:%S %p"  # how az CLI writes $filter times (restore.md §3.3)
 POINT_WINDOW = dt.timedelta(days=3650)  # recovery points are listed over a range; ten years covers them all
 NOT_FOUND_RETRY = 60.0
 
 
-def _iso(value: Any) -> str | None:
-    parsed = pb.parse_time(value)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed else None
-
-
 def job_status(job: Mapping[str, Any], wants_vm: bool) -> dict[str, Any]:
     """A Restore job as status. CompletedWithWarnings restored the disks but not the VM: when a VM was
     asked for, that is a failure (restore.md §2.3); for a disk restore it is a success."""
-    props = job.get("properties") or {}
-    raw = str(props.get("status", "")).lower()
-    if raw in RUNNING:
-        phase = "Running"
-    elif raw == "completed" or (raw == "completedwithwarnings" and not wants_vm):
-        phase = "Succeeded"
-    else:
-        phase = "Failed"
-    details = (props.get("errorDetails") or [{}])[0] if props.get("errorDetails") else {}
-    code = str(details.get("errorTitle") or details.get("errorCode") or "") or None
-    if phase == "Failed" and raw == "completedwithwarnings":
-        code = code or "CompletedWithWarnings"
-    done = phase != "Running"
-    return {
-        "jobId": job.get("name"), "phase": phase, "jobStatus": props.get("status"),
-        "startTime": _iso(props.get("startTime")),
-        "completionTime": _iso(props.get("endTime")) if done else None,
-        "duration": str(props.get("duration")) if props.get("duration") and done else None,
-        "errorCode": code if phase == "Failed" else None,
-        "errorMessage": (str(details.get("errorString") or "") or None) if phase == "Failed" else None,
-    }
+    raw = (job.get("properties") or {}).get("status")
+    status = jobs.job_status(job, {"completed"} if wants_vm else {"completed", "completedwithwarnings"})
+    if status["phase"] is jobs.JobPhase.FAILED and str(raw).lower() == "completedwithwarnings":
+        status["errorCode"] = status["errorCode"] or "CompletedWithWarnings"
+    return {**status, "jobStatus": raw}
 
 
 def property_bag(job: Mapping[str, Any]) -> Mapping[str, Any]:
     return ((job.get("properties") or {}).get("extendedInfo") or {}).get("propertyBag") or {}
 
 
-def _last(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+_last = ids.name
 
 
 def disk_stamp(name: str, prefix: str) -> str | None:
@@ -106,15 +82,13 @@ class Source:
     facts: cf.VMFacts | None  # from the fleet snapshot; None when the source VM no longer exists
 
 
-class RestoreClient:
-    deterministic_names = False  # every POST starts another restore: the loop journals the trigger
-    unknown_outcome_reason = Reason.TRIGGER_OUTCOME_UNKNOWN
+class RestoreClient(jobs.JobClient):
+    words = WORDS
 
     def __init__(self, clients: Clients, vault: VaultSpec, source: Source, spec: VMRestoreSpec,
                  now: dt.datetime) -> None:
-        self.clients, self.vault, self.source, self.spec, self.now = clients, vault, source, spec, now
-        self.ref = pb.VmRef.parse(source.vm_id)
-        self.chosen: restore_points.Chosen | None = None
+        super().__init__(clients, vault, source.vm_id, now)
+        self.source, self.spec = source, spec
         self.warnings: list[str] = []
 
     # -- names ---------------------------------------------------------------------------------------
@@ -143,7 +117,7 @@ class RestoreClient:
         end = pb.parse_time(self.spec.point.before) or self.now
         end = max(end, self.now) + dt.timedelta(days=1)
         start = end - POINT_WINDOW
-        listed = await collect(self.clients.backup.recovery_points.list(
+        listed = await all_items(self.clients.backup.recovery_points.list(
             self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
             filter=f"startDate eq '{start.strftime(CLI_TIME)}' and endDate eq '{end.strftime(CLI_TIME)}'"))
         return [p for p in (restore_points.Point.parse(raw) for raw in listed) if p is not None]
@@ -186,21 +160,16 @@ class RestoreClient:
         checked = restore_network_config(self.source.facts, ctx)
         return [checked.message] if checked.result is Result.WARNING else []
 
-    async def _job(self, job_id: str) -> dict[str, Any]:
-        with errors.guard():
-            return rest(await self.clients.backup.job_details.get(self.vault.vault_name, self.vault.resource_group,
-                                                                 job_id))
-
     async def _find_job(self, since: str) -> dict[str, Any] | None:
         """The Restore job this object's trigger started (after a crash between the POST and its record)."""
         floor = (pb.parse_time(since) or self.now) - dt.timedelta(minutes=5)
         end = self.now + dt.timedelta(days=1)
-        jobs = await collect(self.clients.backup.backup_jobs.list(
+        listed_jobs = await all_items(self.clients.backup.backup_jobs.list(
             self.vault.vault_name, self.vault.resource_group,
             filter=f"operation eq 'Restore' and startTime eq '{floor.strftime(CLI_TIME)}' "
                    f"and endTime eq '{end.strftime(CLI_TIME)}'"))
-        for listed in jobs:
-            job = await self._job(str(listed.get("name")))  # the list may omit extendedInfo
+        for listed in listed_jobs:
+            job = await self.job.get(str(listed.get("name")))  # the list may omit extendedInfo
             bag = property_bag(job)
             props = job.get("properties") or {}
             if str(props.get("entityFriendlyName", "")).lower() != self.source.vm_name.lower():
@@ -246,36 +215,26 @@ class RestoreClient:
     async def observe(self, obj: Resource) -> Observation:
         if obj.deleting:
             return await self._observe_deleting(obj)
-        job_id = obj.status.get("jobId")
-        if job_id and obj.status.get("phase") in ("Succeeded", "Failed"):
-            return self._finished(obj)  # a finished job never changes: no call
-        pending = obj.annotations.get(JOURNAL_PENDING, "")
-        if not job_id and pending and pending > obj.annotations.get(JOURNAL_FAILED, ""):
-            # A trigger may have reached Azure (its answer, or our record of it, was lost): adopt its job.
-            found = await self._find_job(pending)
-            if found is None:
-                # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
-                # the point is chosen now for that case; the checks are not (the target may be our own VM).
-                chosen = restore_points.choose(await self._points(), self.spec.point)
-                self.chosen = chosen if isinstance(chosen, restore_points.Chosen) else None
-                return Observation(exists=False, status={"phase": "Pending"}, pending=(
-                    Reason.TRIGGER_OUTCOME_UNKNOWN,
-                    f"a restore trigger was sent at {pending} without a confirmed answer; looking for the Restore "
-                    "job it may have started instead of sending another"))
-            job_id = found.get("name")
-            log.info("%s/%s: adopting restore job %s, started by an earlier trigger", obj.namespace, obj.name,
-                     job_id)
-        if not job_id:
+        if (finished := self.job.finished(obj, self._ready)) is not None:
+            return finished
+        job_id = await self.job.locate(obj, self._find_job)
+        if isinstance(job_id, Observation):
+            # The loop looks again until its adopt window closes, then triggers anew (reconcile.adoption):
+            # the point is chosen now for that case; the checks are not (the target may be our own VM).
+            chosen = restore_points.choose(await self._points(), self.spec.point)
+            return replace(job_id, plan=chosen if isinstance(chosen, restore_points.Chosen) else None)
+        if job_id is None:
             return await self._before_trigger(obj)
-        status = job_status(await self._job(str(job_id)), self.wants_vm)
-        if status["phase"] == "Running":
-            return Observation(exists=True, usable=False, status=status,
-                               pending=(Reason.RESTORE_TRIGGERED, f"restore job {job_id} is running in Azure"))
+        status = job_status(await self.job.get(job_id), self.wants_vm)
+        if status["phase"] is jobs.JobPhase.RUNNING:
+            return self.job.running(status)
         status["created"] = await self._created(status)
-        if status["phase"] == "Failed":
-            return Observation(exists=True, status=status, limitation=Hold(
-                Reason.RESTORE_FAILED, f"restore job {job_id} failed: {status['errorCode']}: {status['errorMessage']}"))
-        return Observation(exists=True, status=status, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
+        if status["phase"] is jobs.JobPhase.FAILED:
+            return self.job.failed(status)
+        return Observation(exists=True, status=status, ready=self._ready(status))
+
+    def _ready(self, status: Mapping[str, Any]) -> tuple[Reason, str]:
+        return Reason.RESTORE_SUCCEEDED, self._success(status)
 
     def _success(self, status: Mapping[str, Any]) -> str:
         created = status.get("created") or {}
@@ -288,33 +247,23 @@ class RestoreClient:
         chosen = restore_points.choose(await self._points(), self.spec.point)
         if isinstance(chosen, restore_points.Refused):
             retry = NOT_FOUND_RETRY if chosen.reason is Reason.RECOVERY_POINT_NOT_FOUND else None
-            return Observation(exists=False, status={"phase": "Pending"},
+            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING},
                                blocked=Hold(chosen.reason, chosen.message, retry_in=retry))
         failure = restore_checks.check(await self._facts())
         if failure is not None:
-            return Observation(exists=False, status={"phase": "Pending"},
+            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING},
                                blocked=Hold(failure.reason, failure.message, retry_in=NOT_FOUND_RETRY))
-        self.chosen = chosen
         point = chosen.point
-        return Observation(exists=False, status={
-            "phase": "Pending", "recoveryPoint": point.name, "recoveryPointType": point.type or None,
-            "recoveryPointTime": point.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "rehydrated": chosen.rehydrate or None,
+        return Observation(exists=False, plan=chosen, status={
+            "phase": jobs.JobPhase.PENDING, "recoveryPoint": point.name, "recoveryPointType": point.type or None,
+            "recoveryPointTime": times.rfc3339(point.time), "rehydrated": chosen.rehydrate or None,
             "warnings": self._network_warnings() or None})
 
-    def _finished(self, obj: Resource) -> Observation:
-        status = dict(obj.status)
-        if status.get("phase") == "Failed":
-            return Observation(exists=True, limitation=Hold(
-                Reason.RESTORE_FAILED, f"restore job {status.get('jobId')} failed: {status.get('errorCode')}: "
-                                       f"{status.get('errorMessage')}"))
-        return Observation(exists=True, ready=(Reason.RESTORE_SUCCEEDED, self._success(status)))
-
-    def request(self) -> dict[str, Any]:
+    def request(self, chosen: restore_points.Chosen) -> dict[str, Any]:
         """The IaasVMRestoreRequest the CLI would send for this restore (restore.md §1.3)."""
-        assert self.chosen is not None
-        target, point = self.spec.target, self.chosen.point
+        target, point = self.spec.target, chosen.point
         body: dict[str, Any] = {
-            "objectType": "IaasVMRestoreWithRehydrationRequest" if self.chosen.rehydrate else "IaasVMRestoreRequest",
+            "objectType": "IaasVMRestoreWithRehydrationRequest" if chosen.rehydrate else "IaasVMRestoreRequest",
             "recoveryPointId": point.name,
             "recoveryType": "AlternateLocation" if self.wants_vm else "RestoreDisks",
             "sourceResourceId": self.source.vm_id,
@@ -329,29 +278,27 @@ class RestoreClient:
                         subnetId=target.subnet_id)
         if target.zones:
             body["zones"] = list(target.zones)
-        if self.chosen.rehydrate:
+        if chosen.rehydrate:
             body["recoveryPointRehydrationInfo"] = {
                 "rehydrationRetentionDuration": f"P{self.spec.point.rehydration_days}D",
                 "rehydrationPriority": self.spec.point.rehydration_priority}
         return {"properties": body}
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
-        if self.chosen is None:  # the adopt window closed, and no point can be restored any more
+        chosen = seen.plan  # chosen by observe, in the same pass
+        if not isinstance(chosen, restore_points.Chosen):  # the adopt window closed, and no point is left
             raise errors.InvalidSpec("no recovery point can be restored for this spec any more", status=400)
         log.info("%s/%s: triggering a restore of VM %s from recovery point %s", obj.namespace, obj.name,
-                 self.source.vm_name, self.chosen.point.name)
+                 self.source.vm_name, chosen.point.name)
         capture = operations.HeaderCapture()
         with errors.guard():
             await self.clients.backup.restores.begin_trigger(
                 self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item,
-                self.chosen.point.name, cast(Any, self.request()), polling=False, raw_response_hook=capture,
+                chosen.point.name, cast(Any, self.request(chosen)), polling=False, raw_response_hook=capture,
                 # retry_total=0: azure-core would re-send the POST after a 5xx or a dropped connection, and
                 # every POST that arrives starts another restore; the loop decides instead (reconcile.adoption).
                 retry_total=0)
         return ops.started(capture, "TriggerRestore", obj.generation)
-
-    async def update(self, obj: Resource, seen: Observation) -> Operation | None:
-        return None  # a restore is never changed after the fact; the spec is immutable
 
     # -- deletion (cleanup: Delete) ------------------------------------------------------------------
     def _owned(self, obj: Resource) -> list[tuple[str, str]]:
@@ -381,16 +328,11 @@ class RestoreClient:
         return None
 
     async def poll(self, obj: Resource, operation: Operation) -> OperationResult:
-        result = await ops.poll(self.clients.backup.send_request, operation)
-        if result.state is OperationState.SUCCEEDED and result.status.get("jobId"):
-            return OperationResult(result.state, status={"jobId": result.status["jobId"], "phase": "Running"})
-        return result
+        return await self.job.poll(operation, {"phase": jobs.JobPhase.RUNNING})
 
     def keeps_azure_on_delete(self, obj: Resource) -> bool:
         return self.spec.cleanup != "Delete"  # by default the restored VM or disks outlive the object
 
-    def failed_operation(self, obj: Resource, operation: Operation, result: OperationResult) -> Hold:
-        return Hold(Reason.RESTORE_FAILED, f"the restore trigger failed: {result.code}: {result.message}")
 
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
@@ -409,4 +351,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
 
 
 # Its vault is its ProtectedVM's; deleting it leaves what it created unless cleanup says Delete.
-KIND = Kind(names.VM_RESTORE, client, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,), after=ttl.expire)
+KIND = Kind(names.VM_RESTORE, client, crds.vm_restore, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,),
+            after=ttl.expire,
+            writes=(KubeAccess(names.VM_RESTORE, ("delete",),
+                               "A VMRestore deletes itself ttlSecondsAfterFinished after it finished."),))

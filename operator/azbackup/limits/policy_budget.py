@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from azbackup.reasons import Reason
+from azbackup.toolkit import times
 
 WRITES_PER_DAY: Final = 50
 WINDOW: Final = dt.timedelta(hours=24)
@@ -35,7 +36,7 @@ class Write:
     refused: bool = False  # Azure refused it for the budget
 
     def to_status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "generation": self.generation}
+        out: dict[str, Any] = {"at": times.rfc3339(self.at), "generation": self.generation}
         if self.refused:
             out["refused"] = True
         return out
@@ -43,7 +44,7 @@ class Write:
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Write | None:
         try:
-            at = dt.datetime.strptime(str(raw["at"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+            at = dt.datetime.strptime(str(raw["at"]), times.SECONDS).replace(tzinfo=dt.UTC)
             return cls(at, int(raw.get("generation", 0)), bool(raw.get("refused", False)))
         except (KeyError, ValueError, TypeError):
             return None

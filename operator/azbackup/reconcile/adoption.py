@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from azbackup.azure import errors
-from azbackup.managed import JOURNAL_FAILED, JOURNAL_PENDING
+from azbackup.managed import unrefused_trigger
+from azbackup.toolkit import times
 
 
 class Outcome(enum.Enum):
@@ -56,28 +57,16 @@ class Decision:
     retry_in: float | None = None  # LOOK: seconds until the window closes
 
 
-def _parse(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def when_nothing_found(annotations: Mapping[str, str], now: dt.datetime, window: float) -> Decision:
     """What to do when observe found nothing the journaled call could have started.
 
     `window`: how long after the pending record a call that did reach Azure could still be unseen
     (in flight, or not yet listed); past it, Azure's silence means the call never arrived.
     """
-    raw = annotations.get(JOURNAL_PENDING, "")
-    pending = _parse(raw)
+    # Never called, or Azure refused the last call (it started nothing), or an unreadable record.
+    pending = times.parse(unrefused_trigger(annotations))
     if pending is None:
-        return Decision(Next.CALL)  # never called (or an unreadable record: nothing to adopt by time)
-    if annotations.get(JOURNAL_FAILED, "") >= raw:
-        return Decision(Next.CALL)  # Azure refused the last call: it started nothing
+        return Decision(Next.CALL)
     age = (now - pending).total_seconds()
     if age < window:
         return Decision(Next.LOOK, max(window - age, 0.0))

@@ -10,22 +10,17 @@ memory only: recording them would cost a status write per transient error.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+
+from azbackup.toolkit import times
 
 FIELD = "backoff"
 
 
-def _rfc3339(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse(value: object) -> float | None:
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() if value else None
-    except ValueError:
-        return None
+    parsed = times.parse(value)
+    return parsed.timestamp() if parsed else None
 
 
 def _record(status: Mapping[str, Any], generation: int) -> Mapping[str, Any] | None:
@@ -58,4 +53,4 @@ def record(now: float, retry_in: float | None, attempts: int, generation: int,
     """The status.backoff value after a failure, or None when the backoff is too short to record."""
     if retry_in is None or retry_in < over:
         return None
-    return {"until": _rfc3339(now + retry_in), "attempts": attempts, "generation": generation}
+    return {"until": times.at(now + retry_in), "attempts": attempts, "generation": generation}

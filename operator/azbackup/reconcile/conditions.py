@@ -16,9 +16,6 @@ from azbackup.reasons import Reason
 from azbackup.reconcile.verdict import Phase, Verdict
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
-# Condition types whose True is the bad news (the "abnormal-true" polarity of Kubernetes API conventions):
-# their True transitions are Warning Events. A kind's own condition may use one of these names.
-ABNORMAL_TRUE = frozenset({"Degraded"})
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
 
@@ -82,13 +79,14 @@ def summarize(verdict: Verdict, generation: int, previous: Sequence[Condition], 
     return merge(previous, wanted, generation, now)
 
 
-def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> list[Condition]:
+def transitions(previous: Sequence[Condition], current: Sequence[Condition],
+                abnormal_true: frozenset[str] = frozenset()) -> list[Condition]:
     """Conditions that changed in a way a user should hear about, one Kubernetes Event each.
 
     Ready: when it first appears, when its status flips, and when it names a new reason while the
     object needs a human (a new blocking problem). Another condition: when its status flips after it
-    first appeared (Protected becoming True, BackupHealthy becoming False, ...), or an abnormal-true one
-    (Degraded) that first appears True. Progress steps
+    first appeared (Protected becoming True, BackupHealthy becoming False, ...), or one of the kind's
+    `abnormal_true` types (whose True is the bad news) that first appears True. Progress steps
     (Creating, then WaitingForOperation) are visible in status and would only add noise as Events.
     """
     before = {c.type: c for c in previous}
@@ -101,8 +99,11 @@ def transitions(previous: Sequence[Condition], current: Sequence[Condition]) -> 
                 out.append(c)
         elif old is not None and old.status != c.status:
             out.append(c)
-        elif old is None and c.type in ABNORMAL_TRUE and c.status == TRUE:
-            out.append(c)  # bad news from the start (Degraded=True): heard at once, not after a flip
+        elif old is None and c.type in abnormal_true and c.status == TRUE:
+            out.append(c)  # bad news from the start: heard at once, not after a flip
     return out
 
 
+def bad(condition: Condition, abnormal_true: frozenset[str] = frozenset()) -> bool:
+    """A kind's own condition in its bad state: False for most, True for an abnormal-true type."""
+    return condition.type != READY and condition.status == (TRUE if condition.type in abnormal_true else FALSE)

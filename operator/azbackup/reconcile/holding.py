@@ -16,16 +16,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from azbackup.azure import errors
+from azbackup.toolkit import conditions
 
 
 def ready_for(status: Mapping[str, Any], generation: int) -> bool:
-    for condition in status.get("conditions") or ():
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
-            return bool(condition.get("status") == "True" and condition.get("observedGeneration") == generation)
-    return False
+    return conditions.is_ready(status, generation)
 
 
 def holds_last_known(status: Mapping[str, Any], generation: int, err: errors.AzbackupError,
                      failing_for: float, grace: float) -> bool:
     """True when the failure is retried quietly: transient, on a Ready object, within the grace period."""
-    return not err.stalls and ready_for(status, generation) and failing_for < grace
+    return not err.meaning.stalls and ready_for(status, generation) and failing_for < grace

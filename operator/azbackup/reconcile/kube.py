@@ -19,7 +19,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from azbackup import API_GROUP, API_VERSION, metrics
-from azbackup.api.names import plural_of
+from azbackup.kinds import plural_of
 from azbackup.managed import Resource
 
 MERGE_PATCH = "application/merge-patch+json"

@@ -11,12 +11,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from azbackup import failures
 from azbackup.azure import errors
-from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationState, ReconcilePolicy, Resource
+from azbackup.managed import (
+    ExternalClient,
+    Hold,
+    Observation,
+    Operation,
+    OperationClient,
+    OperationState,
+    ReconcilePolicy,
+    Resource,
+    TriggerClient,
+)
 from azbackup.reasons import Reason
 from azbackup.reconcile import adoption
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.verdict import Verdict
+from azbackup.toolkit import times
 
 
 @dataclass(frozen=True)
@@ -50,16 +62,17 @@ def backoff(first: float, attempts: int, cap: float) -> float:
 def verdict_for_error(err: errors.AzbackupError, attempts: int, settings: LoopSettings,
                       status: dict[str, object] | None = None) -> Verdict:
     """An Azure failure as a verdict: Stalled or Reconciling, and when to try again (never a storm)."""
+    meaning = err.meaning  # the contract's table (failures.MEANING): the gateway only states facts
     if isinstance(err, errors.Throttled) and err.retry_after:
         retry_in: float | None = max(err.retry_after, 1.0)  # the server said when; obey it exactly
-    elif err.retry is errors.Retry.FAST:
+    elif meaning.retry is failures.Retry.FAST:
         retry_in = backoff(settings.fast_retry, attempts, settings.max_retry)
-    elif err.retry is errors.Retry.SLOW:
+    elif meaning.retry is failures.Retry.SLOW:
         retry_in = backoff(settings.slow_retry, attempts, settings.max_retry)
     else:
         retry_in = None  # only a spec change helps; the periodic sync still re-reads Azure
-    make = Verdict.stalled if err.stalls else Verdict.progressing
-    return make(err.reason, err.message, retry_in, status=status or {})
+    make = Verdict.stalled if meaning.stalls else Verdict.progressing
+    return make(meaning.reason, err.message, retry_in, status=status or {})
 
 
 def _hold(hold: Hold, seen: Observation) -> Verdict:
@@ -79,7 +92,8 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
         return Verdict.paused()
 
     cleared: dict[str, object] = {}
-    if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
+    # An owner of children starts no Azure operation: only an OperationClient has one to follow.
+    if isinstance(client, OperationClient) and (operation := Operation.from_status(obj.status.get("operation"))):
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
             return Verdict.progressing(_running_reason(client, operation),
@@ -154,8 +168,7 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
 
 def _doubt_reason(client: ExternalClient) -> Reason:
     """The reason shown while looking for what an unknown-outcome create started (a kind may name its own)."""
-    reason = getattr(client, "unknown_outcome_reason", None)
-    return reason if isinstance(reason, Reason) else Reason.CREATE_OUTCOME_UNKNOWN
+    return client.unknown_outcome_reason if isinstance(client, TriggerClient) else Reason.CREATE_OUTCOME_UNKNOWN
 
 
 def _running_reason(client: ExternalClient, operation: Operation) -> Reason:
@@ -167,7 +180,9 @@ def _running_reason(client: ExternalClient, operation: Operation) -> Reason:
 
 
 def _parse_now(now: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+    parsed = times.parse(now)
+    assert parsed is not None, now  # the runtime's clock, never a stored value
+    return parsed
 
 
 def _after_write(client: ExternalClient, operation: Operation | None, reason: Reason, message: str,
@@ -192,7 +207,8 @@ async def finalize(obj: Resource, client: ExternalClient, now: str, settings: Lo
     """One pass of deletion. done=True means the finalizer may go. Raises `errors.AzbackupError`."""
     if obj.policy is not ReconcilePolicy.MANAGE or client.keeps_azure_on_delete(obj):
         return Finalization(True)
-    if (operation := Operation.from_status(obj.status.get("operation"))) is not None:
+    # An owner of children starts no Azure operation: only an OperationClient has one to follow.
+    if isinstance(client, OperationClient) and (operation := Operation.from_status(obj.status.get("operation"))):
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
             return Finalization(False, Verdict.progressing(

@@ -9,7 +9,6 @@ comes from the kinds' table: the client, the vault an object belongs to, who wai
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import random
 import time
@@ -32,6 +31,7 @@ from azbackup.reconcile.scheduler import Scheduler, SchedulerSettings, Stopped
 from azbackup.reconcile.secrets import SecretCache
 from azbackup.reconcile.verdict import Verdict
 from azbackup.reconcile.writer import EventSink, StatusWriter
+from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.runtime")
 
@@ -63,12 +63,7 @@ class RuntimeSettings:
                                  sync_period=self.sync_period, feed_interval=self.feed_interval)
 
 
-def rfc3339(now: float) -> str:
-    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rfc3339_micro(now: float) -> str:
-    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+rfc3339, rfc3339_micro = times.at, times.at_micro
 
 
 class Runtime:
@@ -79,12 +74,14 @@ class Runtime:
         self.kinds, self.registry, self.clock = kinds, registry, clock
         self.journal = Journal(self)
         self.scheduler = Scheduler(registry, clock)
-        self.writer = StatusWriter(kube, registry, events, self.requeue, lambda: rfc3339(self.clock()))
+        self.writer = StatusWriter(kube, registry, events, self.requeue, lambda: rfc3339(self.clock()),
+                                   lambda kind: kinds[kind].abnormal_true if kind in kinds else frozenset())
         self.secrets = SecretCache(kube.secret_data, settings.secret_ttl, clock)
         self.inventory = contract.new_inventory(time.monotonic)
         self.context = contract.Context(
             objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings.kinds,
-            clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass)
+            clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass,
+            kinds=tuple(kinds.values()))
         self._locks: dict[Key, asyncio.Lock] = {}
         self._attempts: dict[Key, int] = {}
         self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)

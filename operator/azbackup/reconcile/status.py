@@ -28,11 +28,11 @@ def digest(value: Any) -> str:
 def _intern(value: Any) -> Any:
     """Share equal strings between objects (most condition messages and reasons repeat across a fleet)."""
     if isinstance(value, str):
-        return sys.intern(value)
+        return sys.intern(str(value))  # a kind's StrEnum (a phase) is stored as its plain value
     if isinstance(value, list):
         return [_intern(v) for v in value]
     if isinstance(value, dict):
-        return {sys.intern(k): _intern(v) for k, v in value.items()}
+        return {sys.intern(str(k)): _intern(v) for k, v in value.items()}
     return value
 
 
@@ -54,8 +54,10 @@ def stored_conditions(status: Mapping[str, Any]) -> list[cond.Condition]:
 
 
 def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now: str,
-            digests: Mapping[str, str] | None = None) -> StatusChange:
-    """The new status and the merge patch from `previous` to it (heavy fields compared by `digests`)."""
+            digests: Mapping[str, str] | None = None, abnormal_true: frozenset[str] = frozenset()) -> StatusChange:
+    """The new status and the merge patch from `previous` to it (heavy fields compared by `digests`).
+
+    `abnormal_true`: the kind's condition types whose True is the bad news (`Kind.abnormal_true`)."""
     digests = digests or {}
     before = stored_conditions(previous)
     after = cond.summarize(verdict, generation, before, now)
@@ -78,7 +80,7 @@ def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now:
         elif previous.get(key) != status.get(key):
             patch[key] = status.get(key)
     worth_an_event = {cond.READY, *(c.type for c in verdict.conditions)}
-    events = [c for c in cond.transitions(before, after) if c.type in worth_an_event]
+    events = [c for c in cond.transitions(before, after, abnormal_true) if c.type in worth_an_event]
     ready_reasons = {c.reason for c in events if c.type == cond.READY}
     # Protected=True arriving with Ready=True/Protected says one thing: one Event, not two.
     events = [c for c in events if c.type == cond.READY or c.reason not in ready_reasons]

@@ -17,13 +17,16 @@ EventSink = Callable[[Resource, str, str, str], Awaitable[None] | None]
 
 class StatusWriter:
     def __init__(self, kube: Kube, registry: Registry, events: EventSink | None,
-                 wake: Callable[[Key, float], None], now: Callable[[], str]) -> None:
+                 wake: Callable[[Key, float], None], now: Callable[[], str],
+                 abnormal_true: Callable[[str], frozenset[str]] = lambda kind: frozenset()) -> None:
         self.kube, self.registry, self.events, self.wake, self.now = kube, registry, events, wake, now
+        self.abnormal_true = abnormal_true  # by kind: its condition types whose True is the bad news
 
     async def write(self, obj: Resource, verdict: Verdict) -> None:
         """Patch status only if it changed, and post one Event per condition transition."""
         latest = self.registry.get(obj.key) or obj
-        change = status.compute(latest.status, verdict, latest.generation, self.now(), latest.digests)
+        abnormal = self.abnormal_true(latest.kind)
+        change = status.compute(latest.status, verdict, latest.generation, self.now(), latest.digests, abnormal)
         if not change.patch:
             return
         version = await self.kube.patch_status(latest, change.patch)
@@ -35,10 +38,7 @@ class StatusWriter:
         if self.events is not None:
             for condition in change.events:
                 stalled = condition.type == cond.READY and verdict.phase is Phase.STALLED
-                # Most conditions are bad when False; an "abnormal-true" one (Degraded) is bad when True.
-                bad = "True" if condition.type in cond.ABNORMAL_TRUE else "False"
-                failing = condition.type != cond.READY and condition.status == bad
-                kind = "Warning" if stalled or failing else "Normal"
+                kind = "Warning" if stalled or cond.bad(condition, abnormal) else "Normal"
                 result = self.events(latest, kind, condition.reason,
                                      f"{condition.type}={condition.status}: {condition.message}")
                 if asyncio.iscoroutine(result):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from azbackup.api.specs import OWNER_TAG, VaultSpec
 from azbackup.azure import vault_body
+from azbackup.kinds import vault_diff
 from azbackup.reasons import Reason
 
 OWNER = "team-a/vault-a"
@@ -38,12 +39,12 @@ def props(**kw: Any) -> Callable[[dict[str, Any]], None]:
 
 
 def test_vault_created_from_the_spec_has_no_diff() -> None:
-    diff = vault_body.compare(SPEC, OWNER, azure(), redundancy_locked=False)
+    diff = vault_diff.compare(SPEC, OWNER, azure(), redundancy_locked=False)
     assert (diff.diffs, diff.patch, diff.limitation, diff.owner_conflict) == ((), {}, None, None)
 
 
 def test_rs0_and_standard_are_the_same_sku() -> None:
-    assert vault_body.compare(SPEC, OWNER, azure(lambda b: b.update(sku={"name": "RS0", "tier": "Standard"})),
+    assert vault_diff.compare(SPEC, OWNER, azure(lambda b: b.update(sku={"name": "RS0", "tier": "Standard"})),
                               False).diffs == ()
 
 
@@ -65,20 +66,20 @@ def test_rs0_and_standard_are_the_same_sku() -> None:
 ])
 def test_drift_is_found_and_patched(change: Callable[[dict[str, Any]], None], field: str,
                                     patch: dict[str, Any]) -> None:
-    diff = vault_body.compare(SPEC, OWNER, azure(change), redundancy_locked=False)
+    diff = vault_diff.compare(SPEC, OWNER, azure(change), redundancy_locked=False)
     assert len(diff.diffs) == 1
     assert field in diff.diffs[0]
     assert diff.patch == patch
 
 
 def test_untagged_vault_is_adopted_keeping_foreign_tags() -> None:
-    diff = vault_body.compare(SPEC, OWNER, azure(lambda b: b.update(tags={"cost-center": "42"})), False)
+    diff = vault_diff.compare(SPEC, OWNER, azure(lambda b: b.update(tags={"cost-center": "42"})), False)
     assert diff.patch == {"tags": {"cost-center": "42", "team": "a", OWNER_TAG: OWNER}}
     assert "adopting" in diff.diffs[0]
 
 
 def test_vault_of_another_object_is_never_touched() -> None:
-    diff = vault_body.compare(SPEC, OWNER, azure(lambda b: b["tags"].update({OWNER_TAG: "team-b/x"})), False)
+    diff = vault_diff.compare(SPEC, OWNER, azure(lambda b: b["tags"].update({OWNER_TAG: "team-b/x"})), False)
     assert (diff.owner_conflict, diff.patch) == ("team-b/x", {})
 
 
@@ -99,7 +100,7 @@ def test_one_way_rules_are_limitations_not_writes(change: Callable[[dict[str, An
     spec = VaultSpec.parse("vault-a", {**{"subscriptionId": SPEC.subscription_id, "resourceGroup": "rg",
                                           "location": "westeurope", "storageRedundancy": "LocallyRedundant",
                                           "tags": {"team": "a"}}, **spec_change})
-    diff = vault_body.compare(spec, OWNER, azure(change), redundancy_locked=True)
+    diff = vault_diff.compare(spec, OWNER, azure(change), redundancy_locked=True)
     assert diff.limitation is not None
     assert diff.limitation.reason is reason
     assert diff.patch.get("properties", {}) == {} or reason is Reason.IMMUTABILITY_LOCKED

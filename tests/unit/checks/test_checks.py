@@ -99,9 +99,7 @@ def test_blocking_failures_ignore_warnings_and_non_blocking_checks() -> None:
     assert blocking_unknowns(results) == [results[3]]
 
 
-def test_checks_import_nothing_but_the_standard_library_and_reasons() -> None:
-    allowed = {"__future__", "collections", "dataclasses", "enum", "ipaddress", "re", "typing", "urllib"}
-    package = Path(azbackup.checks.__file__).parent
+def _absolute_imports(package: Path) -> set[str]:
     imported: set[str] = set()
     for module in package.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
@@ -109,8 +107,21 @@ def test_checks_import_nothing_but_the_standard_library_and_reasons() -> None:
                 imported |= {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module)
-    outside = {name for name in imported if name.split(".")[0] not in allowed}
+    return imported
+
+
+def test_checks_import_nothing_but_the_standard_library_reasons_and_the_toolkit() -> None:
+    allowed = {"__future__", "collections", "dataclasses", "enum", "ipaddress", "re", "typing", "urllib"}
+    outside = {name for name in _absolute_imports(Path(azbackup.checks.__file__).parent)
+               if name.split(".")[0] not in allowed and not name.startswith("azbackup.toolkit")}
     assert outside == {"azbackup.reasons"}
+
+
+def test_the_toolkit_imports_nothing_but_the_standard_library() -> None:
+    allowed = {"__future__", "collections", "dataclasses", "datetime", "enum", "re", "typing"}
+    outside = {name for name in _absolute_imports(Path(azbackup.checks.__file__).parent.parent / "toolkit")
+               if name.split(".")[0] not in allowed}
+    assert outside == set()
 
 
 def test_context_builder_changes_only_named_fields() -> None:

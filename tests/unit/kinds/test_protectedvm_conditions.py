@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from azbackup.api.specs import ProtectedVMSpec
-from azbackup.azure import protection_body as pb
 from azbackup.checks.result import CheckResult, Result
+from azbackup.kinds import protection_diff
 from azbackup.kinds.protectedvm_conditions import protected_condition, remediable
 from azbackup.reasons import Reason
 
@@ -42,4 +42,4 @@ def item(state: str, last_backup: str = "Failed") -> dict[str, object]:
 def test_a_failed_backup_leaves_the_vm_protected_and_asks_for_no_new_configure(state: str) -> None:
     spec = ProtectedVMSpec.parse({"vaultRef": {"name": "v"}, "vm": VM})
     assert protected_condition(item(state), spec).status == "True"
-    assert pb.differences(spec, "DefaultPolicy", item(state)) == ()
+    assert protection_diff.differences(spec, "DefaultPolicy", item(state)) == ()

@@ -95,3 +95,14 @@ def test_heavy_fields_are_compared_by_digest() -> None:
     assert other.patch == {"checks": changed}
     silent = st.compute(light, Verdict.ready(Reason.PROTECTED, "ok"), 1, T1, digests)
     assert silent.patch == {}  # a verdict that does not mention the checks leaves them as stored
+
+
+def test_a_kinds_enum_values_are_kept_in_memory_as_plain_strings() -> None:
+    import enum
+
+    class Phase(enum.StrEnum):
+        DONE = "Done"
+
+    light, _ = st.compact({"phase": Phase.DONE, "runs": [{"phase": Phase.DONE}]})
+    assert light == {"phase": "Done", "runs": [{"phase": "Done"}]}
+    assert type(light["phase"]) is str
