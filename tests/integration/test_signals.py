@@ -1,0 +1,111 @@
+"""Every command that starts processes stops them all when told to stop (issue 27).
+
+Each command runs as a user runs it, is sent SIGTERM mid-run, and leaves no process (found by an
+environment marker every descendant inherits), no listening port and no work directory (kept with
+--keep). A SIGKILLed command's processes die with it, and the next run removes what it left. A benchmark
+run right after a stopped one succeeds on the same metrics port.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azbackup.devtools import control_plane
+
+from tests.integration.harness import eventually
+from tests.process import watch
+
+REPO = Path(__file__).resolve().parents[2]
+CONTROL_PLANE = str(REPO / "hack" / "control-plane.sh")
+TERM = 128 + signal.SIGTERM
+
+
+@pytest.fixture(scope="module")
+def tools() -> Iterator[dict[str, str]]:
+    """The commands find the built control plane here instead of asking hack/build-tools.sh again."""
+    yield {"AZBACKUP_TOOLS": str(control_plane.tool_dir())}
+
+
+def assert_nothing_left(cmd: watch.Command, ports: set[int], prefix: str) -> None:
+    assert cmd.gone() == [], cmd.output()
+    assert [p for p in ports if watch.listening(p)] == []
+    assert cmd.dirs(prefix) == []
+    assert cmd.records() == []
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["removed", "kept"])
+def test_control_plane_start_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str, str], keep: bool) -> None:
+    with watch.command([CONTROL_PLANE, "start", *(["--keep"] if keep else [])], tmp_path, tools) as cmd:
+        cmd.wait_for("export KUBECONFIG")
+        ports = cmd.ports()
+        assert len(ports) >= 3, cmd.output()  # etcd, kube-apiserver, kube-controller-manager
+        cmd.send(signal.SIGTERM)
+        assert cmd.finish() == 0, cmd.output()  # a signal is how `start` ends
+        if keep:
+            [kept] = cmd.dirs("azbackup-cp-")
+            assert (kept / "kube-apiserver.log").exists()
+            assert cmd.gone() == []
+        else:
+            assert_nothing_left(cmd, ports, "azbackup-cp-")
+
+
+def test_a_sigkilled_control_plane_dies_with_it_and_the_next_run_removes_its_directory(
+        tmp_path: Path, tools: dict[str, str]) -> None:
+    with watch.command([CONTROL_PLANE, "start"], tmp_path, tools) as killed:
+        killed.wait_for("export KUBECONFIG")
+        ports = killed.ports()
+        killed.send(signal.SIGKILL)
+        assert killed.finish() == -signal.SIGKILL
+        assert killed.gone() == []  # etcd, kube-apiserver and kube-controller-manager died with their parent
+        assert [p for p in ports if watch.listening(p)] == []
+        assert len(killed.dirs("azbackup-cp-")) == 1  # nobody was left to remove it
+        with watch.command([CONTROL_PLANE, "run", "--", "true"], tmp_path, tools, name="next") as following:
+            assert following.finish(120) == 0, following.output()
+        assert killed.dirs("azbackup-cp-") == []
+        assert killed.records() == []
+
+
+def test_demo_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str, str]) -> None:
+    azbackup = str(Path(sys.executable).with_name("azbackup"))
+    with watch.command([azbackup, "demo"], tmp_path, tools) as cmd:
+        cmd.wait_for("==> applying examples/")  # control plane, emulator and operator all run
+        ports = cmd.ports()
+        assert len(ports) >= 4, cmd.output()  # etcd, kube-apiserver, kube-controller-manager, the emulator
+        cmd.send(signal.SIGTERM)
+        assert cmd.finish() == TERM, cmd.output()
+        assert_nothing_left(cmd, ports, "azbackup-demo-")
+
+
+def test_bench_fleet_stopped_by_sigterm_leaves_nothing_and_the_next_run_succeeds(
+        tmp_path: Path, tools: dict[str, str]) -> None:
+    port = control_plane.free_port()
+    args = ["-m", "bench.fleet", "--vms", "20", "--vaults", "1", "--sync-period", "2", "--steady-periods", "1",
+            "--time-scale", "0.05", "--no-naive", "--no-freshness", "--metrics-port", str(port)]
+    with watch.command(watch.python(*args), tmp_path, tools, name="stopped") as stopped:
+        stopped.wait_for("converge t=")
+        eventually(lambda: port in stopped.ports(), timeout=60, what="the operator serving its metrics")
+        ports = stopped.ports()
+        stopped.send(signal.SIGTERM)
+        assert stopped.finish() == TERM, stopped.output()
+        assert_nothing_left(stopped, ports, "azbackup-bench-")
+    with watch.command(watch.python(*args), tmp_path, tools, name="next") as following:
+        assert following.finish(240) == 0, following.output()
+        assert "Azure writes after SIGKILL + restart" in following.output()
+        assert_nothing_left(following, {port}, "azbackup-bench-")
+
+
+def test_bench_chaos_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str, str]) -> None:
+    args = ["-m", "bench.chaos", "--seeds", "1", "--vms", "10", "--vaults", "1", "--ondemand", "1", "--kills", "1"]
+    with watch.command(watch.python(*args), tmp_path, tools) as cmd:
+        # The replica's metrics port: the operator runs beside the control plane and the emulator.
+        eventually(lambda: 19190 in cmd.ports() or cmd.proc.poll() is not None, timeout=120,
+                   what="the operator replica serving its metrics")
+        ports = cmd.ports()
+        assert 19190 in ports, cmd.output()
+        cmd.send(signal.SIGTERM)
+        assert cmd.finish() == TERM, cmd.output()
+        assert_nothing_left(cmd, ports, "azbackup-chaos-")
