@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,9 @@ TERM = 128 + signal.SIGTERM
 
 
 @pytest.fixture(scope="module")
-def tools() -> Iterator[dict[str, str]]:
+def tools() -> dict[str, str]:
     """The commands find the built control plane here instead of asking hack/build-tools.sh again."""
-    yield {"AZBACKUP_TOOLS": str(control_plane.tool_dir())}
+    return {"AZBACKUP_TOOLS": str(control_plane.tool_dir())}
 
 
 def assert_nothing_left(cmd: watch.Command, ports: set[int], prefix: str) -> None:

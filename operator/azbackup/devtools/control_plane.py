@@ -66,8 +66,9 @@ def tool_dir() -> Path:
             return Path(assets)
         raise RuntimeError("no hack/build-tools.sh here and KUBEBUILDER_ASSETS is unset: "
                            "run from a checkout of the repository or set KUBEBUILDER_ASSETS")
-    out = subprocess.run(["bash", str(root / "hack" / "build-tools.sh")], check=True,
-                         stdout=subprocess.PIPE, text=True)
+    # A signal during a build stops the script's compilers too, not only bash (children.call).
+    out = children.call("build-tools", ["bash", str(root / "hack" / "build-tools.sh")], stderr=None)
+    out.check_returncode()
     return Path(out.stdout.strip().splitlines()[-1])
 
 

@@ -46,7 +46,8 @@ class StepFailed(RuntimeError):
 
 def _run(step: str, cmd: list[str], *, timeout: float = 1800, env: dict[str, str] | None = None) -> str:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        # Build scripts start compilers and buildah: a signal or the timeout stops them all (children.call).
+        out = children.call(step, cmd, timeout=timeout, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StepFailed(step, str(exc)) from exc
     if out.returncode != 0:

@@ -14,6 +14,8 @@ benchmarks, the test fixtures) goes through this module:
   every one of them, even re-parented to init); and it is bound to this process's life with
   `PR_SET_PDEATHSIG` (below). It is recorded in the run, if one is active.
 - `stop(proc)` sends SIGTERM to the child's group, waits up to `timeout`, then SIGKILLs the group.
+- `call(name, cmd)` is `subprocess.run(..., capture_output=True, text=True)` through `spawn`, for a child
+  with children of its own (a build script): whatever interrupts it stops the whole group.
 - `run(prefix, keep=...)` owns one command's run: a work directory (made with `prefix`, or the one
   given), the children spawned while it lasts, and the signals that end a command. On SIGTERM, SIGINT
   or SIGHUP it raises `Interrupted` (a `SystemExit` with the shell's 128+signal code) in the main
@@ -298,6 +300,19 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
             if run.record is not None:
                 run.record.children.pop(str(proc.pid), None)
                 run.record.save()
+
+
+def call(name: str, cmd: Sequence[str], *, timeout: float | None = None, env: Mapping[str, str] | None = None,
+         stderr: int | None = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(cmd, capture_output=True, text=True)` for a child that starts its own (a build script):
+    on a signal, a timeout (`subprocess.TimeoutExpired`) or an error its whole group stops, not only the shell
+    that `subprocess.run` would kill. `stderr=None` shows its stderr (a build's progress) instead."""
+    proc = spawn(name, cmd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        stop(proc)
+    return subprocess.CompletedProcess(list(cmd), proc.returncode, out, err)
 
 
 def stop_all(timeout: float = 15.0) -> None:
