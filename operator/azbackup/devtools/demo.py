@@ -339,12 +339,11 @@ def main_in_cluster(keep: bool = False, timeout: float = 300.0) -> int:
         print("azbackup demo --in-cluster runs from a checkout of the repository (it needs hack/ and charts/)")
         return 2
     started = time.monotonic()
-    step("building or finding the control plane, kubelet, containerd, runc and the operator image "
-         "(hack/build-tools.sh, hack/build-node-tools.sh, hack/build-images.sh: buildah, no Docker)")
-    tools = cluster.build()
     cluster.cleanup_stale()  # before the run is recorded: a killed run's directory is only removable once unmounted
     with children.run("azbackup-demo-", keep=keep) as run:
-        code = _story_in_cluster(root, run.workdir, tools, keep, started, timeout)
+        step("building or finding the control plane, kubelet, containerd, runc and the operator image "
+             "(hack/build-tools.sh, hack/build-node-tools.sh, hack/build-images.sh: buildah, no Docker)")
+        code = _story_in_cluster(root, run.workdir, cluster.build(), keep, started, timeout)
     step(f"done in {time.monotonic() - started:.0f}s; everything stopped and cleaned up")
     return code
 
