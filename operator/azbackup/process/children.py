@@ -185,17 +185,6 @@ def stale() -> list[Record]:
     return out
 
 
-def live() -> list[Record]:
-    """Records of runs whose owner still runs."""
-    out = []
-    for path in sorted(registry().glob("*.json")):
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            record = Record.load(path)
-            if record.owner_alive():
-                out.append(record)
-    return out
-
-
 def _signal_all(pids: Sequence[int], sig: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
