@@ -31,7 +31,7 @@ def tools() -> dict[str, str]:
 
 def assert_nothing_left(cmd: watch.Command, ports: set[int], prefix: str) -> None:
     assert cmd.gone() == [], cmd.output()
-    assert [p for p in ports if watch.listening(p)] == []
+    assert watch.still_listening(ports) == []
     assert cmd.dirs(prefix) == []
     assert cmd.records() == []
 
@@ -60,7 +60,7 @@ def test_a_sigkilled_control_plane_dies_with_it_and_the_next_run_removes_its_dir
         killed.send(signal.SIGKILL)
         assert killed.finish() == -signal.SIGKILL
         assert killed.gone() == []  # etcd, kube-apiserver and kube-controller-manager died with their parent
-        assert [p for p in ports if watch.listening(p)] == []
+        assert watch.still_listening(ports) == []
         assert len(killed.dirs("azbackup-cp-")) == 1  # nobody was left to remove it
         with watch.command([CONTROL_PLANE, "run", "--", "true"], tmp_path, tools, name="next") as following:
             assert following.finish(120) == 0, following.output()
@@ -108,3 +108,29 @@ def test_bench_chaos_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str
         cmd.send(signal.SIGTERM)
         assert cmd.finish() == TERM, cmd.output()
         assert_nothing_left(cmd, ports, "azbackup-chaos-")
+
+
+FIXTURE_TEST = """
+import time
+
+def test_holds_the_control_plane(control_plane_instance):
+    print("started", control_plane_instance.server, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_test_run_stopped_by_sigterm_leaves_no_control_plane(tmp_path: Path, tools: dict[str, str]) -> None:
+    # pytest has no handler for SIGTERM: it dies at once, its fixtures never torn down. The session's
+    # control plane dies with it all the same (bound to the test process's life).
+    test = tmp_path / "test_holding.py"
+    test.write_text(FIXTURE_TEST)
+    args = ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "tests.integration.conftest",
+            "--rootdir", str(tmp_path), "-c", "/dev/null", str(test)]
+    with watch.command(watch.python(*args), tmp_path, tools) as cmd:
+        cmd.wait_for("started")
+        ports = cmd.ports()
+        assert len(ports) >= 3, cmd.output()
+        cmd.send(signal.SIGTERM)
+        assert cmd.finish() == -signal.SIGTERM
+        assert cmd.gone() == [], cmd.output()
+        assert watch.still_listening(ports) == []

@@ -50,7 +50,7 @@ def test_a_signal_stops_every_child_frees_its_ports_and_removes_the_workdir(tmp_
         cmd.send(sig)
         assert cmd.finish() == 128 + sig
         assert cmd.gone() == []
-        assert not any(watch.listening(p) for p in ports)
+        assert watch.still_listening(ports) == []
         assert cmd.dirs(PREFIX) == []
         assert cmd.records() == []
 
@@ -84,7 +84,7 @@ def test_a_sigkilled_command_loses_its_children_and_the_next_run_undoes_the_rest
         # Its own children die with it (the kernel's parent-death signal) and free their ports; the shell's
         # children were not the command's: re-parented, they live on until the next run.
         assert set(killed.gone(timeout=10)) == shell_children
-        assert not any(watch.listening(p) for p in ports)
+        assert watch.still_listening(ports) == []
         assert len(killed.dirs(PREFIX)) == 1
         with watch.command(watch.python("-c", SCRIPT, "--exit"), tmp_path, name="next") as following:
             assert following.finish() == 0, following.output()

@@ -43,6 +43,16 @@ def listening(port: int) -> bool:
     return any(p == port for p, _ in _listeners())
 
 
+def still_listening(ports: set[int], timeout: float = 10.0) -> list[int]:
+    """Which of the ports someone still listens on after `timeout` (empty: all free). A process whose memory
+    is gone (its environment unreadable, so it is no longer found by its marker) may still be closing its
+    sockets for a moment."""
+    deadline = time.monotonic() + timeout
+    while (busy := sorted(p for p in ports if listening(p))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return busy
+
+
 def _listeners() -> list[tuple[int, str]]:
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -72,9 +82,15 @@ class Command:
             assert time.monotonic() < deadline, f"no {text!r} after {timeout}s:\n{self.output()}"
             time.sleep(0.2)
 
+    def __post_init__(self) -> None:
+        self.seen: dict[int, str] = {}
+
     def processes(self) -> list[int]:
-        """Its live processes: the command itself and everything started under it."""
-        return children.marked(self.mark, MARK)
+        """Its live processes: the command itself and everything started under it, including any seen before
+        that still runs (a process on its way out may no longer show its environment)."""
+        for pid in children.marked(self.mark, MARK):
+            self.seen.setdefault(pid, children.start_time(pid) or "")
+        return sorted(pid for pid, started in self.seen.items() if started and children.start_time(pid) == started)
 
     def descendants(self) -> list[int]:
         return [pid for pid in self.processes() if pid != self.proc.pid]
