@@ -121,10 +121,10 @@ class Command:
 
 @contextlib.contextmanager
 def command(cmd: Sequence[str], tmp_path: Path, env: Mapping[str, str] | None = None,
-            name: str = "command") -> Iterator[Command]:
+            name: str = "command", tmp: Path | None = None) -> Iterator[Command]:
     """Start `cmd` (a child of the test: it dies with the test run) and SIGKILL whatever is left of it at the end,
-    so that a failing test leaves nothing either."""
-    tmp = tmp_path / "tmp"
+    so that a failing test leaves nothing either. `tmp`: its TMPDIR (default: tmp_path/tmp)."""
+    tmp = tmp or tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
     mark = uuid.uuid4().hex
     full_env = dict(os.environ, TMPDIR=str(tmp), **{MARK: mark}, **(env or {}))

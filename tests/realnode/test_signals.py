@@ -46,14 +46,20 @@ def stop_and_check(cmd: watch.Command, code: int, prefix: str) -> None:
     assert cmd.records() == []
 
 
-def test_demo_in_cluster_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str, str]) -> None:
+@pytest.fixture
+def short_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TMPDIR short enough for the kubelet's unix sockets below it (108 bytes at most)."""
+    return tmp_path_factory.mktemp("s")
+
+
+def test_demo_in_cluster_stops_everything_on_sigterm(tmp_path: Path, short_tmp: Path, tools: dict[str, str]) -> None:
     azbackup = str(Path(sys.executable).with_name("azbackup"))
-    with watch.command([azbackup, "demo", "--in-cluster"], tmp_path, tools) as cmd:
+    with watch.command([azbackup, "demo", "--in-cluster"], tmp_path, tools, tmp=short_tmp) as cmd:
         cmd.wait_for("==> helm install", timeout=600)  # the node Ready, the emulator's pod running
         stop_and_check(cmd, TERM, "azbackup-demo-")
 
 
-def test_real_node_start_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str, str]) -> None:
-    with watch.command([str(REPO / "hack" / "real-node.sh"), "start"], tmp_path, tools) as cmd:
+def test_real_node_start_stops_everything_on_sigterm(tmp_path: Path, short_tmp: Path, tools: dict[str, str]) -> None:
+    with watch.command([str(REPO / "hack" / "real-node.sh"), "start"], tmp_path, tools, tmp=short_tmp) as cmd:
         cmd.wait_for("export KUBECONFIG", timeout=600)
         stop_and_check(cmd, 0, "azbackup-node-")
