@@ -32,25 +32,25 @@ with children.run("azbackup-t-", keep="--keep" in sys.argv) as run:
 PREFIX = "azbackup-t-"
 
 
-def started(cmd: watch.Command) -> set[int]:
+def started(cmd: watch.Command) -> set[str]:
     cmd.wait_for("started", timeout=30)
     assert len(cmd.descendants()) == 5, cmd.output()  # sleeper, shell and its two sleeps, server
-    ports = cmd.ports()
-    assert ports, "the server listens on a port"
+    sockets = cmd.sockets()
+    assert sockets, "the server listens on a port"
     assert len(cmd.dirs(PREFIX)) == 1
     assert len(cmd.records()) == 1
-    return ports
+    return sockets
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_signal_stops_every_child_frees_its_ports_and_removes_the_workdir(tmp_path: Path,
                                                                              sig: signal.Signals) -> None:
     with watch.command(watch.python("-c", SCRIPT), tmp_path) as cmd:
-        ports = started(cmd)
+        sockets = started(cmd)
         cmd.send(sig)
         assert cmd.finish() == 128 + sig
         assert cmd.gone() == []
-        assert watch.still_listening(ports) == []
+        assert watch.still_listening(sockets) == []
         assert cmd.dirs(PREFIX) == []
         assert cmd.records() == []
 
@@ -77,14 +77,14 @@ def test_a_crash_of_the_command_stops_its_children_too(tmp_path: Path) -> None:
 
 def test_a_sigkilled_command_loses_its_children_and_the_next_run_undoes_the_rest(tmp_path: Path) -> None:
     with watch.command(watch.python("-c", SCRIPT), tmp_path) as killed:
-        ports = started(killed)
+        sockets = started(killed)
         shell_children = {pid for pid in killed.descendants() if _parent_name(pid) == "sh"}
         killed.send(signal.SIGKILL)
         assert killed.finish() == -signal.SIGKILL
         # Its own children die with it (the kernel's parent-death signal) and free their ports; the shell's
         # children were not the command's: re-parented, they live on until the next run.
         assert set(killed.gone(timeout=10)) == shell_children
-        assert watch.still_listening(ports) == []
+        assert watch.still_listening(sockets) == []
         assert len(killed.dirs(PREFIX)) == 1
         with watch.command(watch.python("-c", SCRIPT, "--exit"), tmp_path, name="next") as following:
             assert following.finish() == 0, following.output()

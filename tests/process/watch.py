@@ -25,8 +25,9 @@ MARK = "AZBACKUP_TEST_MARK"
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 
 
-def listening_ports(pids: Sequence[int]) -> set[int]:
-    """The TCP ports the given processes listen on (their socket inodes matched in /proc/net/tcp{,6})."""
+def listening_sockets(pids: Sequence[int]) -> set[str]:
+    """The TCP addresses (as /proc/net/tcp writes them: hex IP:port) the given processes listen on, found by
+    their socket inodes. An address, not a port: real nodes beside each other all listen on 10250."""
     inodes: set[str] = set()
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -35,32 +36,36 @@ def listening_ports(pids: Sequence[int]) -> set[int]:
                     target = os.readlink(fd)
                     if target.startswith("socket:["):
                         inodes.add(target[8:-1])
-    return {port for port, inode in _listeners() if inode in inodes}
+    return {address for address, inode in _listeners() if inode in inodes}
+
+
+def port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1], 16)
 
 
 def listening(port: int) -> bool:
-    """Anyone on this machine listens on the TCP port."""
-    return any(p == port for p, _ in _listeners())
+    """Anyone on this machine listens on the TCP port, on any address."""
+    return any(port_of(address) == port for address, _ in _listeners())
 
 
-def still_listening(ports: set[int], timeout: float = 10.0) -> list[int]:
-    """Which of the ports someone still listens on after `timeout` (empty: all free). A process whose memory
-    is gone (its environment unreadable, so it is no longer found by its marker) may still be closing its
+def still_listening(sockets: set[str], timeout: float = 10.0) -> list[str]:
+    """Which of the addresses someone still listens on after `timeout` (empty: all free). A process whose
+    memory is gone (its environment unreadable, so no longer found by its marker) may still be closing its
     sockets for a moment."""
     deadline = time.monotonic() + timeout
-    while (busy := sorted(p for p in ports if listening(p))) and time.monotonic() < deadline:
+    while (busy := sorted(sockets & {a for a, _ in _listeners()})) and time.monotonic() < deadline:
         time.sleep(0.2)
     return busy
 
 
-def _listeners() -> list[tuple[int, str]]:
+def _listeners() -> list[tuple[str, str]]:
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
                 if fields[3] == LISTEN:
-                    found.append((int(fields[1].rsplit(":", 1)[1], 16), fields[9]))
+                    found.append((fields[1], fields[9]))
     return found
 
 
@@ -95,8 +100,11 @@ class Command:
     def descendants(self) -> list[int]:
         return [pid for pid in self.processes() if pid != self.proc.pid]
 
+    def sockets(self) -> set[str]:
+        return listening_sockets(self.processes())
+
     def ports(self) -> set[int]:
-        return listening_ports(self.processes())
+        return {port_of(address) for address in self.sockets()}
 
     def send(self, sig: int) -> None:
         os.kill(self.proc.pid, sig)

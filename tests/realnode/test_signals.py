@@ -35,13 +35,13 @@ def footprints_of(pid: int) -> list[footprint.Footprint]:
 def stop_and_check(cmd: watch.Command, code: int, prefix: str) -> None:
     [fp] = footprints_of(cmd.proc.pid)
     assert footprint.leftovers(fp), "the node made no change (or this test proves nothing)"
-    ports = cmd.ports()
+    sockets = cmd.sockets()
     cmd.send(signal.SIGTERM)
     assert cmd.finish(180) == code, cmd.output()
     assert cmd.gone() == []
     assert footprint.leftovers(fp) == []
     assert not fp.path.exists()
-    assert [p for p in ports if watch.listening(p)] == []
+    assert watch.still_listening(sockets) == []
     assert cmd.dirs(prefix) == []
     assert cmd.records() == []
 
