@@ -82,8 +82,8 @@ def test_demo_stops_everything_on_sigterm(tmp_path: Path, tools: dict[str, str])
 def test_bench_fleet_stopped_by_sigterm_leaves_nothing_and_the_next_run_succeeds(
         tmp_path: Path, tools: dict[str, str]) -> None:
     port = control_plane.free_port()
-    args = ["-m", "bench.fleet", "--vms", "20", "--vaults", "1", "--sync-period", "2", "--steady-periods", "1",
-            "--time-scale", "0.05", "--no-naive", "--no-freshness", "--metrics-port", str(port)]
+    args = ["-m", "bench.fleet", "--vms", "20", "--vaults", "1", "--sync-period", "1", "--steady-periods", "1",
+            "--time-scale", "0.01", "--no-naive", "--no-freshness", "--metrics-port", str(port)]
     with watch.command(watch.python(*args), tmp_path, tools, name="stopped") as stopped:
         stopped.wait_for("converge t=")
         eventually(lambda: port in stopped.ports(), timeout=60, what="the operator serving its metrics")
