@@ -29,7 +29,6 @@ import contextlib
 import json
 import random
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any
 
 import yaml
 from azbackup.devtools import control_plane, stack
+from azbackup.process import children
 from azure_emulator.admin import AdminClient
 from azure_emulator.inventory import synthetic
 
@@ -169,10 +169,10 @@ def sleep_sampling(replicas: Replicas, seconds: float) -> None:
         time.sleep(min(1.0, max(0.0, end - time.monotonic())))
 
 
-def run_seed(plane: control_plane.ControlPlane, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_seed(plane: control_plane.ControlPlane, seed: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     rng = random.Random(seed)
     namespace = f"chaos-{seed}-{'f' if args.failover else 'k'}-{int(time.time()) % 100000}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"azbackup-chaos-{seed}-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     inventory = workdir / "inventory.json"
     inventory.write_text(json.dumps(synthetic(args.vms, 10, vault=False)))
     plane.kubectl("create", "namespace", namespace)
@@ -187,7 +187,7 @@ def run_seed(plane: control_plane.ControlPlane, seed: int, args: argparse.Namesp
              "--retry-scale", str(args.retry_scale), "--log-format", "json"]
     replicas = Replicas(plane, emulator, workdir, flags, args.failover)
     result: dict[str, Any] = {"seed": seed, "failover": args.failover, "vms": args.vms, "vaults": args.vaults,
-                              "onDemandBackups": args.ondemand, "workdir": str(workdir)}
+                              "onDemandBackups": args.ondemand, **({"workdir": str(workdir)} if args.keep else {})}
     try:
         one_shot = add_faults(admin, ONE_SHOT)
         steady = add_faults(admin, continuous(seed))
@@ -335,16 +335,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="the operator's retry delays and adopt window (300 s at 1) are scaled by this")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--failover", action="store_true", help="two peered replicas instead of one")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, inventories)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     results = []
-    with control_plane.running(Path(tempfile.mkdtemp(prefix="azbackup-chaos-cp-")),
-                               bin_dir=control_plane.tool_dir()) as plane:
+    # Whatever ends it (the last seed, an error, SIGTERM, SIGINT or SIGHUP), every process it started stops
+    # and its work directory is removed unless --keep.
+    with children.run("azbackup-chaos-", keep=args.keep) as owned, \
+            control_plane.running(owned.workdir / "control-plane", bin_dir=control_plane.tool_dir()) as plane:
         plane.kubectl("apply", "-f", str(REPO / "crds"))
         plane.kubectl("apply", "-f", str(PEERING_CRDS))
         plane.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
         for seed in args.seeds:
-            results.append(run_seed(plane, seed, args))
+            results.append(run_seed(plane, seed, args, owned.workdir / f"seed-{seed}"))
     print(json.dumps(results, indent=2) if args.json else table(results))
     bad = [r["seed"] for r in results if r.get("backupJobsPerOnDemandBackup") != 1.0]
     return 1 if bad else 0

@@ -7,6 +7,9 @@ Everything is real but Azure: a local kube-apiserver, the operator as a process,
 with ARM throttling on. Azure calls are counted exactly by the emulator, Kubernetes writes by the
 apiserver's own request counters; only the convergence time is a clock reading, and it is reported as
 a ratio to the floor that ARM's write bucket imposes on the same number of writes.
+
+Whatever ends it (the last figure, an error, SIGTERM, SIGINT or SIGHUP), every process it started stops
+and its work directory is removed unless --keep (azbackup.process.children).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterable
@@ -24,6 +26,7 @@ from typing import Any
 
 import yaml
 from azbackup.devtools import control_plane, stack
+from azbackup.process import children
 from azure_emulator.admin import AdminClient
 from azure_emulator.inventory import synthetic
 
@@ -166,7 +169,14 @@ async def naive_sync(url: str, ca: str, vms: int, vaults: int) -> dict[str, Any]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="azbackup-bench-"))
+    with children.run("azbackup-bench-", keep=args.keep) as owned:
+        result = measure(args, owned.workdir)
+    if args.keep:
+        result["workdir"] = str(owned.workdir)
+    return result
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"vms": args.vms, "vaults": args.vaults, "syncPeriod": args.sync_period}
     inventory = workdir / "inventory.json"
     inventory.write_text(json.dumps(synthetic(args.vms, 10, vault=False)))
@@ -316,7 +326,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             stack.stop(operator)
             emulator.stop()
-    result["workdir"] = str(workdir)
     return result
 
 
@@ -375,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freshness-quiet", type=float, default=300.0,
                         help="seconds of the quiet window that counts steady reads with the feed on")
     parser.add_argument("--operator-arg", action="append", default=[], help="extra flag for `azbackup run`")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, inventory)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args)

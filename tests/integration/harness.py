@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from azbackup.devtools.control_plane import ControlPlane
+from azbackup.process import children
 from azure_emulator.inventory import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from azure_emulator.server import EmulatorProcess
 
@@ -58,9 +59,7 @@ class OperatorProcess:
     def start(self) -> OperatorProcess:
         self.runs += 1
         cmd = [sys.executable, "-m", "azbackup.cli", "run", "-n", self.namespace, *self.FAST, *self.extra]
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, env=operator_env(self.plane, self.emulator), stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = children.spawn("operator", cmd, env=operator_env(self.plane, self.emulator), log=self.log_path)
         return self
 
     def alive(self) -> bool:
@@ -72,12 +71,8 @@ class OperatorProcess:
             self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            children.stop(self.proc)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("operator-*.log")))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import uuid
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 import yaml
 from azbackup.devtools import control_plane
+from azbackup.process import children
 
 from tests.integration.harness import Cluster, eventually, operator_env, policy, vault
 
@@ -216,9 +216,8 @@ class ChartOperator:
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "azbackup.cli", "run", *args, *self.FAST], env=env,
-                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = children.spawn("operator", [sys.executable, "-m", "azbackup.cli", "run", *args, *self.FAST],
+                                   env=env, log=log)
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
@@ -227,13 +226,7 @@ class ChartOperator:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        children.stop(self.proc)
 
 
 @pytest.mark.parametrize("scope", ["watched-namespace", "cluster-wide-shard"])

@@ -2,7 +2,8 @@
 
     hack/real-node.sh start [--dir DIR]     build what is missing, start, print KUBECONFIG, run until Ctrl-C
     hack/real-node.sh run -- CMD...         start, run CMD with KUBECONFIG set, stop
-    hack/real-node.sh cleanup [--all]       undo what killed runs left (bridge, rule, mounts, cgroups, processes)
+    hack/real-node.sh cleanup [--all]       undo what killed runs left (bridge, rule, mounts, cgroups, processes,
+                                            and the processes and directories of any other killed command)
 
 The images (pause and the operator image from the Dockerfile) are imported into the node before it
 starts; pods use them with imagePullPolicy Never. Needs root. Every step that fails names itself.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from azbackup.devtools import control_plane, footprint
 from azbackup.devtools import node as realnode
+from azbackup.process import children
 
 
 @dataclass
@@ -64,11 +65,21 @@ def build(report: bool = True) -> Tools:
     return Tools(cp, nb, images)
 
 
+def cleanup_stale() -> list[str]:
+    """Undo what killed runs left: the nodes first (their mounts), then every other command's processes and
+    directories (azbackup.process.children), which a directory with mounts below it would hold back."""
+    cleaned = realnode.cleanup_stale()
+    for record in children.stale():
+        if children.reap(record):
+            cleaned.append(record.id)
+    return cleaned
+
+
 @contextlib.contextmanager
 def running(workdir: Path | None = None, keep: bool = False, tools: Tools | None = None) -> Iterator[Cluster]:
     """Build (or find) everything, start control plane and node, stop and clean up afterwards."""
     realnode.require_root()
-    realnode.cleanup_stale()
+    cleanup_stale()
     tools = tools or build()
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="azbackup-node-"))
@@ -118,27 +129,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         for fp in fps:
             left = footprint.cleanup(fp)
             print(f"{fp.id}: " + ("clean" if not left else "left " + "; ".join(left)))
-        if not fps:
+        records = children.stale()
+        for record in records:
+            print(f"{record.id}: " + ("clean" if children.reap(record) else f"left {record.workdir} (mounts below)"))
+        if not fps and not records:
             print("nothing to clean up")
         return 0
 
-    stop = False
-
-    def on_signal(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with running(args.dir, keep=args.keep) as cluster:
+    realnode.require_root()
+    cleanup_stale()  # before the run is recorded: a killed run's directory is only removable once unmounted
+    # SIGTERM, SIGINT or SIGHUP unwind these blocks: node and control plane stop, the directory goes unless kept.
+    with children.run("azbackup-node-", keep=args.keep, workdir=args.dir) as owned, \
+            running(owned.workdir, keep=True) as cluster:
         env = cluster.plane.env()
         if args.command == "run":
             cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
             return subprocess.run(cmd or ["kubectl", "get", "nodes", "-o", "wide"], env=env).returncode
         print(f"node {cluster.node.name} Ready at {cluster.node.address}; image {cluster.images.image}")
         print(f"export KUBECONFIG={cluster.plane.kubeconfig}", flush=True)
-        while not stop:
-            time.sleep(0.5)
+        with contextlib.suppress(children.Interrupted):  # a signal is how `start` is meant to end
+            while True:
+                time.sleep(3600)
     return 0
 
 

@@ -5,6 +5,7 @@ finalized exactly as in a cluster, which is all an operator needs. Used by the i
 `azbackup demo` and `hack/control-plane.sh`.
 
 Every run gets its own directory, certificates and free ports, so two runs at once do not clash.
+Its processes are children of the caller (azbackup.process.children): they stop with it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import datetime as dt
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,6 +32,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from azbackup.process import children
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "helm")
 KCM_CONTROLLERS = (
@@ -64,8 +66,9 @@ def tool_dir() -> Path:
             return Path(assets)
         raise RuntimeError("no hack/build-tools.sh here and KUBEBUILDER_ASSETS is unset: "
                            "run from a checkout of the repository or set KUBEBUILDER_ASSETS")
-    out = subprocess.run(["bash", str(root / "hack" / "build-tools.sh")], check=True,
-                         stdout=subprocess.PIPE, text=True)
+    # A signal during a build stops the script's compilers too, not only bash (children.call).
+    out = children.call("build-tools", ["bash", str(root / "hack" / "build-tools.sh")], stderr=None)
+    out.check_returncode()
     return Path(out.stdout.strip().splitlines()[-1])
 
 
@@ -194,10 +197,7 @@ class ControlPlane:
         return env
 
     def _spawn(self, name: str, args: Sequence[str], bin_dir: Path | None = None) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 (the child owns it)
-        proc = subprocess.Popen([str((bin_dir or self.bin_dir) / name), *args], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
+        proc = children.spawn(name, [str((bin_dir or self.bin_dir) / name), *args], log=self.workdir / f"{name}.log")
         self.processes.append((name, proc))
         if self.on_spawn is not None:
             self.on_spawn(name, proc.pid)
@@ -300,15 +300,7 @@ class ControlPlane:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM in reverse start order, SIGKILL after `timeout`; remove the workdir unless kept."""
         while self.processes:
-            _, proc = self.processes.pop()
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            children.stop(self.processes.pop()[1], timeout)
         if not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -348,22 +340,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
-    stop = False
-
-    def on_signal(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    with running(args.dir, keep=args.keep) as plane:
+    # SIGTERM, SIGINT or SIGHUP unwind this block: the control plane stops, its directory goes unless kept.
+    with children.run("azbackup-cp-", keep=args.keep, workdir=args.dir) as owned, \
+            running(owned.workdir, keep=True) as plane:
         if args.command == "run":
             cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
             return subprocess.run(cmd or ["kubectl", "get", "--raw=/readyz"], env=plane.env()).returncode
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
         print(f"control plane ready: {plane.server}")
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
-        while not stop:
-            time.sleep(0.5)
+        with contextlib.suppress(children.Interrupted):  # a signal is how `start` is meant to end
+            while True:
+                time.sleep(3600)
     return 0
 
 

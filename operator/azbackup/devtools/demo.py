@@ -7,21 +7,27 @@ an on-demand backup), asks for protection of the rest of the fleet, fixes one br
 protected unaided, shows progress throughout, shows a table of every object, and ends with a restore
 drill (examples/restore/restoredrill.yaml on a one-minute schedule): one protected VM restored into the
 isolated rg-drill group, running, its achieved RPO and RTO, and the clean-up.
+
+Whatever ends it (the end of the story, an error, SIGTERM, SIGINT or SIGHUP), every process it started
+stops and its work directory is removed unless --keep (azbackup.process.children).
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from azbackup.devtools import control_plane, stack
+from azbackup.process import children
+
+if TYPE_CHECKING:
+    from azbackup.devtools import cluster
 
 NAMESPACE = "azbackup-demo"
 KINDS = ("backupvaults", "backuppolicies", "protectedvms", "vmbackupselectors", "ondemandbackups")
@@ -273,14 +279,22 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
     if root is None:
         print("azbackup demo runs from a checkout of the repository (it needs hack/, crds/ and examples/)")
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="azbackup-demo-"))
     started = time.monotonic()
+    with children.run("azbackup-demo-", keep=keep) as run:
+        code = _story_locally(root, run.workdir, started, timeout)
+        if keep:
+            print(f"work directory kept: {run.workdir}")
+    step(f"done in {time.monotonic() - started:.0f}s; everything stopped")
+    return code
+
+
+def _story_locally(root: Path, workdir: Path, started: float, timeout: float) -> int:
     step("building or finding the pinned control-plane binaries (hack/build-tools.sh)")
     bin_dir = control_plane.tool_dir()
     step("starting etcd, kube-apiserver and kube-controller-manager on loopback")
     emulator = operator = None
     code = 1
-    with control_plane.running(workdir / "control-plane", bin_dir=bin_dir, keep=keep) as plane:
+    with control_plane.running(workdir / "control-plane", bin_dir=bin_dir) as plane:
         try:
             plane.kubectl("apply", "-f", str(root / "crds"))
             plane.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
@@ -293,15 +307,13 @@ def main(keep: bool = False, timeout: float = 240.0) -> int:
             operator = stack.start_operator(plane.kubeconfig, emulator, workdir / "operator.log", OPERATOR_FLAGS)
             code = story(plane, emulator, operator, root, started, timeout)
         except RuntimeError as exc:
-            print(f"{exc}; see {workdir / 'operator.log'}")
+            print(f"{exc}; the end of the operator's log (--keep keeps the whole work directory):\n"
+                  f"{stack.log_tail(workdir / 'operator.log')}")
         finally:
             if operator is not None:
                 stack.stop(operator)
             if emulator is not None:
                 emulator.stop()
-    if keep:
-        print(f"work directory kept: {workdir}")
-    step(f"done in {time.monotonic() - started:.0f}s; everything stopped")
     return code
 
 
@@ -320,17 +332,26 @@ class _OperatorPods:
 def main_in_cluster(keep: bool = False, timeout: float = 300.0) -> int:
     """The same story with the operator as a pod: the image built from the Dockerfile, `helm install`ed
     onto a real node (kubelet + containerd on this machine), and the emulator as a pod beside it."""
-    from azbackup.devtools import cluster, incluster
+    from azbackup.devtools import cluster
 
     root = control_plane.repo_root()
     if root is None:
         print("azbackup demo --in-cluster runs from a checkout of the repository (it needs hack/ and charts/)")
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="azbackup-demo-"))
     started = time.monotonic()
-    step("building or finding the control plane, kubelet, containerd, runc and the operator image "
-         "(hack/build-tools.sh, hack/build-node-tools.sh, hack/build-images.sh: buildah, no Docker)")
-    tools = cluster.build()
+    cluster.cleanup_stale()  # before the run is recorded: a killed run's directory is only removable once unmounted
+    with children.run("azbackup-demo-", keep=keep) as run:
+        step("building or finding the control plane, kubelet, containerd, runc and the operator image "
+             "(hack/build-tools.sh, hack/build-node-tools.sh, hack/build-images.sh: buildah, no Docker)")
+        code = _story_in_cluster(root, run.workdir, cluster.build(), keep, started, timeout)
+    step(f"done in {time.monotonic() - started:.0f}s; everything stopped and cleaned up")
+    return code
+
+
+def _story_in_cluster(root: Path, workdir: Path, tools: cluster.Tools, keep: bool, started: float,
+                      timeout: float) -> int:
+    from azbackup.devtools import cluster, incluster
+
     step("starting the control plane (with a scheduler) and a real node: kubelet + containerd, pods on a "
          "private bridge with no route out")
     with cluster.running(workdir / "cluster", keep=keep, tools=tools) as c:
@@ -353,5 +374,4 @@ def main_in_cluster(keep: bool = False, timeout: float = 300.0) -> int:
         print(f"\nThe operator's log: kubectl -n {release_ns} logs deploy/azbackup-azbackup-operator")
         if keep:
             print(f"work directory kept: {workdir}; export KUBECONFIG={c.plane.kubeconfig}")
-    step(f"done in {time.monotonic() - started:.0f}s; everything stopped and cleaned up")
     return code

@@ -21,19 +21,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from azbackup.process import children
+
 REGISTRY = Path(os.environ.get("AZBACKUP_NODE_REGISTRY", "/run/azbackup-node"))
 CGROUP_FS = Path("/sys/fs/cgroup")
-
-
-def start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); None if gone
-    or a zombie (dead, only waiting for its parent to reap it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else fields[19]
 
 
 @dataclass
@@ -61,11 +52,11 @@ class Footprint:
         tmp.replace(self.path)
 
     def add_process(self, name: str, pid: int) -> None:
-        self.processes[name] = [pid, start_time(pid) or ""]
+        self.processes[name] = [pid, children.start_time(pid) or ""]
         self.save()
 
     def owner_alive(self) -> bool:
-        return start_time(self.owner) == self.owner_start
+        return children.start_time(self.owner) == self.owner_start
 
     @classmethod
     def load(cls, path: Path) -> Footprint:
@@ -100,7 +91,7 @@ def cgroup_dirs(name: str) -> list[Path]:
 
 
 def _kill_pid(pid: int, started: str, sig: int) -> bool:
-    if not started or start_time(pid) != started:
+    if not started or children.start_time(pid) != started:
         return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
@@ -109,7 +100,7 @@ def _kill_pid(pid: int, started: str, sig: int) -> bool:
 
 def _wait_gone(pids: list[tuple[int, str]], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(start_time(p) == s for p, s in pids):
+    while time.monotonic() < deadline and any(children.start_time(p) == s for p, s in pids):
         time.sleep(0.1)
 
 
@@ -225,7 +216,7 @@ def cleanup(fp: Footprint) -> list[str]:
 
 def leftovers(fp: Footprint) -> list[str]:
     """What of the footprint is still on the machine."""
-    left = [f"process {name} ({p})" for name, (p, s) in fp.processes.items() if s and start_time(int(p)) == s]
+    left = [f"process {name} ({p})" for name, (p, s) in fp.processes.items() if s and children.start_time(int(p)) == s]
     left += [f"mount {m}" for m in mounts_under(fp.workdir, fp.state_dir)]
     left += [f"cgroup {d}" for d in cgroup_dirs(fp.cgroup) if d.exists()]
     if fp.bridge and Path(f"/sys/class/net/{fp.bridge}").exists():

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from azbackup.devtools import footprint
 from azbackup.devtools.control_plane import ControlPlane, free_port, repo_root
+from azbackup.process import children
 
 CNI_BIN = Path(os.environ.get("AZBACKUP_CNI_BIN", "/usr/lib/cni"))
 SERVICE_IP = "10.0.0.1"  # the `kubernetes` Service in the control plane's 10.0.0.0/24 range
@@ -45,7 +46,8 @@ class StepFailed(RuntimeError):
 
 def _run(step: str, cmd: list[str], *, timeout: float = 1800, env: dict[str, str] | None = None) -> str:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        # Build scripts start compilers and buildah: a signal or the timeout stops them all (children.call).
+        out = children.call(step, cmd, timeout=timeout, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StepFailed(step, str(exc)) from exc
     if out.returncode != 0:
@@ -227,7 +229,7 @@ class RealNode:
 
     def reserve(self) -> footprint.Footprint:
         """Record the run before changing anything; the owner is this process."""
-        fp = footprint.Footprint(id=self.id, owner=os.getpid(), owner_start=footprint.start_time(os.getpid()) or "",
+        fp = footprint.Footprint(id=self.id, owner=os.getpid(), owner_start=children.start_time(os.getpid()) or "",
                                  workdir=str(self.workdir), state_dir=str(self.state_dir))
         fp.save()
         self.fp = fp
@@ -285,10 +287,7 @@ class RealNode:
             _write_cgroup_defaults(directory)
 
     def _spawn(self, fp: footprint.Footprint, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
-        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 (the child owns it)
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env)
-        log.close()
+        proc = children.spawn(name, cmd, log=self.workdir / f"{name}.log", env=env)
         self.processes.append((name, proc))
         fp.add_process(name, proc.pid)
 

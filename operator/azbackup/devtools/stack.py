@@ -1,14 +1,14 @@
 """The embedded default, as processes: the Azure emulator and the operator beside a local control plane.
 
 Used by `azbackup demo` and the benchmarks. The operator is the real `azbackup run`; only its ARM
-endpoint, authority host, CA bundle and credential point at the emulator.
+endpoint, authority host, CA bundle and credential point at the emulator. Both are children of the
+caller (azbackup.process.children): they stop with it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from azbackup.process import children
 
 # The emulator's default identity (its sample fleet and synthetic inventories use it).
 EMULATOR_TENANT = "11111111-1111-1111-1111-111111111111"
@@ -43,7 +45,7 @@ class Emulator:
     process: subprocess.Popen[str]
 
     def stop(self) -> None:
-        _terminate(self.process)
+        children.stop(self.process)
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         return call_admin(self.url, self.ca_bundle, method, path, body)
@@ -59,12 +61,10 @@ def start_emulator(workdir: Path, *, inventory: Path | None = None, time_scale: 
         cmd += ["--inventory", str(inventory)]
     if throttling:
         cmd.append("--throttling")
-    log = open(workdir / "emulator.log", "w")  # noqa: SIM115 (the child owns it)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
-    log.close()
+    proc = children.spawn("emulator", cmd, log=workdir / "emulator.log", stdout=subprocess.PIPE, text=True)
     greeting = _first_json_line(proc.stdout, 60.0)
     if greeting is None:
-        _terminate(proc)
+        children.stop(proc)
         raise RuntimeError(f"the emulator did not start; see {workdir / 'emulator.log'}")
     return Emulator(greeting["url"], greeting["caBundle"], proc)
 
@@ -98,22 +98,14 @@ def operator_env(kubeconfig: Path, emulator: Emulator, base: Mapping[str, str] =
 def start_operator(kubeconfig: Path, emulator: Emulator, log_path: Path,
                    args: Sequence[str]) -> subprocess.Popen[bytes]:
     """`azbackup run` with the given flags, logging to `log_path`."""
-    with open(log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "azbackup.cli", "run", *args],
-                                env=operator_env(kubeconfig, emulator), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def _terminate(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return children.spawn("operator", [sys.executable, "-m", "azbackup.cli", "run", *args], log=log_path,
+                          env=operator_env(kubeconfig, emulator))
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
-    _terminate(proc)
+    children.stop(proc)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The end of a child's log, for an error message (the work directory may be removed afterwards)."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

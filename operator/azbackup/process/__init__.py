@@ -1,1 +1,1 @@
-"""Process housekeeping: returning freed heap to the OS, and smaller TLS read buffers."""
+"""Process housekeeping: returning freed heap to the OS, smaller TLS read buffers, owning child processes."""
