@@ -23,10 +23,11 @@ from azure_emulator.server import EmulatorProcess
 
 from tests.gitops.flux import Flux, build
 from tests.gitops.gitserver import GitServer, serving
-from tests.integration.harness import Cluster, OperatorProcess
+from tests.integration.harness import Cluster, OperatorProcess, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 FLUX_EXAMPLES = REPO / "examples" / "gitops" / "flux"
+CHART_CRDS = REPO / "charts" / "azbackup-operator" / "crds"
 FLEET_NAMESPACE = "azbackup-fleet"
 GIT_REPOSITORY = "azbackup-fleet"
 INFRASTRUCTURE = "azbackup-infrastructure"
@@ -46,7 +47,7 @@ def fleet_files() -> dict[str, str]:
     and backups/ (the files of examples/, with the overlay of examples/gitops/flux/backups/)."""
     files = {f"infrastructure/{p.name}": p.read_text() for p in (FLUX_EXAMPLES / "infrastructure").glob("*.yaml")}
     files |= {f"infrastructure/crds/{p.name}": p.read_text()
-              for p in (REPO / "charts" / "azbackup-operator" / "crds").glob("*.yaml")}
+              for p in CHART_CRDS.glob("*.yaml")}
     files |= {f"backups/{p.name}": p.read_text() for p in (REPO / "examples").glob("*.yaml")}
     files["backups/kustomization.yaml"] = (FLUX_EXAMPLES / "backups" / "kustomization.yaml").read_text()
     return files
@@ -107,9 +108,16 @@ def gitops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         try:
             flux.install()
             flux.start()
-            # The operator is installed with the chart, outside Flux (see the README); here it is the same
-            # program as a process, watching the namespace Flux fills.
+            # The operator is installed with the chart, outside Flux (see the README): `helm install` puts the
+            # CRDs of the chart's crds/ first (the operator serves only kinds whose CRDs exist at its start),
+            # then the operator; here it is the same program as a process, watching the namespace Flux fills.
+            plane.kubectl("apply", "--server-side", "--field-manager=helm", "-f", str(CHART_CRDS))
+            plane.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
             operator.start()
+            # As the chart's Deployment would be Ready before the fleet is committed: kstatus calls an
+            # object without status Current, so a Flux wait that runs while the operator is down passes.
+            eventually(lambda: operator.alive() and "Initial authentication has finished" in operator.logs(),
+                       timeout=120, what="the operator started")
             print(f"\n[gitops] builds and start-up {time.monotonic() - started:.0f}s", flush=True)
             yield Setup(plane, emulator, git, flux, operator, Cluster(plane, FLEET_NAMESPACE))
         finally:

@@ -41,7 +41,7 @@ class Flux:
         self.plane.kubectl("create", "namespace", NAMESPACE)
 
     def start(self) -> Flux:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "storage").mkdir(parents=True, exist_ok=True)
         storage = f"127.0.0.1:{free_port()}"
         # Leader election stays off (the default outside the Deployment): one replica of each.
         common = ["--metrics-addr=0", "--log-level=info", "--events-addr="]

@@ -102,7 +102,9 @@ def test_1_bootstrap_from_git(gitops: Setup) -> None:
     objects = our_objects(gitops)
     kinds = {o["kind"] for o in objects}
     assert kinds == {"BackupVault", "BackupPolicy", "ProtectedVM", "VMBackupSelector", "OnDemandBackup"}
-    assert [o["metadata"]["name"] for o in objects if not ready(o)] == []
+    not_ready = [f"{o['kind']}/{o['metadata']['name']}: {(o.get('status') or {}).get('conditions')}"
+                 for o in objects if not ready(o)]
+    assert not_ready == []
     # The dependency held: backups was applied only after infrastructure was Ready.
     assert any(e["reason"] == "DependencyNotReady" for e in gitops.flux.events(BACKUPS)) or took < 60
 
