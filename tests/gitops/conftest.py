@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ class Setup:
 def _tools(required: bool) -> tuple[Path, Path]:
     try:
         return control_plane.tool_dir(), build()
-    except (RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         if required:
             pytest.fail(f"Flux could not be built (AZBACKUP_GITOPS=required): {exc}")
         pytest.skip(f"Flux could not be built: {exc}")
