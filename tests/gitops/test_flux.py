@@ -105,8 +105,8 @@ def test_1_bootstrap_from_git(gitops: Setup) -> None:
     not_ready = [f"{o['kind']}/{o['metadata']['name']}: {(o.get('status') or {}).get('conditions')}"
                  for o in objects if not ready(o)]
     assert not_ready == []
-    # The dependency held: backups was applied only after infrastructure was Ready.
-    assert any(e["reason"] == "DependencyNotReady" for e in gitops.flux.events(BACKUPS)) or took < 60
+    # dependsOn held: every backup object was created once infrastructure was Ready (RFC 3339, same zone).
+    assert min(o["metadata"]["creationTimestamp"] for o in objects) >= infra["lastTransitionTime"]
 
 
 def test_2_blocked_vm_fails_the_health_check_and_a_fix_in_azure_turns_it_ready(gitops: Setup) -> None:
