@@ -193,7 +193,8 @@ def test_4_a_hand_edit_is_reverted_and_flux_and_the_operator_never_fight(gitops:
     changed = sorted(k for k in kube_after if kube_before.get(k) != kube_after[k])
     print(f"\n[gitops] steady state over {STEADY_SECONDS:.0f}s: {ran} Flux reconciliations of {BACKUPS}, "
           f"{len(changed)} kube writes to our objects or Events, Azure writes {delta(azure_after, azure_before)}")
-    assert ran >= int(STEADY_SECONDS // 30) - 1
+    # Every 30 s after the previous run finished (and Flux's jitter): at least one a minute, whatever the load.
+    assert ran >= int(STEADY_SECONDS // 60)
     assert changed == []
     assert delta(azure_after, azure_before) == {}
 
