@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools venv crds reasons clean \
+.PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools flux gitops venv crds reasons clean \
 	oav traffic-check prometheus
 
 # Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it; the
@@ -30,12 +30,16 @@ tools:
 node-tools: tools
 	@if [ "$$(id -u)" = 0 ]; then bash hack/build-images.sh >/dev/null; fi
 
+# Flux's source-controller and kustomize-controller from their Go modules, for tests/gitops.
+flux:
+	@bash hack/build-flux.sh >/dev/null
+
 demo: venv tools
 	$(BIN)/azbackup demo
 
 # The whole suite: static checks, then unit, emulator, integration and real-node tests, then every
 # request and answer the emulators served in them validated against Azure's OpenAPI specs with oav.
-test: venv tools node-tools lint oav
+test: venv tools node-tools flux lint oav
 	rm -rf $(TRAFFIC)
 	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q
 	$(MAKE) --no-print-directory traffic-check
@@ -74,6 +78,10 @@ integration: venv tools
 # The chart on a real node: helm install of the image built from the Dockerfile (needs root).
 realnode: venv node-tools
 	$(BIN)/pytest -q tests/realnode
+
+# Flux applies the manifests from a git repository on loopback (examples/gitops/flux/).
+gitops: venv tools flux
+	$(BIN)/pytest -q tests/gitops
 
 # Fleet-scale benchmarks against the emulator with ARM throttling on (figures, never assertions).
 BENCH_ARGS ?= --vms 1000 --vaults 5
