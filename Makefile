@@ -1,12 +1,13 @@
 # The two commands a newcomer needs are `make demo` and `make test`; each installs what it needs:
-# a virtualenv in .venv with the package and its dev tools, and the pinned control-plane binaries
-# built from Go modules into ~/.cache/azbackup (hack/build-tools.sh; skipped when already built).
+# the Debian packages it lacks (hack/deps.py), a virtualenv in .venv with the package and its dev tools,
+# and the pinned control-plane binaries built from Go modules into ~/.cache/azbackup (hack/build-tools.sh;
+# skipped when already built).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools flux gitops venv crds reasons clean \
-	oav traffic-check prometheus
+	oav traffic-check prometheus deps-demo deps-test deps-node
 
 # Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it; the
 # traffic check adds hack/oav/specs, the specs this repository carries itself), and
@@ -22,6 +23,11 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The Debian packages each command needs: installed when missing if run as root; otherwise it stops with
+# the apt-get line to run and what needs each package (hack/deps.py).
+deps-demo deps-test deps-node:
+	@python3 hack/deps.py $(@:deps-%=%) --python $(PYTHON)
+
 tools:
 	@bash hack/build-tools.sh >/dev/null
 
@@ -34,12 +40,12 @@ node-tools: tools
 flux:
 	@bash hack/build-flux.sh >/dev/null
 
-demo: venv tools
+demo: deps-demo venv tools
 	$(BIN)/azbackup demo
 
 # The whole suite: static checks, then unit, emulator, integration and real-node tests, then every
 # request and answer the emulators served in them validated against Azure's OpenAPI specs with oav.
-test: venv tools node-tools flux lint oav
+test: deps-test venv tools node-tools flux lint oav
 	rm -rf $(TRAFFIC)
 	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q
 	$(MAKE) --no-print-directory traffic-check
@@ -54,7 +60,7 @@ traffic-check: oav
 
 # The same story with the operator as a pod: the image built from the Dockerfile, installed with the
 # chart onto a real local node (kubelet + containerd). Needs root.
-demo-in-cluster: venv tools node-tools
+demo-in-cluster: deps-node venv tools node-tools
 	$(BIN)/azbackup demo --in-cluster
 
 # prometheus and promtool from their Go module into ~/.cache/azbackup (hack/build-prometheus.sh; skipped when built).
@@ -76,7 +82,7 @@ integration: venv tools
 	$(BIN)/pytest -q tests/integration
 
 # The chart on a real node: helm install of the image built from the Dockerfile (needs root).
-realnode: venv node-tools
+realnode: deps-node venv node-tools
 	$(BIN)/pytest -q tests/realnode
 
 # Flux applies the manifests from a git repository on loopback (examples/gitops/flux/).
