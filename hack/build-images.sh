@@ -10,7 +10,9 @@
 #
 # Each archive is skipped when present; the project image is named by the hash of what the
 # Dockerfile copies (pyproject.toml, README.md, operator/, emulator/) and the Dockerfile itself.
-# Needs root, mmdebstrap and buildah (Debian packages; .ci/run installs them). A failure names its step.
+# Needs root, mmdebstrap and buildah (Debian packages; hack/deps.py installs them). The base image comes
+# from the Debian mirrors of this machine's apt sources (hack/apt_sources.py), or DEBIAN_MIRROR and
+# DEBIAN_SECURITY_MIRROR when set. A failure names its step.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -31,8 +33,9 @@ base="$images/python-3.11-slim-debian-bookworm-r$IMAGES_REVISION.oci.tar"
 if [ ! -f "$base" ]; then
   step="base image (mmdebstrap of Debian bookworm with python3)"
   start=$(date +%s)
-  mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-  security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+  # The machine's own mirrors (a company mirror may be its only way out); the variables win.
+  mirror=${DEBIAN_MIRROR:-$(python3 "$here/apt_sources.py" archive)}
+  security=${DEBIAN_SECURITY_MIRROR:-$(python3 "$here/apt_sources.py" security)}
   tmp=$(mktemp -d "$images/base.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
   log "making the base image with mmdebstrap from $mirror (about 1 min)"
   mmdebstrap --quiet --variant=minbase \
