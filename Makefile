@@ -45,9 +45,13 @@ demo: deps-demo venv tools
 
 # The whole suite: static checks, then unit, emulator, integration and real-node tests, then every
 # request and answer the emulators served in them validated against Azure's OpenAPI specs with oav.
-test: deps-test venv tools node-tools flux lint oav
+# The tests run on TEST_WORKERS pytest-xdist workers (most of an integration test is waiting for the
+# operator, so more workers than cores pay); the real node's tests stay together on one of them, start
+# first, and their first test builds (or waits for) the node tools and images while the others run.
+TEST_WORKERS ?= 4
+test: deps-test venv tools flux lint oav
 	rm -rf $(TRAFFIC)
-	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q
+	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 	$(MAKE) --no-print-directory traffic-check
 
 # Install oav (npm, pinned by hack/oav/package-lock.json) into ~/.cache/azbackup/oav when missing.

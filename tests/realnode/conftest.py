@@ -28,10 +28,23 @@ EMULATOR_NAMESPACE = "azure-emulator"
 FAST = ["--sync-period=4", "--poll-interval=1", "--retry-scale=0.02"]
 
 
+# `make test` starts the tests without waiting for the real node's builds (the other tests need none of
+# them): the first real-node test sets up the session's cluster, and so builds or waits for the node tools
+# and images. Cold, on 2 loaded cores, that takes up to 25 minutes on top of the test's own time limit.
+BUILD_ALLOWANCE = 1800
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/realnode/" in str(item.fspath):
-            item.add_marker(pytest.mark.realnode)
+    ours = [item for item in items if "tests/realnode/" in str(item.fspath)]
+    for item in ours:
+        item.add_marker(pytest.mark.realnode)
+        # One worker runs them all (pytest-xdist --dist loadgroup): they share the session's cluster,
+        # and a second cluster per worker would cost its start-up and image import again.
+        item.add_marker(pytest.mark.xdist_group("realnode"))
+    if ours:  # the first in collection order runs first, here and on the group's worker
+        marker = ours[0].get_closest_marker("timeout")
+        limit = float(marker.args[0]) if marker and marker.args else float(config.getini("timeout") or 300)
+        ours[0].add_marker(pytest.mark.timeout(limit + BUILD_ALLOWANCE), append=False)
 
 
 @pytest.fixture(scope="session")
