@@ -38,7 +38,7 @@ def node_modules() -> Path:
 @pytest.fixture
 def browser_ready() -> None:
     if not Path(CHROMIUM).exists() or shutil.which("node") is None:
-        pytest.skip(f"needs Debian's chromium ({CHROMIUM}) and node; .ci/run installs them")
+        pytest.skip(f"needs Debian's chromium ({CHROMIUM}) and node; make test installs them")
     node_modules()
 
 
