@@ -34,17 +34,22 @@ FAST = ["--sync-period=4", "--poll-interval=1", "--retry-scale=0.02"]
 BUILD_ALLOWANCE = 1800
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ours = [item for item in items if "tests/realnode/" in str(item.fspath)]
-    for item in ours:
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked as each test is collected, before pytest-xdist (--dist loadgroup) reads the group into the
+    # test ids: one worker runs them all, as they share the session's cluster (a second cluster per
+    # worker would cost its start-up and image import again).
+    if "tests/realnode/" in str(item.fspath):
         item.add_marker(pytest.mark.realnode)
-        # One worker runs them all (pytest-xdist --dist loadgroup): they share the session's cluster,
-        # and a second cluster per worker would cost its start-up and image import again.
         item.add_marker(pytest.mark.xdist_group("realnode"))
-    if ours:  # the first in collection order runs first, here and on the group's worker
-        marker = ours[0].get_closest_marker("timeout")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The first in collection order runs first, here and on the group's worker.
+    first = next((item for item in items if "tests/realnode/" in str(item.fspath)), None)
+    if first is not None:
+        marker = first.get_closest_marker("timeout")
         limit = float(marker.args[0]) if marker and marker.args else float(config.getini("timeout") or 300)
-        ours[0].add_marker(pytest.mark.timeout(limit + BUILD_ALLOWANCE), append=False)
+        first.add_marker(pytest.mark.timeout(limit + BUILD_ALLOWANCE), append=False)
 
 
 @pytest.fixture(scope="session")
