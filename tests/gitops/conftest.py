@@ -43,6 +43,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.gitops)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # One worker runs them all (pytest-xdist --dist loadgroup): they share one Flux setup per module
+    # and follow it through in order.
+    if "tests/gitops/" in str(item.fspath):
+        item.add_marker(pytest.mark.xdist_group("gitops"))
+
+
 def fleet_files() -> dict[str, str]:
     """The fleet repository a platform team keeps: infrastructure/ (the namespace and the chart's CRDs)
     and backups/ (the files of examples/, with the overlay of examples/gitops/flux/backups/)."""
