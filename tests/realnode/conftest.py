@@ -52,6 +52,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         first.add_marker(pytest.mark.timeout(limit + BUILD_ALLOWANCE), append=False)
 
 
+@pytest.fixture
+def short_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory short enough for the kubelet's unix sockets below it (108 bytes at most): a test's own
+    tmp_path is too long under xdist (`popen-gwN/` and the test's name)."""
+    return tmp_path_factory.mktemp("s")
+
+
 @pytest.fixture(scope="session")
 def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.Cluster]:
     if os.geteuid() != 0:

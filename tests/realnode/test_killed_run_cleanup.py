@@ -27,8 +27,9 @@ def kubectl(plane_bin: Path, kubeconfig: Path, *args: str, input: str | None = N
                           text=True, capture_output=True, timeout=60)
 
 
-def test_a_killed_run_is_cleaned_up_without_touching_another(real_cluster: cluster.Cluster, tmp_path: Path) -> None:
-    workdir = tmp_path / "killed"
+def test_a_killed_run_is_cleaned_up_without_touching_another(real_cluster: cluster.Cluster, tmp_path: Path,
+                                                             short_tmp: Path) -> None:
+    workdir = short_tmp / "killed"
     log = open(tmp_path / "start.log", "w")  # noqa: SIM115 (the child owns it)
     env = dict(os.environ, AZBACKUP_TOOLS=str(real_cluster.plane.bin_dir))
     proc = subprocess.Popen([str(REPO / "hack" / "real-node.sh"), "start", "--dir", str(workdir)], stdout=log,
@@ -55,7 +56,8 @@ def test_a_killed_run_is_cleaned_up_without_touching_another(real_cluster: clust
         assert footprint.mounts_under(fp.workdir, fp.state_dir), "the pod made no mounts?"
         assert any(d.exists() for d in footprint.cgroup_dirs(fp.cgroup))
     finally:
-        os.kill(proc.pid, signal.SIGKILL)  # the python process only: its children live on, as after a CI kill
+        if proc.poll() is None:  # a start that failed has exited already: its own error says why
+            os.kill(proc.pid, signal.SIGKILL)  # the python process only: its children live on, as after a CI kill
         proc.wait()
 
     assert footprint.leftovers(fp), "a killed run leaves things behind (or this test proves nothing)"

@@ -46,12 +46,6 @@ def stop_and_check(cmd: watch.Command, code: int, prefix: str) -> None:
     assert cmd.records() == []
 
 
-@pytest.fixture
-def short_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TMPDIR short enough for the kubelet's unix sockets below it (108 bytes at most)."""
-    return tmp_path_factory.mktemp("s")
-
-
 def test_demo_in_cluster_stops_everything_on_sigterm(tmp_path: Path, short_tmp: Path, tools: dict[str, str]) -> None:
     azbackup = str(Path(sys.executable).with_name("azbackup"))
     with watch.command([azbackup, "demo", "--in-cluster"], tmp_path, tools, tmp=short_tmp) as cmd:
