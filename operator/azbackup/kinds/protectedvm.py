@@ -103,7 +103,14 @@ class ProtectedVMClient:
         item = await self._item()
         state = pb.ItemState.of(item)
         if obj.deleting:
-            return self._observe_deleting(state)
+            if self._observe_deleting(state).exists or not state.exists:
+                return self._observe_deleting(state)
+            # "Already stopped" ends the object without a write, so it is read from Azure, not from a shared
+            # list up to a few seconds old; and while a configure job (a resume sent by an earlier pass) may
+            # still protect the item again, it is not stopped yet: stop it (again) rather than let the job win.
+            if await self._configure_running():
+                return Observation(exists=True)
+            return self._observe_deleting(pb.ItemState.of(await self._item(max_age=0)))
         status = item_status(item, self.vault_id)
         if self.ref.subscription_id != self.vault.subscription_id.lower():
             return Observation(exists=state.exists, status=status, blocked=Hold(
