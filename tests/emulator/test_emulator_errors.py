@@ -202,12 +202,14 @@ async def test_fault_after_with_an_error_status_still_applies_the_change(emu: Em
 
 
 async def test_throttling_answers_429_with_retry_after_and_the_sdk_waits(emu: EmulatorProcess, azure: Azure) -> None:
-    emu.admin.set_settings(throttling=True, limits={"reads": {"capacity": 2, "refillPerSecond": 1}})
+    # A slow refill: the SDK's own GET must still find the bucket empty on a loaded machine (at 1/s the
+    # bucket could refill before it was sent, and the SDK's wait went untested).
+    emu.admin.set_settings(throttling=True, limits={"reads": {"capacity": 2, "refillPerSecond": 0.25}})
     status, _, headers = await wire(emu, "GET", VAULTS)
     assert (status, headers["x-ms-ratelimit-remaining-subscription-reads"]) == (200, "1")
     await wire(emu, "GET", VAULTS)
     status, body, headers = await wire(emu, "GET", VAULTS)
-    assert (status, body["error"]["code"], headers["Retry-After"]) == (429, "SubscriptionRequestsThrottled", "1")
+    assert (status, body["error"]["code"], headers["Retry-After"]) == (429, "SubscriptionRequestsThrottled", "4")
     assert (await vault_get(azure)).name == "rsv-legacy"  # the SDK honours Retry-After and succeeds
     assert emu.admin.counters()["subscriptions"][SUB]["throttled"] >= 2
 
