@@ -344,11 +344,7 @@ UNMANAGED_RETIRED = "Unmanaged disks have been retired. Please migrate to Manage
 
 def start_vm(call: Call) -> Reply:
     """POST .../start: a deallocated or stopped VM runs again, unless it has an unmanaged disk."""
-    sub = call.sub()
-    call.state.group(sub, call.params["rg"])
-    vm = sub.vms.get(call.params["rg"], call.params["vm"])
-    if vm is None:
-        raise errors.resource_not_found(A, call.params["vm"], call.params["rg"])
+    vm = find_vm(call)
     if any(not disk.managed for disk in vm.disks):
         raise ArmError(400, "BadRequest", UNMANAGED_RETIRED)
     if vm.power_state != "running":

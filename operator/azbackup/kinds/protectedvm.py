@@ -103,14 +103,7 @@ class ProtectedVMClient:
         item = await self._item()
         state = pb.ItemState.of(item)
         if obj.deleting:
-            if self._observe_deleting(state).exists or not state.exists:
-                return self._observe_deleting(state)
-            # "Already stopped" ends the object without a write, so it is read from Azure, not from a shared
-            # list up to a few seconds old; and while a configure job (a resume sent by an earlier pass) may
-            # still protect the item again, it is not stopped yet: stop it (again) rather than let the job win.
-            if await self._configure_running():
-                return Observation(exists=True)
-            return self._observe_deleting(pb.ItemState.of(await self._item(max_age=0)))
+            return await self._observe_deleting(state)
         status = item_status(item, self.vault_id)
         if self.ref.subscription_id != self.vault.subscription_id.lower():
             return Observation(exists=state.exists, status=status, blocked=Hold(
@@ -227,12 +220,18 @@ class ProtectedVMClient:
             self.places.reserve(self.vault_id, self.spec.vm_id, self.policy.name, self.inventory.clock())
         return refusal
 
-    def _observe_deleting(self, state: pb.ItemState) -> Observation:
+    async def _observe_deleting(self, state: pb.ItemState) -> Observation:
         if not state.exists or state.soft_deleted:
             return Observation(exists=False)
-        if self.spec.on_delete == "RetainData" and state.state == "protectionstopped":
-            return Observation(exists=False)
-        return Observation(exists=True)
+        if self.spec.on_delete != "RetainData" or state.state != "protectionstopped":
+            return Observation(exists=True)
+        # "Already stopped" ends the object without a write, so it is read from Azure, not from a shared
+        # list up to a few seconds old; and while a configure job (a resume sent by an earlier pass) may
+        # still protect the item again, it is not stopped yet: stop it (again) rather than let the job win.
+        if await self._configure_running():
+            return Observation(exists=True)
+        fresh = pb.ItemState.of(await self._item(max_age=0))
+        return Observation(exists=fresh.exists and not fresh.soft_deleted and fresh.state != "protectionstopped")
 
     async def _protectable(self, *, discover: bool) -> frozenset[str]:
         args = (self.clients, self.vault_id, self.vault.vault_name, self.vault.resource_group)
