@@ -47,11 +47,13 @@ demo: deps-demo venv tools
 # request and answer the emulators served in them validated against Azure's OpenAPI specs with oav.
 # The tests run on TEST_WORKERS pytest-xdist workers (most of an integration test is waiting for the
 # operator, so more workers than cores pay); the real node's tests stay together on one of them, start
-# first, and their first test builds (or waits for) the node tools and images while the others run.
+# first, and their first test builds (or waits for) the node tools and images while the others run; Flux's
+# tests (tests/gitops) likewise build or wait for Flux in their fixture, so a cold Flux build overlaps the rest.
+# The slowest tests are listed at the end, so that every run shows where its time went.
 TEST_WORKERS ?= 4
-test: deps-test venv tools flux lint oav
+test: deps-test venv tools lint oav
 	rm -rf $(TRAFFIC)
-	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	AZURE_EMULATOR_TRAFFIC_DIR=$(TRAFFIC) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 	$(MAKE) --no-print-directory traffic-check
 
 # Install oav (npm, pinned by hack/oav/package-lock.json) into ~/.cache/azbackup/oav when missing.
