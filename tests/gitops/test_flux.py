@@ -27,8 +27,7 @@ from tests.gitops.conftest import (
     fleet_files,
     flux_objects,
 )
-from tests.integration.arm import Arm
-from tests.integration.harness import SUB, eventually, protected_vm, vm_id
+from tests.integration.harness import SUB, Arm, eventually, protected_vm, vm_id
 
 pytestmark = pytest.mark.timeout(900)
 # The steady-state window: several Flux intervals (30 s) in the suite; AZBACKUP_GITOPS_STEADY_SECONDS=600

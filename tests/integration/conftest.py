@@ -84,3 +84,15 @@ def operator(control_plane_instance: control_plane.ControlPlane, emulator: Any, 
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def arm(emulator: Any) -> Iterator[Any]:
+    """The SDK's own clients on this test's emulator, to look at Azure or change it behind the operator."""
+    from tests.integration.harness import Arm
+
+    client = Arm(emulator)
+    try:
+        yield client
+    finally:
+        client.close()

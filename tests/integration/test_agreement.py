@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from azbackup.checks import facts as f
 from azure.core.exceptions import HttpResponseError
 from azure_emulator.inventory import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 
-from tests.integration.arm import Arm, container, item
+from tests.integration.harness import Arm, container, item
 from tests.integration.test_preflight import EXPECTED, SUB
 
 RG, VAULT = "rg-backup", "rsv-agree"
@@ -31,13 +31,12 @@ EXCLUDED = {"vm-ultra-db": (1,), "vm-pv2-app": (0,), "vm-entra-disk": (0,), "vm-
 
 
 @pytest.fixture
-def arm(emulator: Any) -> Iterator[Arm]:
-    client = Arm(emulator)
-    client.vaults.vaults.begin_create_or_update(RG, VAULT, {
+def arm(arm: Arm) -> Arm:
+    """The shared fixture, with the vault every VM here is protected in."""
+    arm.vaults.vaults.begin_create_or_update(RG, VAULT, {
         "location": "westeurope", "sku": {"name": "RS0", "tier": "Standard"},
         "properties": {"publicNetworkAccess": "Enabled"}}).result()
-    yield client
-    client.close()
+    return arm
 
 
 def predictions(emulator: Any, policy_type: f.PolicyType,

@@ -3,7 +3,6 @@ Activity Log (read every second here, entries visible a second late) can tell it
 
 from __future__ import annotations
 
-import json
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -12,8 +11,18 @@ from typing import Any
 
 import pytest
 
-from tests.integration.arm import Arm
-from tests.integration.harness import Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import (
+    Arm,
+    Cluster,
+    OperatorProcess,
+    eventually,
+    policy,
+    protected_names,
+    protected_vm,
+    selector,
+    vault,
+    vm_id,
+)
 
 HOUR = "3600"
 
@@ -60,25 +69,6 @@ def feed_operator(control_plane_instance: Any, emulator: Any, namespace: str, tm
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture
-def arm(emulator: Any) -> Iterator[Arm]:
-    client = Arm(emulator)
-    yield client
-    client.close()
-
-
-def selector(name: str, vault_name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "VMBackupSelector", "metadata": {"name": name},
-            "spec": {"vaultRef": {"name": vault_name}, "matchTags": {"backup": "daily"}, **spec}}
-
-
-def protected_names(cluster: Cluster) -> set[str]:
-    out = cluster.kubectl("get", "protectedvms", "-l", "azbackup.dev/selector", "-o", "json").stdout
-    return {item["spec"]["vm"].rsplit("/", 1)[-1] for item in json.loads(out)["items"]
-            if any(c["type"] == "Ready" and c["status"] == "True"
-                   for c in (item.get("status") or {}).get("conditions", []))}
 
 
 def retention(arm: Arm, vault_name: str, name: str) -> int:

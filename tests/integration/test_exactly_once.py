@@ -9,15 +9,9 @@ from typing import Any
 import pytest
 from azure_emulator.inventory import DEFAULT_CLIENT_ID
 
-from tests.integration.harness import Cluster, OperatorProcess, eventually, protected_vm, vault, vm_id
+from tests.integration.harness import Cluster, OperatorProcess, eventually, on_demand, protected_vm, vault, vm_id
 
 VM = vm_id("rg-web", "vm-web-01")
-
-
-def on_demand(name: str, target: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "OnDemandBackup",
-            "metadata": {"name": name, **({"annotations": annotations} if annotations else {})},
-            "spec": {"protectedVMRef": {"name": target}}}
 
 
 def backup_jobs(emulator: Any, vm: str = VM) -> list[dict[str, Any]]:

@@ -2,55 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.integration.arm import Arm
-from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import (
+    SUB,
+    Arm,
+    Cluster,
+    OperatorProcess,
+    eventually,
+    on_demand,
+    policy,
+    protected_names,
+    protected_vm,
+    selected,
+    selector,
+    vault,
+    vm_id,
+)
 
 # backup=daily and env=prod in the sample fleet, in westeurope, minus the excluded vm-api-01.
 HEALTHY_PROD = {"vm-web-01", "vm-web-02", "vm-db-01", "vm-ade-ok", "vm-appvhd", "vm-cluster-1", "vm-cluster-2",
                 "vm-multi-nic"}
 
 
-@pytest.fixture
-def arm(emulator: Any) -> Iterator[Arm]:
-    client = Arm(emulator)
-    yield client
-    client.close()
-
-
-def selector(name: str, vault_name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "VMBackupSelector", "metadata": {"name": name},
-            "spec": {"vaultRef": {"name": vault_name}, "matchTags": {"backup": "daily"},
-                     "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}],
-                     "exclude": ["vm-api-01"], **spec}}
-
-
-def on_demand(name: str, target: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "azbackup.dev/v1alpha1", "kind": "OnDemandBackup", "metadata": {"name": name},
-            "spec": {"protectedVMRef": {"name": target}, **spec}}
-
-
-def children(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    """ProtectedVM children by VM name."""
-    import json
-
-    out = cluster.kubectl("get", "protectedvms", "-l", "azbackup.dev/selector", "-o", "json").stdout
-    return {item["spec"]["vm"].rsplit("/", 1)[-1]: item for item in json.loads(out)["items"]}
-
-
-def protected_names(cluster: Cluster) -> set[str]:
-    return {vm for vm, child in children(cluster).items()
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in (child.get("status") or {})
-                   .get("conditions", []))}
+# The selectors here take the prod VMs of backup=daily, but not vm-api-01.
+PROD = {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}], "exclude": ["vm-api-01"]}
 
 
 def test_selector_protects_exactly_the_matching_healthy_vms(cluster: Cluster, operator: OperatorProcess,
                                                              emulator: Any) -> None:
-    cluster.apply(vault("vault-a"), selector("daily", "vault-a"))
+    cluster.apply(vault("vault-a"), selector("daily", "vault-a", **PROD))
     obj = cluster.wait_for("vmbackupselector", "daily", status="True", type_="Stalled", reason="SomeBlocked",
                            timeout=90, operator=operator)
     assert protected_names(cluster) == HEALTHY_PROD
@@ -58,7 +39,7 @@ def test_selector_protects_exactly_the_matching_healthy_vms(cluster: Cluster, op
     assert (status["matched"], status["protected"], status["excluded"]) == (18, 8, 1)
     assert status["blockedByReason"]["AlreadyProtectedByOtherVault"] == 1
     assert status["protectedElsewhere"] == [vm_id("rg-legacy", "vm-legacy-erp")]
-    assert all(child["metadata"]["ownerReferences"][0]["name"] == "daily" for child in children(cluster).values())
+    assert all(child["metadata"]["ownerReferences"][0]["name"] == "daily" for child in selected(cluster).values())
     # Nothing written for a blocked VM; the VM protected by another vault is reported, never taken.
     assert emulator.admin.count("ProtectedItems_CreateOrUpdate") == len(HEALTHY_PROD)
 
@@ -66,14 +47,14 @@ def test_selector_protects_exactly_the_matching_healthy_vms(cluster: Cluster, op
 def test_children_follow_vms_that_appear_and_change_tags(cluster: Cluster, operator: OperatorProcess,
                                                          emulator: Any, arm: Arm) -> None:
     cluster.apply(vault("vault-a"), selector("daily", "vault-a", resourceGroups=["rg-web"],
-                                             template={"onDelete": "RetainData"}))
+                                             template={"onDelete": "RetainData"}, **PROD))
     eventually(lambda: protected_names(cluster) == {"vm-web-01", "vm-web-02", "vm-multi-nic"}, timeout=60,
                what="the rg-web VMs protected")
     emulator.admin.add_vm({"name": "vm-web-03", "resourceGroup": "rg-web", "tags": {"backup": "daily", "env": "prod"},
                            "nics": [{"subnet": "rg-network/vnet-weu/default"}]}, subscription=SUB)
     eventually(lambda: "vm-web-03" in protected_names(cluster), timeout=60, what="a new VM gets a child")
     emulator.admin.update_vm(SUB, "rg-web", "vm-web-02", {"tags": {"backup": "none", "env": "prod"}})
-    eventually(lambda: "vm-web-02" not in children(cluster), timeout=60, what="a re-tagged VM loses its child")
+    eventually(lambda: "vm-web-02" not in selected(cluster), timeout=60, what="a re-tagged VM loses its child")
     # The child's onDelete (RetainData) ran: protection stopped, recovery points kept.
     eventually(lambda: ((arm.item("rg-backup", "vault-a", "rg-web", "vm-web-02") or {}).get("properties") or {})
                .get("protectionState") == "ProtectionStopped", timeout=60, what="protection stopped")
@@ -82,7 +63,7 @@ def test_children_follow_vms_that_appear_and_change_tags(cluster: Cluster, opera
 def test_selector_policy_change_repolicies_children(cluster: Cluster, operator: OperatorProcess, arm: Arm) -> None:
     cluster.apply(vault("vault-a"), policy("daily", "vault-a"), policy("hourly", "vault-a", schedule={
         "frequency": "Hourly", "hourly": {"intervalHours": 4, "windowStartTime": "08:00", "windowDurationHours": 12}}),
-        selector("web", "vault-a", resourceGroups=["rg-web"], policyRef={"name": "daily"}))
+        selector("web", "vault-a", resourceGroups=["rg-web"], policyRef={"name": "daily"}, **PROD))
     eventually(lambda: len(protected_names(cluster)) == 3, timeout=60, what="rg-web protected")
     cluster.patch("vmbackupselector", "web", {"spec": {"policyRef": {"name": "hourly"}}})
 
@@ -96,10 +77,10 @@ def test_selector_policy_change_repolicies_children(cluster: Cluster, operator: 
 def test_deleting_the_selector_follows_each_childs_on_delete(cluster: Cluster, operator: OperatorProcess,
                                                              arm: Arm) -> None:
     cluster.apply(vault("vault-a"), selector("web", "vault-a", resourceGroups=["rg-web"],
-                                             template={"onDelete": "DeleteData"}))
+                                             template={"onDelete": "DeleteData"}, **PROD))
     eventually(lambda: len(protected_names(cluster)) == 3, timeout=60, what="rg-web protected")
     cluster.delete("vmbackupselector", "web")
-    eventually(lambda: not children(cluster), timeout=90, what="children garbage-collected")
+    eventually(lambda: not selected(cluster), timeout=90, what="children garbage-collected")
     for vm in ("vm-web-01", "vm-web-02", "vm-multi-nic"):
         props = (arm.item("rg-backup", "vault-a", "rg-web", vm) or {}).get("properties") or {}
         assert props.get("isScheduledForDeferredDelete") is True, vm  # DeleteData, kept by soft delete

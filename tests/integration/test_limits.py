@@ -11,8 +11,7 @@ import pytest
 from azure_emulator.inventory import synthetic
 from azure_emulator.server import EmulatorProcess
 
-from tests.integration.arm import Arm
-from tests.integration.harness import Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import Arm, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
 
 FULL = "rsv-full"
 

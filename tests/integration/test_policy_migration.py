@@ -4,23 +4,23 @@ write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.integration.arm import Arm, container, item
-from tests.integration.harness import Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import (
+    Arm,
+    Cluster,
+    OperatorProcess,
+    container,
+    eventually,
+    item,
+    policy,
+    protected_vm,
+    vault,
+    vm_id,
+)
 
 WRITES = ("ProtectedItems_CreateOrUpdate", "ProtectedItems_Delete", "ProtectionPolicies_CreateOrUpdate",
           "Backups_Trigger", "VirtualMachines_Update")
-
-
-@pytest.fixture
-def arm(emulator: Any) -> Iterator[Arm]:
-    client = Arm(emulator)
-    yield client
-    client.close()
 
 
 def standard_and_enhanced() -> list[dict[str, Any]]:

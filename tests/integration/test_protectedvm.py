@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.arm import Arm
-from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import SUB, Arm, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
 
 # The sample fleet: the VM for each limitation of the guide, and the reason it must report.
 BLOCKED = {
@@ -33,13 +31,6 @@ PROTECTABLE = {
     # retired unmanaged disks: deallocated, and a firewall that lets only trusted services in
     ("rg-apps", "vm-appvhd"): ["ApplicationConsistent", "ManagedDisks", "StorageAccountAccess", "VMAgentReady"],
 }
-
-
-@pytest.fixture
-def arm(emulator: Any) -> Iterator[Arm]:
-    client = Arm(emulator)
-    yield client
-    client.close()
 
 
 def ready_reason(cluster: Cluster, name: str) -> str | None:

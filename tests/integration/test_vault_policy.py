@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.arm import Arm
-from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, policy, vault
+from tests.integration.harness import SUB, Arm, Cluster, OperatorProcess, eventually, policy, vault
 
 VAULT_ID = f"/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.RecoveryServices/vaults/"
-
-
-@pytest.fixture
-def arm(emulator: Any) -> Iterator[Arm]:
-    client = Arm(emulator)
-    yield client
-    client.close()
 
 
 def writes(emulator: Any) -> int:

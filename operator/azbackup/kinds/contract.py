@@ -54,22 +54,27 @@ class Ref:
         return (self.kind, obj.namespace, name) if name else None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The operator's timing as kinds read it (set from `azbackup run` flags and Helm values)."""
+class Settings(Protocol):
+    """The operator's timing as kinds read it. The fields, their defaults and what they mean are defined
+    once, in the runtime's settings (`reconcile.runtime.RuntimeSettings`), which is what a kind is given."""
 
-    cluster_name: str = ""
-    """Added to the owner tag of Azure resources, for several clusters sharing a subscription."""
-    poll_interval: float = 15.0
-    """Seconds between polls of a running Azure operation."""
-    fast_retry: float = 10.0
-    """First delay after a transient error."""
-    recheck_interval: float = 300.0
-    """How old the fleet snapshot may be when a VM's prerequisites are checked."""
-    sync_period: float = 3600.0
-    """Seconds between full passes of a vault."""
-    feed_interval: float = 60.0
-    """Seconds between reads of a subscription's change feed (0: off, full passes only)."""
+    @property
+    def cluster_name(self) -> str: ...
+
+    @property
+    def poll_interval(self) -> float: ...
+
+    @property
+    def fast_retry(self) -> float: ...
+
+    @property
+    def recheck_interval(self) -> float: ...
+
+    @property
+    def sync_period(self) -> float: ...
+
+    @property
+    def feed_interval(self) -> float: ...
 
 
 class Objects(Protocol):

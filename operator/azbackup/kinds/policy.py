@@ -13,6 +13,7 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import lower_id
 from azbackup.azure.rest import rest
 from azbackup.kinds import operations as ops
+from azbackup.kinds import policy_diff
 from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
 from azbackup.limits import policy_budget
@@ -60,7 +61,7 @@ class PolicyClient:
                 Reason.POLICY_TYPE_CHANGE_REQUIRES_MIGRATION,
                 f"policy {self.spec.policy_name} is {have_type} in Azure and the spec asks for "
                 f"{self.spec.policy_type}: {how}. Nothing was changed"))
-        diffs = policy_body.compare(self.spec, actual)
+        diffs = policy_diff.compare(self.spec, actual)
         seen = Observation(exists=True, up_to_date=not diffs, diff=diffs, status=status)
         return self._budgeted(obj, seen, creating=False) if diffs else seen
 

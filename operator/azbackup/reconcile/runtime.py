@@ -56,11 +56,14 @@ class RuntimeSettings:
     feed_interval: float = 60.0
     """Seconds between reads of each subscription's change feed, the Activity Log (0: off)."""
 
+    # The loop's own, which kinds read too (`kinds.contract.Settings`).
     @property
-    def kinds(self) -> contract.Settings:
-        return contract.Settings(cluster_name=self.cluster_name, poll_interval=self.loop.poll_interval,
-                                 fast_retry=self.loop.fast_retry, recheck_interval=self.recheck_interval,
-                                 sync_period=self.sync_period, feed_interval=self.feed_interval)
+    def poll_interval(self) -> float:
+        return self.loop.poll_interval
+
+    @property
+    def fast_retry(self) -> float:
+        return self.loop.fast_retry
 
 
 rfc3339, rfc3339_micro = times.at, times.at_micro
@@ -79,7 +82,7 @@ class Runtime:
         self.secrets = SecretCache(kube.secret_data, settings.secret_ttl, clock)
         self.inventory = contract.new_inventory(time.monotonic)
         self.context = contract.Context(
-            objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings.kinds,
+            objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings,
             clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass,
             kinds=tuple(kinds.values()))
         self._locks: dict[Key, asyncio.Lock] = {}
@@ -93,8 +96,7 @@ class Runtime:
 
     @property
     def schedule_settings(self) -> SchedulerSettings:
-        s = self.settings
-        return SchedulerSettings(s.sync_period, s.concurrency, s.first_pass_jitter, s.feed_interval)
+        return self.settings
 
     # -- the journal's annotation writer ------------------------------------------------------------
     async def set_annotations(self, obj: Resource, values: Mapping[str, str], *, guarded: bool) -> Resource:

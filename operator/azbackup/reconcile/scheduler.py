@@ -14,7 +14,6 @@ import contextlib
 import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from azbackup.process import memory
@@ -27,12 +26,20 @@ class Stopped(Protocol):
     def is_set(self) -> bool: ...
 
 
-@dataclass(frozen=True)
-class SchedulerSettings:
-    sync_period: float
-    concurrency: int
-    first_pass_jitter: float
-    feed_interval: float = 0.0  # 0: no change feed
+class SchedulerSettings(Protocol):
+    """What a vault's worker reads of the runtime's settings (defined once, in `RuntimeSettings`)."""
+
+    @property
+    def sync_period(self) -> float: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def first_pass_jitter(self) -> float: ...
+
+    @property
+    def feed_interval(self) -> float: ...  # 0: no change feed
 
 
 class Runner(Protocol):

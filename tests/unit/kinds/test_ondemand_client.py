@@ -21,6 +21,8 @@ from azbackup.managed import JOURNAL_FAILED, JOURNAL_PENDING, Resource
 from azbackup.reasons import Reason
 from azure.core import exceptions as az
 
+from tests.unit.kinds.fake_arm import http_error
+
 VAULT = VaultSpec("sub", "rg", "westeurope", "vault")
 VM = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web"
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -141,13 +143,6 @@ def test_a_completed_job_reports_its_recovery_point_and_times() -> None:
                            "errorMessage": None, "recoveryPoint": "rp1"}
 
 
-def _http(status: int, code: str) -> az.HttpResponseError:
-    err = az.HttpResponseError(message=code)
-    err.status_code = status
-    err.error = cast(Any, SimpleNamespace(code=code, message=code))
-    return err
-
-
 @pytest.mark.parametrize(("status", "code", "want"), [
     pytest.param(429, "TooManyRequests", errors.Throttled, id="throttled"),
     pytest.param(403, "AuthorizationFailed", errors.Forbidden, id="forbidden"),
@@ -155,7 +150,7 @@ def _http(status: int, code: str) -> az.HttpResponseError:
     pytest.param(503, "ServiceUnavailable", errors.Unavailable, id="unavailable"),
 ])
 def test_azure_errors_reading_the_job_are_translated(status: int, code: str, want: type[Exception]) -> None:
-    vault = FakeVault(jobs={"j1": job("j1", "InProgress")}, fail_with=_http(status, code))
+    vault = FakeVault(jobs={"j1": job("j1", "InProgress")}, fail_with=http_error(status, code))
     with pytest.raises(want):
         asyncio.run(client(vault).observe(obj({"jobId": "j1"})))
 

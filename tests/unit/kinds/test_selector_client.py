@@ -14,10 +14,10 @@ from typing import Any, cast
 import pytest
 from azbackup.api.specs import SelectorSpec, VaultSpec
 from azbackup.kinds import selection
-from azbackup.kinds.contract import Settings
 from azbackup.kinds.selector import SelectorClient
 from azbackup.managed import OperationClient, Resource
 from azbackup.reasons import Reason
+from azbackup.reconcile.runtime import RuntimeSettings
 
 VAULT = VaultSpec("sub", "rg", "westeurope", "vault")
 SPEC = {"vaultRef": {"name": "vault"}, "policyRef": {"name": "daily"}, "matchTags": {"backup": "daily"}}
@@ -62,7 +62,7 @@ class World:
 
         inventory = SimpleNamespace(fleet=lambda clients: SimpleNamespace(get=get))
         objects = SimpleNamespace(of_kind=lambda kind, namespace=None: list(self.children))
-        ctx = SimpleNamespace(objects=objects, inventory=inventory, kube=self, settings=Settings())
+        ctx = SimpleNamespace(objects=objects, inventory=inventory, kube=self, settings=RuntimeSettings())
         return SelectorClient(cast(Any, ctx), cast(Any, None), VAULT, SelectorSpec.parse(SPEC))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from azbackup.reconcile.runtime import RuntimeSettings
 from azbackup.reconcile.scheduler import SchedulerSettings, VaultWorker
 
 
@@ -18,7 +19,8 @@ class FakeRuntime:
     members: list[tuple[str, str, str]]
     with_operation: set[str]
     schedule_settings: SchedulerSettings = field(
-        default_factory=lambda: SchedulerSettings(sync_period=3600.0, concurrency=2, first_pass_jitter=0.0))
+        default_factory=lambda: RuntimeSettings(sync_period=3600.0, concurrency=2, first_pass_jitter=0.0,
+                                                feed_interval=0.0))
     order: list[str] = field(default_factory=list)
     running: int = 0
     peak: int = 0

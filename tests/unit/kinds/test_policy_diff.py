@@ -1,4 +1,5 @@
-"""BackupPolicy spec -> AzureIaasVM policy JSON, and the diff against what Azure returns."""
+"""BackupPolicy spec -> AzureIaasVM policy JSON (azure/policy_body), and the drift against what Azure returns
+(kinds/policy_diff), checked on Azure's own examples."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from azbackup.api.specs import PolicySpec
 from azbackup.azure import policy_body
+from azbackup.kinds import policy_diff
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "arm-examples"
 
@@ -49,12 +51,12 @@ def test_spec_matches_azures_own_example_with_no_diff(spec: dict[str, Any], file
         # The example omits instant-restore days; Azure applies 5 for weekly Standard policies.
         actual = copy.deepcopy(actual)
         actual["properties"]["instantRpRetentionRangeInDays"] = 5
-    assert policy_body.compare(parsed, actual) == ()
+    assert policy_diff.compare(parsed, actual) == ()
 
 
 def test_changed_retention_is_a_diff() -> None:
     parsed = PolicySpec.parse("p", {**HOURLY, "retention": {**HOURLY["retention"], "daily": {"count": 90}}})
-    diffs = policy_body.compare(parsed, example("rsbackup__IaaS_v2_hourly.json"))
+    diffs = policy_diff.compare(parsed, example("rsbackup__IaaS_v2_hourly.json"))
     assert diffs == ("retention.daily: Azure 180, spec 90",)
 
 
@@ -68,4 +70,4 @@ def test_unset_instant_restore_days_are_not_compared() -> None:
     del spec["instantRestoreRetentionDays"]
     actual = copy.deepcopy(example("rsbackup__IaaS_v2_hourly.json"))
     actual["properties"]["instantRpRetentionRangeInDays"] = 7
-    assert policy_body.compare(PolicySpec.parse("p", spec), actual) == ()
+    assert policy_diff.compare(PolicySpec.parse("p", spec), actual) == ()
