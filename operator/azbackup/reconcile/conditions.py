@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from azbackup.api import status as api_status
 from azbackup.reasons import Reason
 from azbackup.reconcile.verdict import Phase, Verdict
 
@@ -28,16 +28,16 @@ class Condition:
     last_transition_time: str = ""
     observed_generation: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> api_status.Condition:
         return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message,
                 "lastTransitionTime": self.last_transition_time, "observedGeneration": self.observed_generation}
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
+    def from_dict(cls, raw: Mapping[str, object]) -> Condition:
         return cls(type=str(raw.get("type", "")), status=str(raw.get("status", UNKNOWN)),
                    reason=str(raw.get("reason", "")), message=str(raw.get("message", "")),
                    last_transition_time=str(raw.get("lastTransitionTime", "")),
-                   observed_generation=int(raw.get("observedGeneration") or 0))
+                   observed_generation=int(str(raw.get("observedGeneration") or 0)))
 
 
 def summary(verdict: Verdict) -> list[tuple[str, str, Reason, str]]:

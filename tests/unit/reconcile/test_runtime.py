@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
+from azbackup.api import status as api_status
 from azbackup.api.names import KindName
 from azbackup.azure import errors
 from azbackup.kinds.contract import Context, Kind
@@ -77,7 +78,7 @@ def run(outcome: Observation | Exception, **kind: Any) -> tuple[Any, FakeKube, l
     async def note(obj: Resource, ctx: Context) -> None:
         after.append(obj.name)
 
-    table = {"Thing": Kind(NAMES, factory(outcome), lambda: {}, after=note, **kind)}
+    table = {"Thing": Kind(NAMES, factory(outcome), lambda: {}, api_status.CommonStatus, after=note, **kind)}
     kube, events = FakeKube(), []
 
     def sink(obj: Resource, level: str, reason: str, message: str) -> None:
