@@ -20,6 +20,7 @@ from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry
 from azbackup.reconcile.runtime import Runtime, RuntimeSettings
 from azbackup.reconcile.verdict import Phase
+from azbackup.toolkit import times
 
 NAMES = KindName("Thing", "things", ())
 KEY = ("Thing", "ns", "a")
@@ -124,3 +125,64 @@ def test_the_kinds_condition_polarity_reaches_the_events(abnormal: frozenset[str
                                                          want: list[tuple[str, str]]) -> None:
     _, _, events, _ = run(Observation(exists=True, conditions=[DEGRADED]), abnormal_true=abnormal)
     assert events == want
+
+
+class Appears(Client):
+    """Absent until created, then present: a synchronous create."""
+
+    def __init__(self, created: list[bool]) -> None:
+        super().__init__(Observation(exists=True))
+        self.created = created
+
+    async def observe(self, obj: Resource) -> Observation:
+        return Observation(exists=bool(self.created), status={"seen": len(self.created)})
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        self.created.append(True)
+        return None
+
+
+def test_a_synchronous_create_and_the_look_after_it_are_one_status_write_and_one_event() -> None:
+    created: list[bool] = []
+
+    async def client(obj: Resource, ctx: Context) -> ExternalClient:
+        return Appears(created)
+
+    table = {"Thing": Kind(NAMES, client, lambda: {}, api_status.CommonStatus)}
+    kube, events = FakeKube(), []
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          events=lambda obj, level, reason, message: events.append((level, reason)),
+                          clock=lambda: 1_800_000_000.0)
+        runtime.registry.upsert(BODY)
+        return await runtime.reconcile(KEY)
+
+    verdict = asyncio.run(go())
+    assert (verdict.phase, created, len(kube.statuses), events) == (Phase.READY, [True], 1, [("Normal", "Available")])
+    assert kube.statuses[0]["seen"] == 1  # the look's own fields, written over the create's
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(("age", "writes", "again_in"), [
+    pytest.param(5.0, 0, 25.0, id="a-new-object-waiting-for-its-vault-writes-nothing-until-the-grace-ends"),
+    pytest.param(60.0, 1, None, id="past-the-grace-the-wait-is-written"),
+])
+def test_a_new_objects_wait_for_a_dependency_is_written_after_a_grace(age: float, writes: int,
+                                                                      again_in: float | None) -> None:
+    waiting = Waiting(Hold(Reason.VAULT_NOT_READY, "vault not Ready yet", stalls=False))
+    table = {"Thing": Kind(NAMES, factory(waiting), lambda: {}, api_status.CommonStatus)}
+    kube, requeued = FakeKube(), []
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: NOW)
+        runtime.requeue = lambda key, delay: requeued.append(delay)  # type: ignore[method-assign]
+        runtime.registry.upsert({**BODY, "metadata": {**BODY["metadata"], "creationTimestamp": times.at(NOW - age)}})
+        return await runtime.reconcile(KEY)
+
+    verdict = asyncio.run(go())
+    assert (verdict.reason, len(kube.statuses), requeued) == (
+        Reason.VAULT_NOT_READY, writes, [again_in] if again_in else [])
