@@ -12,6 +12,7 @@ from typing import Any
 
 ANNOTATION_PREFIX = "azbackup.dev"
 RECONCILE_POLICY_ANNOTATION = f"{ANNOTATION_PREFIX}/reconcile-policy"
+FINALIZER = f"{ANNOTATION_PREFIX}/finalizer"  # kopf's (settings.persistence.finalizer): Azure clean-up holds deletion
 OWNER_TAG = "azbackup.dev-owner"
 
 

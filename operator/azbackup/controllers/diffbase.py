@@ -37,3 +37,16 @@ class OwnAnnotationsDiffBase(kopf.AnnotationsDiffBaseStorage):
             if not metadata:
                 del essence["metadata"]
         return essence  # type: ignore[no-any-return]
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        """The stored diff-base; for a new object (generation 1) without one, its essence as it is now.
+
+        kopf stores a diff-base after the first handling of every object: one PATCH per object on top of
+        the finalizer's, at every `kubectl apply` of a fleet. A spec that never changed needs none: the
+        runtime sees the new object in the watch stream and reconciles it. The first spec change (generation
+        2) finds no diff-base, so kopf calls the change handler as for a new object and stores one then.
+        """
+        stored = super().fetch(body=body)
+        if stored is None and body.get("metadata", {}).get("generation") == 1:
+            return self.build(body=body)
+        return stored

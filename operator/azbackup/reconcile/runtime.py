@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azbackup import metrics
+from azbackup.api import specs
 from azbackup.azure import errors
 from azbackup.azure.gateway import Gateway
 from azbackup.kinds import contract
@@ -34,6 +35,7 @@ from azbackup.reconcile.writer import EventSink, StatusWriter
 from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.runtime")
+FINALIZER = specs.FINALIZER
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ class Runtime:
 
         After a restart kopf calls no handler for objects it already handled, and a vault's first pass
         may run before the watch listed all of its objects: an object this process has not reconciled
-        yet is queued once, so every object is observed again soon after a restart.
+        yet is queued once, so every object is observed again soon after a restart. A new object (no
+        status yet) is queued at once: kopf keeps no diff-base for it (controllers/diffbase.py), so this
+        is how it is first seen; and so is a change of its reconcile-policy annotation.
         """
         meta = body.get("metadata") or {}
         key = (str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
@@ -118,10 +122,19 @@ class Runtime:
             if claim and (heir := self.registry.first_claim(claim)):
                 self.requeue(heir.key, 0.0)  # a hand-over of a claim: the next claimant acts now
             return
+        before = self.registry.get(key)
         obj = self.registry.upsert(body)
-        if key not in self._reconciled and key not in self._queued_once and not obj.deleting:
+        if obj.deleting:
+            return
+        if before is not None and before.policy is not obj.policy:
+            self.requeue(key, 0.0)
+        elif FINALIZER not in (meta.get("finalizers") or ()):
+            return  # kopf adds it first: nothing is written to Azure for an object whose deletion is not held
+        elif key not in self._reconciled and key not in self._queued_once:
             self._queued_once.add(key)
-            self.requeue(key, self.settings.first_pass_jitter + random.uniform(0, 1.0))
+            new = "observedGeneration" not in obj.status
+            # Jitter spreads the first passes after a restart; a new object is not part of a stampede.
+            self.requeue(key, 0.0 if new else self.settings.first_pass_jitter + random.uniform(0, 1.0))
 
     def lock(self, key: Key) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())

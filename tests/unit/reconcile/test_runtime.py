@@ -186,3 +186,32 @@ def test_a_new_objects_wait_for_a_dependency_is_written_after_a_grace(age: float
     verdict = asyncio.run(go())
     assert (verdict.reason, len(kube.statuses), requeued) == (
         Reason.VAULT_NOT_READY, writes, [again_in] if again_in else [])
+
+
+def watched(*, finalizers: tuple[str, ...] = ("azbackup.dev/finalizer",), status: Mapping[str, Any] | None = None,
+            policy: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {**BODY["metadata"], "finalizers": list(finalizers)}
+    if policy:
+        meta["annotations"] = {"azbackup.dev/reconcile-policy": policy}
+    return {**BODY, "metadata": meta, "status": dict(status or {})}
+
+
+@pytest.mark.parametrize(("events", "want"), [
+    pytest.param([watched(finalizers=())], [], id="nothing-before-kopf-holds-its-deletion"),
+    pytest.param([watched()], [0.0], id="a-new-object-goes-at-once"),
+    pytest.param([watched(status={"observedGeneration": 1})], ["jitter"], id="after-a-restart-with-jitter"),
+    pytest.param([watched(status={"observedGeneration": 1}), watched(status={"observedGeneration": 1})], ["jitter"],
+                 id="once-only"),
+    pytest.param([watched(status={"observedGeneration": 1}), watched(status={"observedGeneration": 1},
+                                                                     policy="observe")],
+                 ["jitter", 0.0], id="a-reconcile-policy-change-goes-at-once"),
+])
+def test_the_watch_queues_what_needs_a_pass(events: list[dict[str, Any]], want: list[object]) -> None:
+    table = {"Thing": Kind(NAMES, factory(Observation(exists=True)), lambda: {}, api_status.CommonStatus)}
+    runtime = Runtime(cast(Any, FakeKube()), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                      clock=lambda: NOW)
+    queued: list[float] = []
+    runtime.requeue = lambda key, delay: queued.append(delay)  # type: ignore[method-assign]
+    for body in events:
+        runtime.observe_event("MODIFIED", body)
+    assert [d if d == 0.0 else "jitter" for d in queued] == want
