@@ -11,8 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
+from azbackup.api import status as api_status
 from azbackup.api.specs import ANNOTATION_PREFIX, RECONCILE_POLICY_ANNOTATION
 from azbackup.reasons import Reason
 
@@ -59,7 +60,7 @@ class Resource:
     generation: int = 0
     resource_version: str = ""
     spec: Mapping[str, Any] = field(default_factory=dict)
-    status: Mapping[str, Any] = field(default_factory=dict)
+    status: api_status.StatusFields = field(default_factory=dict)  # read it through the kind's TypedDict
     annotations: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     owner_references: Sequence[Mapping[str, Any]] = ()
@@ -107,15 +108,16 @@ class Operation:
     started_at: str
     generation: int = 0
 
-    def to_status(self) -> dict[str, Any]:
+    def to_status(self) -> api_status.OperationStatus:
         return {"kind": self.kind, "url": self.url, "startedAt": self.started_at, "generation": self.generation}
 
     @classmethod
-    def from_status(cls, raw: Mapping[str, Any] | None) -> Operation | None:
-        if not raw or not raw.get("url"):
+    def from_status(cls, raw: object) -> Operation | None:
+        """status.operation (an `api_status.OperationStatus`) as an Operation; None when there is none."""
+        if not isinstance(raw, Mapping) or not raw.get("url"):
             return None
-        return cls(str(raw.get("kind", "")), str(raw["url"]), str(raw.get("startedAt", "")),
-                   int(raw.get("generation") or 0))
+        stored = cast(api_status.OperationStatus, raw)
+        return cls(stored.get("kind", ""), stored["url"], stored.get("startedAt", ""), stored.get("generation") or 0)
 
 
 class OperationState(enum.Enum):
@@ -130,7 +132,7 @@ class OperationResult:
     code: str = ""
     message: str = ""
     # Status fields the finished operation contributes (e.g. the job id a backup trigger started).
-    status: Mapping[str, Any] = field(default_factory=dict)
+    status: api_status.StatusFields = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,8 @@ class Observation:
     up_to_date: bool = True
     usable: bool = True
     diff: tuple[str, ...] = ()
-    # Fields Azure filled in, copied to status (None deletes a status field).
-    status: Mapping[str, Any] = field(default_factory=dict)
+    # Fields Azure filled in, copied to status (None deletes a status field): the kind's TypedDict keys.
+    status: api_status.StatusFields = field(default_factory=dict)
     conditions: Sequence[ExtraCondition] = ()
     # No write at all: prerequisites failed, owned by another object, a dependency not ready.
     blocked: Hold | None = None

@@ -32,3 +32,21 @@ def test_the_essence_keeps_only_our_annotations(annotations: dict[str, str], exp
     assert essence["spec"] == {"location": "westeurope"}
     assert essence["metadata"].get("labels") == expected
     assert essence["metadata"].get("annotations", {}) == kept
+
+
+def versioned(generation: int, stored: str | None = None) -> kopf.Body:
+    annotations = {"kopf.azbackup.dev/last-handled-configuration": stored} if stored else {}
+    return kopf.Body({"apiVersion": "azbackup.dev/v1alpha1", "kind": "BackupVault",
+                      "metadata": {"name": "v", "generation": generation, "annotations": annotations},
+                      "spec": {"location": "westeurope"}})
+
+
+@pytest.mark.parametrize(("body", "want"), [
+    pytest.param(versioned(1), {"spec": {"location": "westeurope"}},
+                 id="a-new-object-is-its-own-diff-base-so-kopf-writes-none"),
+    pytest.param(versioned(2), None, id="a-changed-spec-without-one-is-handled-as-new-and-stored"),
+    pytest.param(versioned(2, '{"spec":{"location":"northeurope"}}'), {"spec": {"location": "northeurope"}},
+                 id="a-stored-one-is-read"),
+])
+def test_the_diff_base_of_an_unchanged_new_object_costs_no_write(body: kopf.Body, want: object) -> None:
+    assert STORAGE.fetch(body=body) == want

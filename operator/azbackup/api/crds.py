@@ -7,10 +7,12 @@ say what to do instead); only Azure's own answers become condition reasons at ru
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from azbackup import API_GROUP, API_VERSION
 from azbackup.api import names
+from azbackup.api import status as api_status
 from azbackup.api.schema import (
     Schema,
     array,
@@ -55,6 +57,11 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 
 # ---------------------------------------------------------------------------------------------------
 # Shared pieces
+
+
+def values(states: type[enum.StrEnum]) -> list[str]:
+    """A state machine's states (`api/status.py`) as a schema enum: one list, kept by the code that writes them."""
+    return [state.value for state in states]
 
 
 def local_ref(kind: str, what: str) -> Schema:
@@ -105,6 +112,9 @@ def common_status(extra: dict[str, Schema], what: str) -> Schema:
             "generation": integer("The metadata.generation the backoff applies to."),
         },
     )
+    # The loop reports drift for every kind under reconcile-policy observe.
+    props["drift"] = array("Fields where Azure differs from the spec (reconcile-policy observe, or while an "
+                           "update is pending).", string("One difference."), max_items=64)
     props.update(extra)
     return obj(f"Observed state of the {what}, written only by the operator.", props)
 
@@ -319,8 +329,6 @@ def backup_vault() -> dict[str, Any]:
             "storageRedundancyLocked": boolean(
                 "True once an item is protected: Azure no longer accepts a redundancy change."),
             "identityPrincipalId": string("Object id of the system-assigned identity, when enabled."),
-            "drift": array("Fields where Azure differs from the spec (reconcile-policy observe, or "
-                           "while an update is pending).", string("One difference."), max_items=64),
             "operation": operation_schema(),
         },
         "vault",
@@ -503,8 +511,6 @@ def backup_policy() -> dict[str, Any]:
             "vaultId": string("Azure resource id of the vault that holds it."),
             "policyType": string("Policy type Azure reports (V1 Standard, V2 Enhanced)."),
             "protectedItemsCount": integer("Items Azure reports protected by this policy."),
-            "drift": array("Fields where Azure differs from the spec.", string("One difference."),
-                           max_items=64),
             "policyWrites": array(
                 "Creates and edits of this policy the operator sent in the last 24 hours (Azure allows 50 per vault).",
                 obj("One write.", {"at": string("When it was sent (RFC 3339, UTC)."),
@@ -741,8 +747,7 @@ def on_demand_backup() -> dict[str, Any]:
     )
     status = common_status(
         {
-            "phase": string("Pending, Triggered, Running, Succeeded or Failed.",
-                            enum=["Pending", "Triggered", "Running", "Succeeded", "Failed"]),
+            "phase": string("Pending, Running, Succeeded or Failed.", enum=values(api_status.JobPhase)),
             "jobId": string("Azure backup job id."),
             "triggeredAt": date_time("When the trigger was sent."),
             "startTime": date_time("When the Azure job started."),
@@ -879,8 +884,7 @@ def vm_restore() -> dict[str, Any]:
     )
     status = common_status(
         {
-            "phase": string("Pending, Running, Succeeded or Failed.",
-                            enum=["Pending", "Running", "Succeeded", "Failed"]),
+            "phase": string("Pending, Running, Succeeded or Failed.", enum=values(api_status.JobPhase)),
             "jobId": string("Azure Restore job id (saved before waiting on it)."),
             "jobStatus": string("The job's status as Azure reports it (e.g. CompletedWithWarnings)."),
             "recoveryPoint": string("Name of the recovery point restored."),
@@ -927,7 +931,7 @@ def drill_run_schema(what: str) -> Schema:
             "jobSeconds": integer("Restore job duration."),
             "bootSeconds": integer("From the job's end to the VM running with its agent Ready."),
             "rtoSeconds": integer("Achieved RTO: restore job duration + time to boot."),
-            "result": string("Passed, Failed or Running.", enum=["Passed", "Failed", "Running"]),
+            "result": string("Passed, Failed or Running.", enum=values(api_status.Result)),
             "reason": string("Why (a reason from the README)."),
             "message": string("What happened."),
             "cleanedUp": boolean("True once what the run created for this VM was deleted."),
@@ -940,9 +944,8 @@ def drill_run_schema(what: str) -> Schema:
             "scheduledFor": date_time("The schedule time this run is for."),
             "startedAt": date_time("When the run started."),
             "finishedAt": date_time("When verification ended."),
-            "phase": string("Restoring, Verifying, CleaningUp or Done.",
-                            enum=["Restoring", "Verifying", "CleaningUp", "Done"]),
-            "result": string("Passed, Failed or Running.", enum=["Passed", "Failed", "Running"]),
+            "phase": string("Restoring, CleaningUp or Done.", enum=values(api_status.RunPhase)),
+            "result": string("Passed, Failed or Running.", enum=values(api_status.Result)),
             "reason": string("Why (a reason from the README)."),
             "achievedRPO": string("The worst achieved RPO of the run (e.g. 6h2m)."),
             "achievedRTO": string("The worst achieved RTO of the run."),

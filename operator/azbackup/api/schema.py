@@ -12,7 +12,7 @@ from typing import Any
 Schema = dict[str, Any]
 
 
-def _base(kind: str, description: str, **extra: Any) -> Schema:
+def _base(kind: str, description: str, **extra: object) -> Schema:
     if not description.strip():
         raise ValueError("every schema node needs a description")
     node: Schema = {"type": kind, "description": " ".join(description.split())}

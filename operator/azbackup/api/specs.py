@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 ANNOTATION_PREFIX = "azbackup.dev"
 RECONCILE_POLICY_ANNOTATION = f"{ANNOTATION_PREFIX}/reconcile-policy"
+FINALIZER = f"{ANNOTATION_PREFIX}/finalizer"  # kopf's (settings.persistence.finalizer): Azure clean-up holds deletion
 OWNER_TAG = "azbackup.dev-owner"
+T = TypeVar("T")
 
 
-def _get(spec: Mapping[str, Any], key: str, default: Any) -> Any:
+def _get(spec: Mapping[str, Any], key: str, default: T) -> T:
+    """spec[key], or `default` when it is absent or null (the schema gave it the default's type)."""
     value = spec.get(key)
-    return default if value is None else value
+    return default if value is None else cast(T, value)
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def url(subscription: str, start: float, end: float) -> str:
             f"values?api-version={API_VERSION}&$filter={quote(filter_, safe='')}&$select={quote(SELECT, safe=',')}")
 
 
-def _value(node: Any) -> str:
+def _value(node: object) -> str:
     """A LocalizableString's invariant value (or a plain string)."""
     if isinstance(node, Mapping):
         return str(node.get("value") or "")

@@ -108,7 +108,7 @@ class ItemState:
                    or ids.name(str(props.get("policyId") or "")).lower())
 
 
-def parse_time(value: Any) -> dt.datetime | None:
+def parse_time(value: object) -> dt.datetime | None:
     # Azure writes 0001-01-01 (and 2001-01-01 in older answers) for "never".
     if not value or str(value).startswith("2001-01-01") or str(value).startswith("0001-01-01"):
         return None

@@ -10,7 +10,7 @@ diff-base, so nothing else is copied.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -26,7 +26,8 @@ class OwnAnnotationsDiffBase(kopf.AnnotationsDiffBaseStorage):
         self.own, self.ignored = own, frozenset(ignored)
 
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
-        essence: Any = super().build(body=body, extra_fields=extra_fields)
+        # kopf types the essence as a TypedDict of its own; it is JSON, edited here as a plain dict.
+        essence = cast(dict[str, Any], super().build(body=body, extra_fields=extra_fields))
         metadata = essence.get("metadata") or {}
         if "annotations" in metadata:
             kept = own_annotations(metadata["annotations"], self.own, self.ignored)
@@ -36,4 +37,17 @@ class OwnAnnotationsDiffBase(kopf.AnnotationsDiffBaseStorage):
                 del metadata["annotations"]
             if not metadata:
                 del essence["metadata"]
-        return essence  # type: ignore[no-any-return]
+        return cast(kopf.BodyEssence, essence)
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        """The stored diff-base; for a new object (generation 1) without one, its essence as it is now.
+
+        kopf stores a diff-base after the first handling of every object: one PATCH per object on top of
+        the finalizer's, at every `kubectl apply` of a fleet. A spec that never changed needs none: the
+        runtime sees the new object in the watch stream and reconciles it. The first spec change (generation
+        2) finds no diff-base, so kopf calls the change handler as for a new object and stores one then.
+        """
+        stored = super().fetch(body=body)
+        if stored is None and body.get("metadata", {}).get("generation") == 1:
+            return self.build(body=body)
+        return stored

@@ -9,7 +9,6 @@ per object that runs the worker: full passes every sync period, and due requeues
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import kopf
 
@@ -24,30 +23,31 @@ def runtime_of(memo: kopf.Memo) -> Runtime:
     return runtime
 
 
-async def on_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def on_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """Keep the registry in step with the watch stream (no API calls)."""
     runtime_of(memo).observe_event(str(event.get("type")), body)
 
 
-async def on_change(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def on_change(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """A spec (or reconcile-policy) change: reconcile now. Errors become status, never a crash loop."""
     runtime = runtime_of(memo)
     obj = runtime.registry.upsert(body)
     await runtime.act_now(obj.key)
 
 
-def policy_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
-    old_value = (old or {}).get(RECONCILE_POLICY_ANNOTATION)
-    new_value = (new or {}).get(RECONCILE_POLICY_ANNOTATION)
+def policy_changed(old: object, new: object) -> bool:
+    """kopf passes the annotations before and after (each a mapping, or None)."""
+    old_value = old.get(RECONCILE_POLICY_ANNOTATION) if isinstance(old, Mapping) else None
+    new_value = new.get(RECONCILE_POLICY_ANNOTATION) if isinstance(new, Mapping) else None
     return bool(old_value != new_value)
 
 
-async def on_annotations(body: kopf.Body, memo: kopf.Memo, old: Any, new: Any, **_: Any) -> None:
+async def on_annotations(body: kopf.Body, memo: kopf.Memo, old: object, new: object, **_: object) -> None:
     if policy_changed(old, new):
         await on_change(body, memo)
 
 
-async def on_delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def on_delete(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """Honour the deletion policy; keep the finalizer (retry later) while Azure work remains."""
     runtime = runtime_of(memo)
     obj = runtime.registry.upsert(body)
@@ -56,7 +56,7 @@ async def on_delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         raise kopf.TemporaryError("Azure clean-up in progress (see status)", delay=retry_in or 30)
 
 
-async def run_worker(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, **_: Any) -> None:
+async def run_worker(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, **_: object) -> None:
     """The object's worker: a full pass of it and its members every sync period, and due requeues."""
     runtime = runtime_of(memo)
     runtime.registry.upsert(body)

@@ -9,7 +9,7 @@ buffer, and kept them while traffic lasted: about 60 MB at the converge peak. Th
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
 
 import aiohttp
 import kopf
@@ -44,9 +44,10 @@ def bounded_session(info: kopf.ConnectionInfo, limit: int) -> kopf.AiohttpSessio
 
 
 @kopf.on.login()
-async def login(memo: kopf.Memo, **kwargs: Any) -> kopf.AiohttpSession | None:
+async def login(memo: kopf.Memo, logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+                settings: kopf.OperatorSettings, **_: object) -> kopf.AiohttpSession | None:
     # login_via_client reads files and may run a kubeconfig exec plugin: off the event loop.
-    info = await asyncio.to_thread(kopf.login_via_client, **kwargs)
+    info = await asyncio.to_thread(kopf.login_via_client, logger=logger, settings=settings)
     if info is None:
         return None
     config: OperatorConfig = memo.config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import cast
 
 import kopf
 
@@ -54,7 +54,7 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
     config: OperatorConfig = memo.config
     apply_settings(settings, config)
     gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics())
@@ -75,7 +75,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
 
 @kopf.on.cleanup()
-async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+async def cleanup(memo: kopf.Memo, **_: object) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
         await runtime.gateway.close()

@@ -37,7 +37,7 @@ OPERATOR_FLAGS = ("--sync-period", "10", "--poll-interval", "1", "--retry-scale"
 class EmulatorAdmin(Protocol):
     """The emulator's admin API: a local process (stack.Emulator) or a pod (incluster.PodEmulator)."""
 
-    def admin(self, method: str, path: str, body: Any = None) -> Any: ...
+    def admin(self, method: str, path: str, body: object = None) -> Any: ...
 
 
 def step(message: str) -> None:

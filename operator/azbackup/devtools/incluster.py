@@ -37,7 +37,7 @@ class PodEmulator:
     pod: str
     namespace: str
 
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
+    def admin(self, method: str, path: str, body: object = None) -> Any:
         return stack.call_admin(self.url, self.ca_bundle, method, path, body)
 
 

@@ -27,7 +27,7 @@ EMULATOR_CLIENT_ID = "22222222-2222-2222-2222-222222222222"
 EMULATOR_SECRET = "emulator-secret"
 
 
-def call_admin(url: str, ca_bundle: str, method: str, path: str, body: Any = None) -> Any:
+def call_admin(url: str, ca_bundle: str, method: str, path: str, body: object = None) -> Any:
     """Call an emulator's admin API (plain HTTPS: the operator package never imports the emulator)."""
     context = ssl.create_default_context(cafile=ca_bundle)
     data = json.dumps(body).encode() if body is not None else None
@@ -47,7 +47,7 @@ class Emulator:
     def stop(self) -> None:
         children.stop(self.process)
 
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
+    def admin(self, method: str, path: str, body: object = None) -> Any:
         return call_admin(self.url, self.ca_bundle, method, path, body)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from prometheus_client.metrics_core import Metric
 
+from azbackup.api import status as api_status
 from azbackup.api.names import KindName, KubeAccess
 from azbackup.azure.credentials import CredentialSource
 from azbackup.azure.gateway import Clients
@@ -172,6 +173,8 @@ class Kind:
     client: ClientFactory
     crd: Callable[[], dict[str, Any]]
     """Builds its CustomResourceDefinition (`api/crds.py`); `make crds` writes it to crds/ and the chart."""
+    status: type[api_status.CommonStatus]
+    """Its status, typed (`api/status.py`): what the kind reads and writes, checked against the CRD's schema."""
     vault: Ref | None = None
     """The object whose vault worker runs this one: a vault itself, or an object that has one.
     None: this kind is a vault, with a worker of its own."""

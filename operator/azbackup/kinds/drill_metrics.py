@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from azbackup.api import names
+from azbackup.api import status as api_status
 from azbackup.kinds.contract import KindMetrics
 from azbackup.managed import Resource
 
@@ -28,9 +29,9 @@ def collect(objects: Iterable[Resource]) -> Iterator[Metric]:
     for obj in objects:
         if obj.kind != names.RESTORE_DRILL.kind:
             continue
-        status = obj.status
-        for result, key in (("Passed", "passedRuns"), ("Failed", "failedRuns")):
-            runs.add_metric([obj.namespace, obj.name, result], float(status.get(key) or 0))
+        status = api_status.read(obj.status, api_status.RestoreDrillStatus)
+        for result, count in (("Passed", status.get("passedRuns")), ("Failed", status.get("failedRuns"))):
+            runs.add_metric([obj.namespace, obj.name, result], float(count or 0))
         seen: set[str] = set()
         for run in status.get("runs") or ():  # newest first: the first figure per VM is its last
             for target in run.get("targets") or ():

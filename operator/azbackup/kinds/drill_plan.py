@@ -10,13 +10,14 @@ took to run with its agent Ready (achieved RTO); the run's figures are the worst
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cronsim import CronSim, CronSimError
+
+from azbackup.api import status as api_status
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
@@ -98,20 +99,8 @@ def sample(candidates: Iterable[str], last_drilled: Mapping[str, str], size: int
     return ordered[:max(0, size)]
 
 
-class RunPhase(enum.StrEnum):
-    """A run's state machine (status.currentRun.phase): restore every target, then clean up, then done."""
-
-    RESTORING = "Restoring"
-    CLEANING_UP = "CleaningUp"
-    DONE = "Done"
-
-
-class Result(enum.StrEnum):
-    """A run's, or one drilled VM's, result."""
-
-    RUNNING = "Running"
-    PASSED = "Passed"
-    FAILED = "Failed"
+RunPhase = api_status.RunPhase  # a run's state machine: restore every target, then clean up, then done
+Result = api_status.Result  # a run's, or one drilled VM's, result
 
 
 DECIDED = (Result.PASSED, Result.FAILED)

@@ -12,12 +12,12 @@ find their job, and what a finished job adds to status.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from azbackup.api import status as api_status
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors
 from azbackup.azure import protection_body as pb
@@ -32,19 +32,13 @@ log = logging.getLogger("azbackup.jobs")
 RUNNING = frozenset({"inprogress", "cancelling"})
 
 
-class JobPhase(enum.StrEnum):
-    """status.phase of a kind that follows a job (an OnDemandBackup, a VMRestore)."""
-
-    PENDING = "Pending"  # not triggered yet, or looking for what a lost trigger started
-    RUNNING = "Running"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
+JobPhase = api_status.JobPhase
 
 
 FINISHED = (JobPhase.SUCCEEDED, JobPhase.FAILED)
 
 
-def azure_time(value: Any) -> str | None:
+def azure_time(value: object) -> str | None:
     """A time from a job (Azure writes 0001-01-01 for "none") as RFC 3339."""
     return times.rfc3339_optional(pb.parse_time(value))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.names import KubeAccess
 from azbackup.api.specs import OnDemandSpec, VaultSpec
 from azbackup.azure import errors, operations
@@ -158,7 +159,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
 
 
 # Its vault is its ProtectedVM's; it goes as soon as that VM turns Ready (protected).
-KIND = Kind(names.ON_DEMAND, client, crds.on_demand_backup, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,),
+KIND = Kind(names.ON_DEMAND, client, crds.on_demand_backup, api_status.OnDemandStatus,
+            vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,),
             after=ttl.expire,
             writes=(KubeAccess(names.ON_DEMAND, ("delete",),
                                "An OnDemandBackup deletes itself ttlSecondsAfterFinished after it finished."),))

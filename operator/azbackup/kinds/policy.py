@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.specs import PolicySpec, VaultSpec
 from azbackup.azure import errors, operations, policy_body
 from azbackup.azure.gateway import Clients
@@ -22,6 +23,10 @@ from azbackup.reasons import Reason
 
 # Status field where each BackupPolicy records the creates/edits the operator sent (last 24 hours).
 WRITES = "policyWrites"
+
+
+def _status(obj: Resource) -> api_status.PolicyStatus:
+    return api_status.read(obj.status, api_status.PolicyStatus)
 
 
 class PolicyClient:
@@ -68,7 +73,7 @@ class PolicyClient:
     def _budgeted(self, obj: Resource, seen: Observation, *, creating: bool) -> Observation:
         """A write is coming: refuse it past the vault's budget or for drift that keeps returning
         (limits/policy_budget.py), else record it in status before it is sent, so a restart counts it."""
-        own = policy_budget.parse_all(obj.status.get(WRITES))
+        own = policy_budget.parse_all(_status(obj).get("policyWrites"))
         if obj.deleting:
             return seen
         refusal = policy_budget.decide(self.vault_writes, own, obj.generation, self.now, policy=self.spec.policy_name,
@@ -121,10 +126,11 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     # Issue 14: the vault's policy-edit budget is counted over the writes every BackupPolicy of this vault
     # recorded in its status (limits/policy_budget.py decides).
     writes = [w for p in ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name
-              for w in policy_budget.parse_all(p.status.get(WRITES))]
+              for w in policy_budget.parse_all(_status(p).get("policyWrites"))]
     return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
                         PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
 
 
-KIND = Kind(names.POLICY, client, crds.backup_policy, vault=VAULT_REF, waits_for=(VAULT_REF,),
-            wakes=Wakes(azure_id=lambda obj: lower_id(obj.status.get("policyId")) or None))
+KIND = Kind(names.POLICY, client, crds.backup_policy, api_status.PolicyStatus, vault=VAULT_REF,
+            waits_for=(VAULT_REF,),
+            wakes=Wakes(azure_id=lambda obj: lower_id(_status(obj).get("policyId")) or None))

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from azbackup import checks
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
 from azbackup.azure import configure_jobs, errors, operations
 from azbackup.azure import protection_body as pb
@@ -429,5 +430,6 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                              places=ctx.places)
 
 
-KIND = Kind(names.PROTECTED_VM, client, crds.protected_vm, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
+KIND = Kind(names.PROTECTED_VM, client, crds.protected_vm, api_status.ProtectedVMStatus,
+            vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
             claim=claimed_vm, wakes=Wakes(vm=claimed_vm), metrics=protectedvm_metrics.METRICS)

@@ -13,15 +13,16 @@ Like the selector, observe plans (status carries the plan) and update applies it
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
 from azbackup import API_GROUP, API_VERSION
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.names import KubeAccess
 from azbackup.api.specs import RestoreDrillSpec
 from azbackup.azure import errors, lists
@@ -41,7 +42,7 @@ from azbackup.managed import (
     Resource,
 )
 from azbackup.reasons import Reason
-from azbackup.toolkit import conditions, times
+from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.restoredrill")
 DRILL_LABEL = "azbackup.dev/restore-drill"
@@ -50,15 +51,32 @@ DEGRADED = "Degraded"
 REGISTRY_LAG = 60.0  # a child just created may take a moment to reach the operator's view of objects
 
 
-def _time(value: Any) -> dt.datetime | None:
+def _time(value: str | None) -> dt.datetime | None:
     return pb.parse_time(value)
 
 
 _iso = times.rfc3339
 
 
-def _condition(obj: Resource, type_: str) -> Mapping[str, Any]:
-    return conditions.find(obj.status, type_)
+def drill_status(obj: Resource) -> api_status.RestoreDrillStatus:
+    return api_status.read(obj.status, api_status.RestoreDrillStatus)
+
+
+def _restore_status(child: Resource) -> api_status.VMRestoreStatus:
+    return api_status.read(child.status, api_status.VMRestoreStatus)
+
+
+def _condition(child: Resource, type_: str) -> api_status.Condition:
+    for condition in _restore_status(child).get("conditions") or ():
+        if condition.get("type") == type_:
+            return condition
+    return {}
+
+
+def _decided(evidence: api_status.DrillTarget, result: Result, reason: str, message: str) -> api_status.DrillTarget:
+    """A drilled VM's evidence with its result, why, and what happened in words."""
+    evidence.update({"result": result, "reason": str(reason), "message": message})
+    return evidence
 
 
 def vm_name(drill: Resource, run: int, index: int) -> str:
@@ -123,69 +141,69 @@ class DrillClient:
             "spec": spec,
         }
 
-    async def _target_evidence(self, entry: Mapping[str, Any], child: Resource | None,
-                               started: dt.datetime) -> dict[str, Any]:
+    async def _target_evidence(self, entry: api_status.DrillTarget, child: Resource | None,
+                               started: dt.datetime) -> api_status.DrillTarget:
         """One drilled VM's evidence so far; result stays Running until it is decided."""
-        out = dict(entry)
+        out = entry.copy()
         if out.get("result") in drill_plan.DECIDED:
             return out
         if child is None:
             if (self.now - started).total_seconds() < REGISTRY_LAG:
                 return out
-            return {**out, "result": Result.FAILED, "reason": str(Reason.DRILL_FAILED),
-                    "message": "its VMRestore disappeared before the run finished"}
-        status = child.status
+            return _decided(out, Result.FAILED, Reason.DRILL_FAILED,
+                            "its VMRestore disappeared before the run finished")
+        status = _restore_status(child)
         if (point_time := _time(status.get("recoveryPointTime"))) is not None:
-            out.update(recoveryPoint=status.get("recoveryPoint"), recoveryPointTime=_iso(point_time),
-                       rpoSeconds=int((started - point_time).total_seconds()))
+            out.update({"recoveryPoint": status.get("recoveryPoint"), "recoveryPointTime": _iso(point_time),
+                        "rpoSeconds": int((started - point_time).total_seconds())})
         stalled = _condition(child, "Stalled")
         if status.get("phase") == JobPhase.FAILED or (stalled.get("status") == "True"
                                                and stalled.get("observedGeneration") == child.generation):
             ready = _condition(child, "Ready")
-            return {**out, "result": Result.FAILED, "reason": str(ready.get("reason") or Reason.RESTORE_FAILED),
-                    "message": str(ready.get("message") or "the restore failed")}
+            return _decided(out, Result.FAILED, ready.get("reason") or Reason.RESTORE_FAILED,
+                            ready.get("message") or "the restore failed")
         if status.get("phase") != JobPhase.SUCCEEDED:
             return out
         job_start, job_end = _time(status.get("startTime")), _time(status.get("completionTime"))
         if job_start and job_end:
             out["jobSeconds"] = int((job_end - job_start).total_seconds())
-        vm_id = str((status.get("created") or {}).get("virtualMachine") or "")
+        vm_id = (status.get("created") or {}).get("virtualMachine") or ""
         deadline = drill_plan.parse_duration(self.spec.verification_deadline) or 1800.0
         end = job_end or self.now
         if vm_id and await self._booted(vm_id):
             boot = max(0, int((self.now - end).total_seconds()))
-            return {**out, "result": Result.PASSED, "reason": str(Reason.DRILL_PASSED), "bootSeconds": boot,
-                    "rtoSeconds": int(out.get("jobSeconds") or 0) + boot,
-                    "message": f"VM {vm_id.rsplit('/', 1)[-1]} runs with its agent Ready"}
+            out.update({"bootSeconds": boot, "rtoSeconds": (out.get("jobSeconds") or 0) + boot})
+            return _decided(out, Result.PASSED, Reason.DRILL_PASSED,
+                            f"VM {vm_id.rsplit('/', 1)[-1]} runs with its agent Ready")
         if (self.now - end).total_seconds() > deadline:
-            return {**out, "result": Result.FAILED, "reason": str(Reason.DRILL_FAILED),
-                    "message": f"the restored VM did not run with its agent Ready within "
-                               f"{self.spec.verification_deadline}"}
+            return _decided(out, Result.FAILED, Reason.DRILL_FAILED, "the restored VM did not run with its agent "
+                                                                     f"Ready within {self.spec.verification_deadline}")
         return out
 
-    def _keep(self, target: Mapping[str, Any]) -> bool:
+    def _keep(self, target: api_status.DrillTarget) -> bool:
         """cleanup OnSuccess keeps a failed VM's restore (and so its VM) to investigate."""
         return self.spec.cleanup == "OnSuccess" and target.get("result") != Result.PASSED
 
-    async def _advance(self, obj: Resource, run: dict[str, Any]) -> dict[str, Any]:
+    async def _advance(self, obj: Resource, run: api_status.DrillRun) -> api_status.DrillRun:
         children = self._children(obj)
         started = _time(run.get("startedAt")) or self.now
         if run.get("phase") == RunPhase.RESTORING:
-            run["targets"] = [await self._target_evidence(t, children.get(str(t.get("restore"))), started)
+            run["targets"] = [await self._target_evidence(t, children.get(t.get("restore", "")), started)
                               for t in run.get("targets") or ()]
             if any(t.get("result") not in drill_plan.DECIDED for t in run["targets"]):
                 return run
             verdict = drill_plan.judge(run["targets"], drill_plan.parse_duration(self.spec.rpo_objective),
                                        drill_plan.parse_duration(self.spec.rto_objective))
-            run.update(phase=RunPhase.CLEANING_UP, result=verdict.result, finishedAt=_iso(self.now),
-                       achievedRPO=drill_plan.format_duration(verdict.rpo),
-                       achievedRTO=drill_plan.format_duration(verdict.rto), objectivesMet=verdict.objectives_met,
-                       reason=str(Reason.DRILL_PASSED if verdict.result is Result.PASSED else Reason.DRILL_FAILED),
-                       missed=list(verdict.missed) or None)
+            run.update({"phase": RunPhase.CLEANING_UP, "result": verdict.result, "finishedAt": _iso(self.now),
+                        "achievedRPO": drill_plan.format_duration(verdict.rpo),
+                        "achievedRTO": drill_plan.format_duration(verdict.rto),
+                        "objectivesMet": verdict.objectives_met,
+                        "reason": Reason.DRILL_PASSED if verdict.result is Result.PASSED else Reason.DRILL_FAILED,
+                        "missed": list(verdict.missed) or None})
         if run.get("phase") == RunPhase.CLEANING_UP:
             pending = False
             for target in run.get("targets") or ():
-                name = str(target.get("restore"))
+                name = target.get("restore", "")
                 if self._keep(target):
                     target["cleanedUp"] = False
                     continue
@@ -199,10 +217,10 @@ class DrillClient:
                 run["phase"] = RunPhase.DONE
         return run
 
-    def _start(self, obj: Resource, scheduled: dt.datetime, candidates: list[str]) -> dict[str, Any]:
-        number = int(obj.status.get("runCount") or 0) + 1
-        chosen = drill_plan.sample(candidates, obj.status.get("lastDrilled") or {}, self.spec.sample_size)
-        targets = []
+    def _start(self, obj: Resource, scheduled: dt.datetime, candidates: list[str]) -> api_status.DrillRun:
+        number = (drill_status(obj).get("runCount") or 0) + 1
+        chosen = drill_plan.sample(candidates, drill_status(obj).get("lastDrilled") or {}, self.spec.sample_size)
+        targets: list[api_status.DrillTarget] = []
         for index, pvm in enumerate(chosen):
             self.create_children.append(self._manifest(obj, number, index, pvm))
             targets.append({"protectedVM": pvm, "restore": child_name(obj, number, index),
@@ -218,16 +236,18 @@ class DrillClient:
             schedule = drill_plan.Schedule.parse(self.spec.schedule, self.spec.time_zone)
         except drill_plan.ScheduleError as exc:
             return Observation(exists=True, blocked=Hold(Reason.INVALID_SCHEDULE, str(exc)))
-        status: dict[str, Any] = {}
-        run = dict(obj.status.get("currentRun") or {}) or None
-        last = _time(obj.status.get("lastScheduled")) or _time(obj.created) or self.now
+        stored = drill_status(obj)
+        status: api_status.RestoreDrillStatus = {}
+        # A copy: the run advances in place, and the stored status must stay as it was read.
+        run = copy.deepcopy(stored.get("currentRun")) or None
+        last = _time(stored.get("lastScheduled")) or _time(obj.created) or self.now
         if run is None and not self.spec.suspend and (due := schedule.due(last, self.now)) is not None:
             candidates = self._candidates(obj)
             status["lastScheduled"] = _iso(due)
             if candidates:
                 run = self._start(obj, due, candidates)
                 status["runCount"] = run["id"]
-                drilled = dict(obj.status.get("lastDrilled") or {})
+                drilled = dict(stored.get("lastDrilled") or {})
                 drilled.update({t["protectedVM"]: _iso(self.now) for t in run["targets"]})
                 status["lastDrilled"] = drilled
                 log.info("%s/%s: drill run %s restores %s", obj.namespace, obj.name, run["id"],
@@ -238,27 +258,30 @@ class DrillClient:
             run = await self._advance(obj, run)
         finished = run if run is not None and run.get("phase") == RunPhase.DONE else None
         status["currentRun"] = None if run is None or finished else run
-        history = list(obj.status.get("runs") or ())
+        history = list(stored.get("runs") or ())
         if finished is not None:
             history = [finished, *history][: self.spec.history_limit]
-            status.update(runs=history, lastRunTime=finished.get("startedAt"), lastResult=finished.get("result"),
-                          lastRPO=finished.get("achievedRPO"), lastRTO=finished.get("achievedRTO"))
-            key = "passedRuns" if finished.get("result") == Result.PASSED else "failedRuns"
-            status[key] = int(obj.status.get(key) or 0) + 1
+            status.update({"runs": history, "lastRunTime": finished.get("startedAt", ""),
+                           "lastResult": finished.get("result", Result.FAILED),
+                           "lastRPO": finished.get("achievedRPO"), "lastRTO": finished.get("achievedRTO")})
+            if finished.get("result") == Result.PASSED:
+                status["passedRuns"] = (stored.get("passedRuns") or 0) + 1
+            else:
+                status["failedRuns"] = (stored.get("failedRuns") or 0) + 1
             log.info("%s/%s: drill run %s %s (RPO %s, RTO %s)", obj.namespace, obj.name, finished.get("id"),
                      finished.get("result"), finished.get("achievedRPO"), finished.get("achievedRTO"))
         base = _time(status.get("lastScheduled")) or last
         status["nextRun"] = _iso(schedule.after(max(base, self.now)))
-        in_flight = status["currentRun"] is not None
-        seen = self._observation(status, history, in_flight=in_flight)
-        if not in_flight and not self._candidates(obj):
+        running = status["currentRun"]
+        seen = self._observation(status, history, running)
+        if running is None and not self._candidates(obj):
             return Observation(exists=True, status=status, conditions=seen.conditions, limitation=Hold(
                 Reason.NO_DRILL_TARGETS, "no ProtectedVM in this namespace matches targets; runs are skipped "
                                          "until one does", retry_in=60.0))
         return seen
 
-    def _observation(self, status: dict[str, Any], history: list[Mapping[str, Any]], *,
-                     in_flight: bool) -> Observation:
+    def _observation(self, status: api_status.RestoreDrillStatus, history: list[api_status.DrillRun],
+                     running: api_status.DrillRun | None) -> Observation:
         conditions: list[ExtraCondition] = []
         latest = history[0] if history else None
         if latest is not None:
@@ -272,8 +295,8 @@ class DrillClient:
                                f"RTO {latest.get('achievedRTO')})"))
         changes = [*(f"create {m['metadata']['name']}" for m in self.create_children),
                    *(f"delete {n}" for n in self.delete_children)]
-        if in_flight:
-            run = status["currentRun"]
+        if running is not None:
+            run = running
             return Observation(exists=True, up_to_date=not changes, diff=tuple(changes), usable=False,
                                status=status, conditions=conditions,
                                pending=(Reason.DRILL_RUNNING, f"run {run['id']} is {run['phase'].lower()}"))
@@ -321,13 +344,14 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
 
 async def wake(obj: Resource, ctx: Context) -> None:
     """Come back while a run is in flight, and at the next schedule time otherwise."""
-    if obj.status.get("currentRun"):
+    if drill_status(obj).get("currentRun"):
         ctx.requeue(obj.key, ctx.settings.poll_interval)
-    elif (next_run := _time(obj.status.get("nextRun"))) is not None:
+    elif (next_run := _time(drill_status(obj).get("nextRun"))) is not None:
         ctx.requeue(obj.key, max(0.0, next_run.timestamp() - ctx.clock()) + 0.5)
 
 
-KIND = Kind(names.RESTORE_DRILL, client, crds.restore_drill, vault=VAULT_REF, waits_for=(VAULT_REF,), after=wake,
+KIND = Kind(names.RESTORE_DRILL, client, crds.restore_drill, api_status.RestoreDrillStatus,
+            vault=VAULT_REF, waits_for=(VAULT_REF,), after=wake,
             abnormal_true=frozenset({DEGRADED}), metrics=drill_metrics.METRICS,
             writes=(KubeAccess(names.VM_RESTORE, ("create", "delete"),
                                "A RestoreDrill creates one VMRestore per drilled VM and run, and deletes it "

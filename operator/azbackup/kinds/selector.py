@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.names import KubeAccess
 from azbackup.api.specs import SelectorSpec, VaultSpec
 from azbackup.azure.gateway import Clients
@@ -40,10 +41,11 @@ def _ready(obj: Resource) -> Mapping[str, Any]:
 
 
 def _settled(obj: Resource) -> bool:
-    if obj.status.get("observedGeneration") != obj.generation or not _ready(obj):
+    status = api_status.read(obj.status, api_status.ProtectedVMStatus)
+    if status.get("observedGeneration") != obj.generation or not _ready(obj):
         return False
     return not any(c.get("type") == "Reconciling" and c.get("status") == "True"
-                   for c in obj.status.get("conditions") or ())
+                   for c in status.get("conditions") or ())
 
 
 class SelectorClient:
@@ -134,7 +136,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
                           SelectorSpec.parse(obj.spec))
 
 
-KIND = Kind(names.SELECTOR, client, crds.vm_backup_selector, vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
+KIND = Kind(names.SELECTOR, client, crds.vm_backup_selector, api_status.SelectorStatus,
+            vault=VAULT_REF, waits_for=(VAULT_REF, POLICY_REF),
             wakes=Wakes(membership=True),
             writes=(KubeAccess(names.PROTECTED_VM, ("create", "delete"),
                                "A VMBackupSelector creates and deletes its ProtectedVM children."),))

@@ -11,6 +11,7 @@ from typing import Any, cast
 from azure.core.exceptions import ResourceNotFoundError
 
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.specs import VaultSpec
 from azbackup.azure import errors, operations, vault_body
 from azbackup.azure.gateway import Clients
@@ -138,5 +139,6 @@ async def refresh_snapshots(obj: Resource, ctx: Context) -> None:
     ctx.inventory.invalidate_subscription(spec.subscription_id, older_than=ctx.settings.sync_period / 2)
 
 
-KIND = Kind(names.VAULT, client, crds.backup_vault, full_pass=refresh_snapshots, follow=changes.follow,
+KIND = Kind(names.VAULT, client, crds.backup_vault, api_status.VaultStatus,
+            full_pass=refresh_snapshots, follow=changes.follow,
             wakes=Wakes(azure_id=changes.vault_id))

@@ -56,7 +56,7 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
     if diffs:
         patch["tags"] = {**tags, **wanted_tags}  # keep tags others (e.g. Azure Policy) put there
 
-    def check(label: str, have: Any, want: Any, path: tuple[str, ...], value: Any) -> None:
+    def check(label: str, have: object, want: object, path: tuple[str, ...], value: object) -> None:
         if have != want:
             diffs.append(f"{label}: Azure {have!r}, spec {want!r}")
             node = patch_props

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from azbackup.api import crds, names
+from azbackup.api import status as api_status
 from azbackup.api.names import KubeAccess
 from azbackup.api.specs import VaultSpec, VMRestoreSpec
 from azbackup.azure import errors, lists, operations
@@ -302,7 +303,7 @@ class RestoreClient(jobs.JobClient):
 
     # -- deletion (cleanup: Delete) ------------------------------------------------------------------
     def _owned(self, obj: Resource) -> list[tuple[str, str]]:
-        created = obj.status.get("created") or {}
+        created: api_status.Created = api_status.read(obj.status, api_status.VMRestoreStatus).get("created") or {}
         out = [(str(created["virtualMachine"]), lists.COMPUTE_VMS)] if created.get("virtualMachine") else []
         out += [(str(n), lists.NETWORK) for n in created.get("networkInterfaces") or ()]
         out += [(str(d), lists.COMPUTE_DISKS) for d in created.get("disks") or ()]
@@ -316,7 +317,7 @@ class RestoreClient(jobs.JobClient):
         """Delete exactly what the restore created: the VM first, then (once it is gone) its NICs and disks."""
         from azure.core.rest import HttpRequest
 
-        remaining = set(seen.status.get("remaining") or ())
+        remaining = set(api_status.read(seen.status, api_status.VMRestoreStatus).get("remaining") or ())
         owned = [(rid, v) for rid, v in self._owned(obj) if rid in remaining]
         vm = [(rid, v) for rid, v in owned if "/virtualmachines/" in rid.lower()]
         for rid, version in vm or owned:
@@ -351,7 +352,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
 
 
 # Its vault is its ProtectedVM's; deleting it leaves what it created unless cleanup says Delete.
-KIND = Kind(names.VM_RESTORE, client, crds.vm_restore, vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,),
+KIND = Kind(names.VM_RESTORE, client, crds.vm_restore, api_status.VMRestoreStatus,
+            vault=PROTECTED_VM_REF, waits_for=(PROTECTED_VM_REF,),
             after=ttl.expire,
             writes=(KubeAccess(names.VM_RESTORE, ("delete",),
                                "A VMRestore deletes itself ttlSecondsAfterFinished after it finished."),))

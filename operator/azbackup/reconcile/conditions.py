@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from azbackup.api import status as api_status
 from azbackup.reasons import Reason
 from azbackup.reconcile.verdict import Phase, Verdict
 
@@ -28,16 +28,16 @@ class Condition:
     last_transition_time: str = ""
     observed_generation: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> api_status.Condition:
         return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message,
                 "lastTransitionTime": self.last_transition_time, "observedGeneration": self.observed_generation}
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
+    def from_dict(cls, raw: Mapping[str, object]) -> Condition:
         return cls(type=str(raw.get("type", "")), status=str(raw.get("status", UNKNOWN)),
                    reason=str(raw.get("reason", "")), message=str(raw.get("message", "")),
                    last_transition_time=str(raw.get("lastTransitionTime", "")),
-                   observed_generation=int(raw.get("observedGeneration") or 0))
+                   observed_generation=int(str(raw.get("observedGeneration") or 0)))
 
 
 def summary(verdict: Verdict) -> list[tuple[str, str, Reason, str]]:
@@ -83,11 +83,12 @@ def transitions(previous: Sequence[Condition], current: Sequence[Condition],
                 abnormal_true: frozenset[str] = frozenset()) -> list[Condition]:
     """Conditions that changed in a way a user should hear about, one Kubernetes Event each.
 
-    Ready: when it first appears, when its status flips, and when it names a new reason while the
-    object needs a human (a new blocking problem). Another condition: when its status flips after it
-    first appeared (Protected becoming True, BackupHealthy becoming False, ...), or one of the kind's
-    `abnormal_true` types (whose True is the bad news) that first appears True. Progress steps
-    (Creating, then WaitingForOperation) are visible in status and would only add noise as Events.
+    Ready: when it first appears True or needing a human, when its status flips, and when it names a new
+    reason while the object needs a human (a new blocking problem). Another condition: when its status
+    flips after it first appeared (Protected becoming True, BackupHealthy becoming False, ...), or one of
+    the kind's `abnormal_true` types (whose True is the bad news) that first appears True. Progress steps
+    (a new object's first Creating, then WaitingForOperation) are visible in status and would only add
+    noise as Events: one per object of a thousand applied at once, which nobody acts on.
     """
     before = {c.type: c for c in previous}
     out = []
@@ -95,7 +96,10 @@ def transitions(previous: Sequence[Condition], current: Sequence[Condition],
         old = before.get(c.type)
         if c.type == READY:
             stalled = next((s.status == TRUE for s in current if s.type == STALLED), False)
-            if old is None or old.status != c.status or (stalled and old.reason != c.reason):
+            if old is None:
+                if c.status == TRUE or stalled:
+                    out.append(c)
+            elif old.status != c.status or (stalled and old.reason != c.reason):
                 out.append(c)
         elif old is not None and old.status != c.status:
             out.append(c)

@@ -49,6 +49,10 @@ class LoopSettings:
     record_backoff_over: float = 60.0
     """A backoff at least this long is recorded in status.backoff, so restarts and periodic passes honour
     it; shorter ones stay in memory (recording them would cost a status write per transient error)."""
+    waiting_grace: float = 30.0
+    """How long a new object may wait for a dependency (its vault or policy, applied with it) before the wait
+    is written to its status: one `kubectl apply` of a vault and its VMs then costs no status write and no
+    Event per VM for a wait of seconds (crossplane's creation grace period plays the same part)."""
     adopt_window: float = 300.0
     """After a non-idempotent create whose outcome is unknown (a lost answer, a restart mid-call), how long
     the operator keeps looking for what it may have started before it concludes the call never arrived
@@ -96,8 +100,7 @@ async def reconcile(obj: Resource, client: ExternalClient, journal: Journal, now
     if isinstance(client, OperationClient) and (operation := Operation.from_status(obj.status.get("operation"))):
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
-            return Verdict.progressing(_running_reason(client, operation),
-                                       f"{operation.kind} is running in Azure (started {operation.started_at})",
+            return Verdict.progressing(_running_reason(client, operation), _running_message(operation),
                                        settings.poll_interval)
         cleared = {"operation": None, **result.status}
         if result.state is OperationState.FAILED:
@@ -179,6 +182,12 @@ def _running_reason(client: ExternalClient, operation: Operation) -> Reason:
     return reason if isinstance(reason, Reason) else Reason.WAITING_FOR_OPERATION
 
 
+def _running_message(operation: Operation) -> str:
+    """The same words from the write that started it to its end: a poll that finds the operation still
+    running leaves status as it is, so it costs no status write."""
+    return f"{operation.kind} is running in Azure (started {operation.started_at})"
+
+
 def _parse_now(now: str) -> dt.datetime:
     parsed = times.parse(now)
     assert parsed is not None, now  # the runtime's clock, never a stored value
@@ -191,7 +200,7 @@ def _after_write(client: ExternalClient, operation: Operation | None, reason: Re
         # Saved in status before anyone waits on it: a restarted operator polls this URL instead of
         # sending the write again.
         status = {**status, "operation": operation.to_status()}
-        return Verdict.progressing(_running_reason(client, operation), f"{operation.kind} started in Azure",
+        return Verdict.progressing(_running_reason(client, operation), _running_message(operation),
                                    settings.poll_interval, status=status, conditions=seen.conditions)
     # A synchronous write: look again right away, so a finished create or update reports Ready now.
     return Verdict.progressing(reason, message, 0.0, status=status, conditions=seen.conditions)
@@ -212,7 +221,7 @@ async def finalize(obj: Resource, client: ExternalClient, now: str, settings: Lo
         result = await client.poll(obj, operation)
         if result.state is OperationState.RUNNING:
             return Finalization(False, Verdict.progressing(
-                Reason.DELETING, f"{operation.kind} is running in Azure", settings.poll_interval))
+                Reason.DELETING, _running_message(operation), settings.poll_interval))
         if result.state is OperationState.FAILED:
             hold = client.failed_operation(obj, operation, result)
             return Finalization(False, Verdict.stalled(hold.reason, hold.message,
@@ -228,5 +237,5 @@ async def finalize(obj: Resource, client: ExternalClient, now: str, settings: Lo
             return Finalization(True)
         return Finalization(False, Verdict.progressing(Reason.DELETING, "deleting in Azure", settings.poll_interval))
     return Finalization(False, Verdict.progressing(
-        Reason.DELETING, f"{operation.kind} started in Azure", settings.poll_interval,
+        Reason.DELETING, _running_message(operation), settings.poll_interval,
         status={"operation": operation.to_status()}))

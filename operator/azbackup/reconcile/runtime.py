@@ -13,17 +13,18 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azbackup import metrics
+from azbackup.api import specs
 from azbackup.azure import errors
 from azbackup.azure.gateway import Gateway
 from azbackup.kinds import contract
 from azbackup.kinds.contract import Kind
 from azbackup.managed import Resource, Waiting
 from azbackup.reasons import Reason
-from azbackup.reconcile import backoff, handover, holding, loop, teardown
+from azbackup.reconcile import backoff, handover, holding, loop, status, teardown
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -34,6 +35,7 @@ from azbackup.reconcile.writer import EventSink, StatusWriter
 from azbackup.toolkit import times
 
 log = logging.getLogger("azbackup.runtime")
+FINALIZER = specs.FINALIZER
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ class Runtime:
 
         After a restart kopf calls no handler for objects it already handled, and a vault's first pass
         may run before the watch listed all of its objects: an object this process has not reconciled
-        yet is queued once, so every object is observed again soon after a restart.
+        yet is queued once, so every object is observed again soon after a restart. A new object (no
+        status yet) is queued at once: kopf keeps no diff-base for it (controllers/diffbase.py), so this
+        is how it is first seen; and so is a change of its reconcile-policy annotation.
         """
         meta = body.get("metadata") or {}
         key = (str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
@@ -120,10 +124,19 @@ class Runtime:
             if claim and (heir := self.registry.first_claim(claim)):
                 self.requeue(heir.key, 0.0)  # a hand-over of a claim: the next claimant acts now
             return
+        before = self.registry.get(key)
         obj = self.registry.upsert(body)
-        if key not in self._reconciled and key not in self._queued_once and not obj.deleting:
+        if obj.deleting:
+            return
+        if before is not None and before.policy is not obj.policy:
+            self.requeue(key, 0.0)
+        elif FINALIZER not in (meta.get("finalizers") or ()):
+            return  # kopf adds it first: nothing is written to Azure for an object whose deletion is not held
+        elif key not in self._reconciled and key not in self._queued_once:
             self._queued_once.add(key)
-            self.requeue(key, self.settings.first_pass_jitter + random.uniform(0, 1.0))
+            new = "observedGeneration" not in obj.status
+            # Jitter spreads the first passes after a restart; a new object is not part of a stampede.
+            self.requeue(key, 0.0 if new else self.settings.first_pass_jitter + random.uniform(0, 1.0))
 
     def lock(self, key: Key) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
@@ -144,13 +157,23 @@ class Runtime:
         """Reconcile one object now and write its status if it changed; schedules its next pass."""
         async with self.lock(key):
             verdict: Verdict | None = None
-            for _ in range(3):  # a synchronous write asks to look again at once (retry_in == 0)
+            # A synchronous write asks to look again at once (retry_in == 0). Its status is held back and
+            # written with the look's: one status write (and at most one Event) per pass, not one per step.
+            held: Verdict | None = None
+            for attempt in range(3):
                 obj = self.registry.get(key)
                 if obj is None or obj.deleting:
                     return None
-                verdict = await self._once(obj)
-                if verdict is None or verdict.retry_in != 0:
-                    break
+                if held is not None:
+                    obj = replace(obj, status=status.apply(obj.status, held.status))
+                verdict = await self._once(obj, write=False)
+                if verdict is not None and held is not None:
+                    verdict = verdict.under(held)
+                if verdict is not None and verdict.retry_in == 0 and attempt < 2:
+                    held = verdict
+                    continue
+                await self._write(obj, verdict or held)
+                break
             if verdict is not None and verdict.retry_in:
                 self.requeue(key, verdict.retry_in)
             after = self.kinds[key[0]].after
@@ -158,12 +181,33 @@ class Runtime:
                 await after(latest, self.context)
             return verdict
 
-    async def _once(self, obj: Resource) -> Verdict | None:
+    async def _once(self, obj: Resource, *, write: bool = True) -> Verdict | None:
         started = time.monotonic()
         verdict = await self._decide(obj)
         metrics.RECONCILE_SECONDS.labels(obj.kind).observe(time.monotonic() - started)
         metrics.RECONCILES.labels(obj.kind, verdict.phase.value if verdict else "conflict").inc()
+        if write:
+            await self._write(obj, verdict)
         return verdict
+
+    async def _write(self, obj: Resource, verdict: Verdict | None) -> None:
+        if verdict is not None and not self._quiet_wait(obj, verdict):
+            await self.writer.write(obj, verdict)
+
+    def _quiet_wait(self, obj: Resource, verdict: Verdict) -> bool:
+        """A new object waiting for a dependency applied with it (LoopSettings.waiting_grace): not written
+        yet, and looked at again when the grace ends in case the dependency is still not Ready by then
+        (it wakes the object itself when it turns Ready, `Kind.waits_for`)."""
+        if not verdict.waiting or "observedGeneration" in obj.status:
+            return False
+        created = times.parse(obj.created)
+        if created is None:
+            return False
+        left = created.timestamp() + self.settings.loop.waiting_grace - self.clock()
+        if left <= 0:
+            return False
+        self.requeue(obj.key, left)
+        return True
 
     async def _decide(self, obj: Resource) -> Verdict | None:
         self._reconciled.add(obj.key)
@@ -183,7 +227,7 @@ class Runtime:
         except Waiting as waiting:
             hold = waiting.hold
             make = Verdict.stalled if hold.stalls else Verdict.progressing
-            verdict = make(hold.reason, hold.message, hold.retry_in)
+            verdict = replace(make(hold.reason, hold.message, hold.retry_in), waiting=not hold.stalls)
         except errors.AzbackupError as err:
             verdict = self._failed(obj, err)
             since = self._failing_since.setdefault(obj.key, now)
@@ -203,7 +247,6 @@ class Runtime:
         except Conflict:
             self.requeue(obj.key, 1.0)
             return None
-        await self.writer.write(obj, verdict)
         return verdict
 
     def _failed(self, obj: Resource, err: errors.AzbackupError) -> Verdict:

@@ -7,8 +7,8 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from azbackup.api.status import StatusFields
 from azbackup.reconcile import conditions as cond
 from azbackup.reconcile.verdict import Verdict
 
@@ -21,11 +21,11 @@ from azbackup.reconcile.verdict import Verdict
 HEAVY = frozenset({"checks"})
 
 
-def digest(value: Any) -> str:
+def digest(value: object) -> str:
     return hashlib.blake2b(json.dumps(value, sort_keys=True).encode(), digest_size=12).hexdigest()
 
 
-def _intern(value: Any) -> Any:
+def _intern(value: object) -> object:
     """Share equal strings between objects (most condition messages and reasons repeat across a fleet)."""
     if isinstance(value, str):
         return sys.intern(str(value))  # a kind's StrEnum (a phase) is stored as its plain value
@@ -36,7 +36,7 @@ def _intern(value: Any) -> Any:
     return value
 
 
-def compact(status: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def compact(status: StatusFields) -> tuple[dict[str, object], dict[str, str]]:
     """(light status, digests of the heavy fields) to keep in memory."""
     light = {k: _intern(v) for k, v in status.items() if k not in HEAVY}
     return light, {k: digest(status[k]) for k in HEAVY if k in status}
@@ -44,16 +44,28 @@ def compact(status: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 
 @dataclass(frozen=True)
 class StatusChange:
-    patch: dict[str, Any]  # JSON merge patch of .status (None values delete); empty: nothing to write
-    status: dict[str, Any]  # the whole new status
+    patch: dict[str, object]  # JSON merge patch of .status (None values delete); empty: nothing to write
+    status: dict[str, object]  # the whole new status
     events: list[cond.Condition]  # transitions worth an Event
 
 
-def stored_conditions(status: Mapping[str, Any]) -> list[cond.Condition]:
-    return [cond.Condition.from_dict(c) for c in status.get("conditions") or () if isinstance(c, Mapping)]
+def stored_conditions(status: StatusFields) -> list[cond.Condition]:
+    stored = status.get("conditions")
+    return [cond.Condition.from_dict(c) for c in stored if isinstance(c, Mapping)] if isinstance(stored, list) else []
 
 
-def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now: str,
+def apply(stored: StatusFields, fields: StatusFields) -> dict[str, object]:
+    """A status with a verdict's fields written over it (None removes a field), as a merge patch would."""
+    out = dict(stored)
+    for key, value in fields.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def compute(previous: StatusFields, verdict: Verdict, generation: int, now: str,
             digests: Mapping[str, str] | None = None, abnormal_true: frozenset[str] = frozenset()) -> StatusChange:
     """The new status and the merge patch from `previous` to it (heavy fields compared by `digests`).
 
@@ -61,16 +73,12 @@ def compute(previous: Mapping[str, Any], verdict: Verdict, generation: int, now:
     digests = digests or {}
     before = stored_conditions(previous)
     after = cond.summarize(verdict, generation, before, now)
-    status: dict[str, Any] = {k: v for k, v in previous.items() if k not in ("conditions", "observedGeneration")}
-    for key, value in verdict.status.items():
-        if value is None:
-            status.pop(key, None)
-        else:
-            status[key] = value
+    status = apply({k: v for k, v in previous.items() if k not in ("conditions", "observedGeneration")},
+                   verdict.status)
     status["observedGeneration"] = generation
     status["conditions"] = [c.to_dict() for c in after]
 
-    patch: dict[str, Any] = {}
+    patch: dict[str, object] = {}
     for key in set(previous) | set(status) | set(digests):
         if key in digests and key not in verdict.status:
             continue  # a heavy field this verdict does not speak about stays as stored

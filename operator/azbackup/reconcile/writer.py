@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from azbackup.managed import Resource
@@ -12,6 +13,7 @@ from azbackup.reconcile.kube import Kube
 from azbackup.reconcile.registry import Key, Registry
 from azbackup.reconcile.verdict import Phase, Verdict
 
+log = logging.getLogger("azbackup.writer")
 EventSink = Callable[[Resource, str, str, str], Awaitable[None] | None]
 
 
@@ -29,6 +31,7 @@ class StatusWriter:
         change = status.compute(latest.status, verdict, latest.generation, self.now(), latest.digests, abnormal)
         if not change.patch:
             return
+        log.debug("%s %s/%s: status patch %s", latest.kind, latest.namespace, latest.name, sorted(change.patch))
         version = await self.kube.patch_status(latest, change.patch)
         self.registry.apply_status(obj.key, change.status, version)
         if any(c.type == cond.READY and c.status == "True" for c in change.events):

@@ -106,3 +106,20 @@ def test_a_kinds_enum_values_are_kept_in_memory_as_plain_strings() -> None:
     light, _ = st.compact({"phase": Phase.DONE, "runs": [{"phase": Phase.DONE}]})
     assert light == {"phase": "Done", "runs": [{"phase": "Done"}]}
     assert type(light["phase"]) is str
+
+
+@pytest.mark.parametrize(("verdict", "want"), [
+    pytest.param(Verdict.progressing(Reason.CREATING, "a"), [], id="a-new-object-at-work-is-not-news"),
+    pytest.param(Verdict.ready(Reason.AVAILABLE, "ok"), ["Available"], id="a-new-object-ready-is"),
+    pytest.param(Verdict.stalled(Reason.AUTHORIZATION_FAILED, "no role"), ["AuthorizationFailed"],
+                 id="a-new-object-needing-a-human-is"),
+    pytest.param(Verdict.paused(), [], id="a-new-paused-object-is-not-news"),
+])
+def test_the_first_ready_condition_is_an_event_only_when_someone_acts_on_it(verdict: Verdict, want: list[str]) -> None:
+    assert [c.reason for c in st.compute({}, verdict, 1, T0).events] == want
+
+
+def test_leaving_ready_is_an_event() -> None:
+    ready = st.compute({}, Verdict.ready(Reason.AVAILABLE, "ok"), 1, T0)
+    updating = st.compute(ready.status, Verdict.progressing(Reason.UPDATING, "drift"), 2, T1)
+    assert [(c.status, c.reason) for c in updating.events] == [("False", "Updating")]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
+from azbackup.api import status as api_status
 from azbackup.api.names import KindName
 from azbackup.azure import errors
 from azbackup.kinds.contract import Context, Kind
@@ -19,6 +20,7 @@ from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry
 from azbackup.reconcile.runtime import Runtime, RuntimeSettings
 from azbackup.reconcile.verdict import Phase
+from azbackup.toolkit import times
 
 NAMES = KindName("Thing", "things", ())
 KEY = ("Thing", "ns", "a")
@@ -77,7 +79,7 @@ def run(outcome: Observation | Exception, **kind: Any) -> tuple[Any, FakeKube, l
     async def note(obj: Resource, ctx: Context) -> None:
         after.append(obj.name)
 
-    table = {"Thing": Kind(NAMES, factory(outcome), lambda: {}, after=note, **kind)}
+    table = {"Thing": Kind(NAMES, factory(outcome), lambda: {}, api_status.CommonStatus, after=note, **kind)}
     kube, events = FakeKube(), []
 
     def sink(obj: Resource, level: str, reason: str, message: str) -> None:
@@ -123,3 +125,93 @@ def test_the_kinds_condition_polarity_reaches_the_events(abnormal: frozenset[str
                                                          want: list[tuple[str, str]]) -> None:
     _, _, events, _ = run(Observation(exists=True, conditions=[DEGRADED]), abnormal_true=abnormal)
     assert events == want
+
+
+class Appears(Client):
+    """Absent until created, then present: a synchronous create."""
+
+    def __init__(self, created: list[bool]) -> None:
+        super().__init__(Observation(exists=True))
+        self.created = created
+
+    async def observe(self, obj: Resource) -> Observation:
+        return Observation(exists=bool(self.created), status={"seen": len(self.created)})
+
+    async def create(self, obj: Resource, seen: Observation) -> Operation | None:
+        self.created.append(True)
+        return None
+
+
+def test_a_synchronous_create_and_the_look_after_it_are_one_status_write_and_one_event() -> None:
+    created: list[bool] = []
+
+    async def client(obj: Resource, ctx: Context) -> ExternalClient:
+        return Appears(created)
+
+    table = {"Thing": Kind(NAMES, client, lambda: {}, api_status.CommonStatus)}
+    kube, events = FakeKube(), []
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          events=lambda obj, level, reason, message: events.append((level, reason)),
+                          clock=lambda: 1_800_000_000.0)
+        runtime.registry.upsert(BODY)
+        return await runtime.reconcile(KEY)
+
+    verdict = asyncio.run(go())
+    assert (verdict.phase, created, len(kube.statuses), events) == (Phase.READY, [True], 1, [("Normal", "Available")])
+    assert kube.statuses[0]["seen"] == 1  # the look's own fields, written over the create's
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(("age", "writes", "again_in"), [
+    pytest.param(5.0, 0, 25.0, id="a-new-object-waiting-for-its-vault-writes-nothing-until-the-grace-ends"),
+    pytest.param(60.0, 1, None, id="past-the-grace-the-wait-is-written"),
+])
+def test_a_new_objects_wait_for_a_dependency_is_written_after_a_grace(age: float, writes: int,
+                                                                      again_in: float | None) -> None:
+    waiting = Waiting(Hold(Reason.VAULT_NOT_READY, "vault not Ready yet", stalls=False))
+    table = {"Thing": Kind(NAMES, factory(waiting), lambda: {}, api_status.CommonStatus)}
+    kube, requeued = FakeKube(), []
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: NOW)
+        runtime.requeue = lambda key, delay: requeued.append(delay)  # type: ignore[method-assign]
+        runtime.registry.upsert({**BODY, "metadata": {**BODY["metadata"], "creationTimestamp": times.at(NOW - age)}})
+        return await runtime.reconcile(KEY)
+
+    verdict = asyncio.run(go())
+    assert (verdict.reason, len(kube.statuses), requeued) == (
+        Reason.VAULT_NOT_READY, writes, [again_in] if again_in else [])
+
+
+def watched(*, finalizers: tuple[str, ...] = ("azbackup.dev/finalizer",), status: Mapping[str, Any] | None = None,
+            policy: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {**BODY["metadata"], "finalizers": list(finalizers)}
+    if policy:
+        meta["annotations"] = {"azbackup.dev/reconcile-policy": policy}
+    return {**BODY, "metadata": meta, "status": dict(status or {})}
+
+
+@pytest.mark.parametrize(("events", "want"), [
+    pytest.param([watched(finalizers=())], [], id="nothing-before-kopf-holds-its-deletion"),
+    pytest.param([watched()], [0.0], id="a-new-object-goes-at-once"),
+    pytest.param([watched(status={"observedGeneration": 1})], ["jitter"], id="after-a-restart-with-jitter"),
+    pytest.param([watched(status={"observedGeneration": 1}), watched(status={"observedGeneration": 1})], ["jitter"],
+                 id="once-only"),
+    pytest.param([watched(status={"observedGeneration": 1}), watched(status={"observedGeneration": 1},
+                                                                     policy="observe")],
+                 ["jitter", 0.0], id="a-reconcile-policy-change-goes-at-once"),
+])
+def test_the_watch_queues_what_needs_a_pass(events: list[dict[str, Any]], want: list[object]) -> None:
+    table = {"Thing": Kind(NAMES, factory(Observation(exists=True)), lambda: {}, api_status.CommonStatus)}
+    runtime = Runtime(cast(Any, FakeKube()), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                      clock=lambda: NOW)
+    queued: list[float] = []
+    runtime.requeue = lambda key, delay: queued.append(delay)  # type: ignore[method-assign]
+    for body in events:
+        runtime.observe_event("MODIFIED", body)
+    assert [d if d == 0.0 else "jitter" for d in queued] == want
