@@ -222,7 +222,7 @@ def _ephemeral(doc: Mapping[str, Any], lun: int | None, managed: bool, where: st
     return "CacheDisk" if value is True else str(value)
 
 
-def _encryption(value: Any, where: str) -> Encryption | None:
+def _encryption(value: object, where: str) -> Encryption | None:
     if value in (None, False, "none", "None"):
         return None
     if isinstance(value, str):
@@ -241,7 +241,7 @@ def _encryption(value: Any, where: str) -> Encryption | None:
     )
 
 
-def _security_type(value: Any, where: str) -> str | None:
+def _security_type(value: object, where: str) -> str | None:
     """securityProfile.securityType: TrustedLaunch or ConfidentialVM (SPEC computeRPCommon SecurityTypes)."""
     if value in (None, "", "Standard"):
         return None

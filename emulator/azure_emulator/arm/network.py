@@ -11,7 +11,7 @@ from azure_emulator.arm.base import Call, Reply, drop_none, page, ref, route, sa
 from azure_emulator.arm.vaults import SUB
 from azure_emulator.lro import Operation
 from azure_emulator.records import Nic, Nsg, Vnet
-from azure_emulator.state import State
+from azure_emulator.state import State, Subscription
 
 RG = SUB + "/resourceGroups/{rg}/providers/Microsoft.Network"
 N = "Microsoft.Network"
@@ -249,7 +249,7 @@ def list_subnets(call: Call) -> Reply:
 # resource is the one that configuration references (Standard SKU, static IPv4, as Azure creates for VMs).
 
 
-def _public_ips(sub: Any) -> list[tuple[Nic, str]]:
+def _public_ips(sub: Subscription) -> list[tuple[Nic, str]]:
     """Every (NIC, ipConfiguration name) that references a public IP, in NIC order."""
     return [(nic, c.name) for nic in sub.nics.values() for c in nic.ip_configs if c.public_ip_id]
 
