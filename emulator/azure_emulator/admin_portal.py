@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from azure_emulator import ids, netrules, vmspec
+from azure_emulator import ids, netrules, resource_types, vmspec
 from azure_emulator.admin_activity import caller_of, portal_write
 from azure_emulator.admin_base import AdminError, AdminRoute, Answer, body
 from azure_emulator.arm.compute import vm_json
 from azure_emulator.arm.network import nic_json
-from azure_emulator.records import Nic, Nsg, Vm
+from azure_emulator.records import Nsg, Vm
 
 if TYPE_CHECKING:
     from azure_emulator.app import Emulator
@@ -57,8 +57,8 @@ def _state_vm(emu: Emulator, request: web.Request) -> Vm:
 def _vm_model(emu: Emulator, vm: Vm) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """What ARM serves of a VM and its NICs (no instance view): a change elsewhere is no ARM write."""
     model = vm_json(emu.state, vm, 0.0, resources=True, user_data=True)
-    found: list[Nic | None] = [emu.state.by_id("nics", i) for i in vm.nic_ids]
-    return model, {n.id: nic_json(n) for n in found if n is not None}
+    nics = (emu.state.find(resource_types.NICS, i) for i in vm.nic_ids)
+    return model, {n.id: nic_json(n) for n in nics if n is not None}
 
 
 async def list_vms(emu: Emulator, request: web.Request) -> Answer:
