@@ -99,7 +99,7 @@ class Emulator:
         tenant = request.match_info["tenant"]
         fault = self.faults.take(request.method, request.path, "Entra_Token")
         if fault is not None:
-            early = await pipeline.fault_before(request, fault)
+            early = await pipeline.injected(request, fault, "before")
             if early is not None:
                 self.counters.record("Entra_Token", early.status, None, None)
                 return early

@@ -264,14 +264,15 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     sub = sub_match.group(1) if sub_match else None
     kind = Kind.of_method(request.method)
     fault = emu.faults.take(request.method, request.path, operation)
-    response = await fault_before(request, fault) if fault is not None else None
+    response = await injected(request, fault, "before")
     if response is None:
         raw = await request.read() if request.method in ("PUT", "PATCH", "POST") else b""
         x = Exchange(request, route, params, known, sub, kind, raw, emu.clock.now())
         reply = serve(emu, x)
         for observe in emu.observers:
             observe(operation, reply.status, reply.body)
-        response = await _fault_after(request, fault, reply, _to_response(reply))
+        after = await injected(request, fault, "after", reply.headers)
+        response = after if after is not None else _to_response(reply)
     if sub is not None and kind.header not in response.headers:
         response.headers[kind.header] = _untouched_remaining(emu, kind)
     status = DROPPED if getattr(response, "dropped", False) else response.status
@@ -281,31 +282,19 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def fault_before(request: web.Request, fault: Fault) -> web.StreamResponse | None:
-    """The answer an injected fault gives before the request is served, if it gives one."""
-    if fault.phase != "before":
+async def injected(
+    request: web.Request, fault: Fault | None, phase: str, headers: Mapping[str, str] | None = None
+) -> web.StreamResponse | None:
+    """What an injected fault answers in its phase (`before` or `after` the request is served), if anything."""
+    if fault is None or fault.phase != phase:
         return None
     if fault.latency:
         await asyncio.sleep(fault.latency)
     if fault.drop:
         return _drop(request)
     if fault.status:
-        return _fault_response(fault, request.path)
+        return _fault_response(fault, request.path, headers)
     return None
-
-
-async def _fault_after(
-    request: web.Request, fault: Fault | None, reply: Reply, response: web.StreamResponse
-) -> web.StreamResponse:
-    if fault is None or fault.phase != "after":
-        return response
-    if fault.latency:
-        await asyncio.sleep(fault.latency)
-    if fault.drop:
-        return _drop(request)
-    if fault.status:
-        return _fault_response(fault, request.path, reply.headers)
-    return response
 
 
 def _untouched_remaining(emu: Emulator, kind: Kind) -> str:
