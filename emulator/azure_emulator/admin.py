@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+#: a JSON object the admin API answers
+Json = dict[str, Any]
+
 
 class AdminError(RuntimeError):
     """The admin API refused a request."""
@@ -35,7 +38,8 @@ class AdminClient:
         self.timeout = timeout
         self._ssl = ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else None
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
+    def request(self, method: str, path: str, body: object = None) -> Json:
+        """One admin call and the JSON object it answers ({} for no content)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
             f"{self.url}/_admin/{path.lstrip('/')}",
@@ -51,42 +55,47 @@ class AdminClient:
             with contextlib.suppress(ValueError):
                 text = json.loads(text).get("error", text)
             raise AdminError(exc.code, text) from None
-        return json.loads(raw) if raw else None
+        if not raw:
+            return {}
+        answer = json.loads(raw)
+        if not isinstance(answer, dict):
+            raise AdminError(500, f"the admin API answered {type(answer).__name__}, not a JSON object")
+        return answer
 
     # -- instance -----------------------------------------------------------------------------
 
-    def health(self) -> Any:
+    def health(self) -> Json:
         return self.request("GET", "health")
 
-    def info(self) -> Any:
+    def info(self) -> Json:
         return self.request("GET", "info")
 
-    def settings(self) -> Any:
+    def settings(self) -> Json:
         return self.request("GET", "settings")
 
-    def set_settings(self, **changes: Any) -> Any:
+    def set_settings(self, **changes: object) -> Json:
         """Change settings at run time, e.g. `set_settings(timeScale=0.01, throttling=True)`."""
         return self.request("PATCH", "settings", changes)
 
     def operations(self) -> list[str]:
         return list(self.request("GET", "operations")["operations"])
 
-    def reset(self, *, counters: bool = True, faults: bool = True) -> Any:
+    def reset(self, *, counters: bool = True, faults: bool = True) -> Json:
         return self.request("POST", "reset", {"counters": counters, "faults": faults})
 
-    def state(self) -> Any:
+    def state(self) -> Json:
         return self.request("GET", "state")
 
-    def advance_clock(self, seconds: float) -> Any:
+    def advance_clock(self, seconds: float) -> Json:
         return self.request("POST", "clock/advance", {"seconds": seconds})
 
     # -- faults --------------------------------------------------------------------------------
 
-    def add_fault(self, **fault: Any) -> Any:
+    def add_fault(self, **fault: object) -> Json:
         """`add_fault(operation="Vaults_Get", status=500, count=2)`; fields as in docs/emulator.md."""
         return self.request("POST", "faults", fault)
 
-    def faults(self) -> list[Any]:
+    def faults(self) -> list[Json]:
         return list(self.request("GET", "faults")["faults"])
 
     def remove_fault(self, fault_id: str) -> None:
@@ -104,7 +113,7 @@ class AdminClient:
         message: str | None = None,
         count: int | None = 1,
         result: str = "Failed",
-    ) -> Any:
+    ) -> Json:
         """The next `count` jobs of `operation` (Backup, ConfigureBackup, Restore) for the VM fail with
         `code`; a Restore with `result="CompletedWithWarnings"` restores the disks but not the VM."""
         body = {"vm": vm, "code": code, "operation": operation, "message": message, "count": count, "result": result}
@@ -112,11 +121,11 @@ class AdminClient:
 
     # -- restores and recovery points ------------------------------------------------------------
 
-    def restores(self) -> list[Any]:
+    def restores(self) -> list[Json]:
         """Every restore with what its job created (`created.virtualMachine`, `networkInterfaces`, ...)."""
         return list(self.request("GET", "restores")["restores"])
 
-    def add_recovery_point(self, vault_id: str, vm: str, **point: Any) -> Any:
+    def add_recovery_point(self, vault_id: str, vm: str, **point: object) -> Json:
         """A recovery point of the VM's protected item: `ageDays`, `type`, `tiers`, `rehydratedDays`, ...;
         returns it as `RecoveryPoints_Get` would."""
         return self.request("POST", "recovery-points", {"vaultId": vault_id, "vm": vm, **point})
@@ -126,17 +135,17 @@ class AdminClient:
 
     # -- inventory at run time ----------------------------------------------------------------
 
-    def vms(self) -> list[Any]:
+    def vms(self) -> list[Json]:
         return list(self.request("GET", "vms")["vms"])
 
-    def vm(self, subscription: str, resource_group: str, name: str) -> Any:
+    def vm(self, subscription: str, resource_group: str, name: str) -> Json:
         return self.request("GET", f"vms/{_q(subscription, resource_group, name)}")
 
-    def update_vm(self, subscription: str, resource_group: str, name: str, patch: Mapping[str, Any]) -> Any:
+    def update_vm(self, subscription: str, resource_group: str, name: str, patch: Mapping[str, Any]) -> Json:
         """Merge a partial inventory VM document into the VM (e.g. `{"agent": {"status": "NotReady"}}`)."""
         return self.request("PATCH", f"vms/{_q(subscription, resource_group, name)}", dict(patch))
 
-    def add_vm(self, doc: Mapping[str, Any], subscription: str | None = None) -> Any:
+    def add_vm(self, doc: Mapping[str, Any], subscription: str | None = None) -> Json:
         return self.request("POST", "vms", {**doc, **({"subscription": subscription} if subscription else {})})
 
     def remove_vm(self, subscription: str, resource_group: str, name: str) -> None:
@@ -149,7 +158,7 @@ class AdminClient:
         name: str,
         rules: Sequence[Mapping[str, Any]],
         location: str | None = None,
-    ) -> Any:
+    ) -> Json:
         return self.request(
             "PUT",
             f"nsgs/{_q(subscription, resource_group, name)}/rules",
@@ -164,22 +173,22 @@ class AdminClient:
         *,
         default_action: str | None = None,
         bypass: str | None = None,
-    ) -> Any:
+    ) -> Json:
         body = {k: v for k, v in (("defaultAction", default_action), ("bypass", bypass)) if v is not None}
         return self.request("PATCH", f"storage-accounts/{_q(subscription, resource_group, name)}", body)
 
     # -- identities ----------------------------------------------------------------------------
 
-    def identities(self) -> list[Any]:
+    def identities(self) -> list[Json]:
         return list(self.request("GET", "identities")["identities"])
 
-    def add_identity(self, doc: Mapping[str, Any]) -> Any:
+    def add_identity(self, doc: Mapping[str, Any]) -> Json:
         return self.request("POST", "identities", dict(doc))
 
     def remove_identity(self, client_id: str) -> None:
         self.request("DELETE", f"identities/{_q(client_id)}")
 
-    def set_authorization(self, client_id: str, deny: Sequence[str | Mapping[str, Any]]) -> Any:
+    def set_authorization(self, client_id: str, deny: Sequence[str | Mapping[str, Any]]) -> Json:
         """Deny actions (fnmatch patterns, optionally `{"action": ..., "scope": ...}`); `[]` allows all."""
         return self.request("PUT", f"identities/{_q(client_id)}/authorization", {"deny": list(deny)})
 
@@ -196,7 +205,7 @@ class AdminClient:
         """Start every protected item's scheduled backup now; returns the job ids."""
         return list(self.request("POST", "scheduled-backups/run", {"vaultId": vault_id} if vault_id else {})["jobs"])
 
-    def counters(self) -> Any:
+    def counters(self) -> Json:
         return self.request("GET", "counters")
 
     def count(self, operation: str, status: int | None = None) -> int:
@@ -211,7 +220,7 @@ class AdminClient:
 
     # -- Activity Log ----------------------------------------------------------------------------
 
-    def activity_log(self, subscription: str | None = None, *, visible_only: bool = False) -> list[dict[str, Any]]:
+    def activity_log(self, subscription: str | None = None, *, visible_only: bool = False) -> list[Json]:
         """Every Activity Log entry (`EventData`, newest first), visible to `ActivityLogs_List` or not yet
         (`submissionTimestamp` later than the emulator's now); `visible_only` keeps the visible ones."""
         query = f"?{urllib.parse.urlencode({'subscription': subscription})}" if subscription else ""

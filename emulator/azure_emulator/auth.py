@@ -17,7 +17,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -243,7 +243,12 @@ def _check_federated_assertion(identity: Identity, claims: Mapping[str, Any], no
 
 
 def authenticate(
-    identity_lookup: Any, tenants: set[str], tenant: str, form: Mapping[str, str], token_url: str, now: float
+    identity_lookup: Callable[[str, str], Identity | None],
+    tenants: set[str],
+    tenant: str,
+    form: Mapping[str, str],
+    token_url: str,
+    now: float,
 ) -> tuple[Identity, str, str]:
     """Check a client-credentials token request; return `(identity, audience, appidacr)` or raise EntraError."""
     grant = form.get("grant_type", "")

@@ -130,12 +130,14 @@ def _identity(doc: Mapping[str, Any], tenant: str, where: str) -> Identity:
     )
 
 
-def _recovery_points(value: Any, where: str) -> int | list[dict[str, Any]]:
+def _recovery_points(value: object, where: str) -> int | list[dict[str, Any]]:
     """`recoveryPoints: 3`, or a list of point documents (`rp_seed.seed_recovery_point` reads them)."""
     if isinstance(value, list):
         if not all(isinstance(rp, Mapping) for rp in value):
             raise InventoryError(f"{where}: each recovery point is a mapping")
         return [dict(rp) for rp in value]
+    if not isinstance(value, int | float | str):
+        raise InventoryError(f"{where}: recoveryPoints is a number or a list of recovery points")
     return int(value)
 
 

@@ -19,7 +19,7 @@ def required(doc: Mapping[str, Any], name: str, where: str) -> Any:
     return doc[name]
 
 
-def tags_of(value: Any, where: str) -> dict[str, str]:
+def tags_of(value: object, where: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):

@@ -148,6 +148,25 @@ class Vm:
 
 
 @dataclass
+class ManagedDisk:
+    """A `Microsoft.Compute/disks` resource: a managed disk and the VMs it is attached to."""
+
+    subscription: str
+    location: str
+    disk: Disk
+    vm_ids: list[str] = field(default_factory=list)
+    os_type: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    created: float | None = None  #: creation time of a disk made at run time (a restore)
+
+    @property
+    def id(self) -> str:
+        return ids.resource_id(
+            self.subscription, self.disk.resource_group, "Microsoft.Compute", "disks", self.disk.name
+        )
+
+
+@dataclass
 class Nsg:
     subscription: str
     resource_group: str

@@ -13,14 +13,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from azure_emulator import ids
+from azure_emulator import ids, resource_types
 from azure_emulator.backup_model import ProtectedItem, RecoveryPoint, RpDisk, Vault
 from azure_emulator.lro import Failure, Job, Operation, Task
-from azure_emulator.records import Disk, StorageAccount, Vm, Vnet
+from azure_emulator.records import Disk, ManagedDisk, StorageAccount, Vm, Vnet
 from azure_emulator.recovery_tiers import Tier, tier_of
 from azure_emulator.restore_model import Restore, RestoreRequest
 from azure_emulator.restore_request import group_of
-from azure_emulator.state import ManagedDisk, State
+from azure_emulator.state import State
 
 DAY = 86400.0
 
@@ -49,7 +49,7 @@ def _failure(code: str, message: str, *recommendations: str) -> Failure:
 
 
 def staging_account(state: State, req: RestoreRequest) -> StorageAccount | None:
-    account: StorageAccount | None = state.by_id("storage", req.storage_account_id)
+    account: StorageAccount | None = state.find(resource_types.STORAGE, req.storage_account_id)
     return account
 
 
@@ -100,7 +100,7 @@ def target_checks(state: State, vault: Vault, rp: RecoveryPoint, req: RestoreReq
                     "Specify a VM name that doesn't exist in the subscription.",
                 )
             )
-        vnet: Vnet | None = state.by_id("vnets", req.virtual_network_id)
+        vnet: Vnet | None = state.find(resource_types.VNETS, req.virtual_network_id)
         subnet_name = req.subnet_id.rstrip("/").rsplit("/", 1)[-1]
         if vnet is None or ids.key(subnet_name) not in vnet.subnets:
             out.append(_failure("UserErrorSubnetNotFound", "The selected subnet doesn't exist."))
@@ -304,7 +304,7 @@ def _create_vm(state: State, vault: Vault, rp: RecoveryPoint, req: RestoreReques
     vm.time_created = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0+00:00")
     restore.vm_id = vm.id
     for nic_id in vm.nic_ids:
-        nic = state.by_id("nics", nic_id)
+        nic = state.find(resource_types.NICS, nic_id)
         if nic is not None:
             nic.tags = dict(rp.tags)
             restore.nic_ids.append(nic.id)

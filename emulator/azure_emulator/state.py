@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from azure_emulator import errors, ids, inventory, netrules, verdicts, vmspec
+from azure_emulator import errors, ids, inventory, netrules, resource_types, verdicts, vmspec
 from azure_emulator.activity_log import ActivityLog
 from azure_emulator.backup_model import DeletedVault, Vault
 from azure_emulator.lro import Job, Operation, Timeline
-from azure_emulator.records import Disk, Identity, Nic, Nsg, StorageAccount, Subnet, Vm, Vnet
+from azure_emulator.records import Identity, ManagedDisk, Nic, Nsg, StorageAccount, Subnet, Vm, Vnet
+from azure_emulator.resource_types import ResourceType
 from azure_emulator.restore_model import Restore
 from azure_emulator.settings import Settings
 
@@ -70,25 +71,6 @@ class Index(Generic[T]):
 
 
 @dataclass
-class ManagedDisk:
-    """A `Microsoft.Compute/disks` resource: a managed disk and the VMs it is attached to."""
-
-    subscription: str
-    location: str
-    disk: Disk
-    vm_ids: list[str] = field(default_factory=list)
-    os_type: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    created: float | None = None  #: creation time of a disk made at run time (a restore)
-
-    @property
-    def id(self) -> str:
-        return ids.resource_id(
-            self.subscription, self.disk.resource_group, "Microsoft.Compute", "disks", self.disk.name
-        )
-
-
-@dataclass
 class JobFault:
     """An injected job failure: the next `count` jobs of `operation` for the VM fail with `code`."""
 
@@ -106,16 +88,45 @@ class Subscription:
     id: str
     display_name: str
     groups: dict[str, tuple[str, str]] = field(default_factory=dict)  #: key -> (name, location)
-    vms: Index[Vm] = field(default_factory=Index)
-    nics: Index[Nic] = field(default_factory=Index)
-    nsgs: Index[Nsg] = field(default_factory=Index)
-    vnets: Index[Vnet] = field(default_factory=Index)
-    storage: Index[StorageAccount] = field(default_factory=Index)
-    disks: Index[ManagedDisk] = field(default_factory=Index)
-    vaults: Index[Vault] = field(default_factory=Index)
+    #: one index per resource type of the table, by its short name
+    indexes: dict[str, Index[Any]] = field(default_factory=lambda: {t.name: Index() for t in resource_types.ALL})
     deleted_vaults: dict[tuple[str, str], DeletedVault] = field(default_factory=dict)
     group_tags: dict[str, dict[str, str]] = field(default_factory=dict)  #: resource group key -> tags
     unregistered: set[str] = field(default_factory=set)  #: lower-cased provider namespaces not registered
+
+    def of(self, kind: ResourceType[T]) -> Index[T]:
+        """The subscription's index of one resource type of `resource_types.ALL`."""
+        return cast(Index[T], self.indexes[kind.name])
+
+    # the indexes of today's types by name, as the handlers have always read them
+
+    @property
+    def vms(self) -> Index[Vm]:
+        return self.of(resource_types.VMS)
+
+    @property
+    def nics(self) -> Index[Nic]:
+        return self.of(resource_types.NICS)
+
+    @property
+    def nsgs(self) -> Index[Nsg]:
+        return self.of(resource_types.NSGS)
+
+    @property
+    def vnets(self) -> Index[Vnet]:
+        return self.of(resource_types.VNETS)
+
+    @property
+    def storage(self) -> Index[StorageAccount]:
+        return self.of(resource_types.STORAGE)
+
+    @property
+    def disks(self) -> Index[ManagedDisk]:
+        return self.of(resource_types.DISKS)
+
+    @property
+    def vaults(self) -> Index[Vault]:
+        return self.of(resource_types.VAULTS)
 
 
 class State:
@@ -249,7 +260,7 @@ class State:
         if vm is None:
             return None
         for nic_id in vm.nic_ids:
-            nic = self.by_id("nics", nic_id)
+            nic = self.find(resource_types.NICS, nic_id)
             if nic is not None:
                 nic.vm_id = None
         for disk in vm.disks:
@@ -290,26 +301,30 @@ class State:
                     return vm
         return None
 
-    def by_id(self, index_name: str, rid: str | None) -> Any:
-        """Any indexed resource (`nics`, `nsgs`, `vnets`, `storage`, ...) by its id, or None."""
+    def find(self, kind: ResourceType[T], rid: str | None) -> T | None:
+        """A resource of one type by its id (or by the id of a child of it: a subnet finds its vnet)."""
         ref = ids.parse_resource_id(rid) if rid else None
-        if ref is None:
+        sub = self.subscriptions.get(ids.key(ref.subscription)) if ref else None
+        if ref is None or sub is None:
             return None
-        sub = self.subscriptions.get(ids.key(ref.subscription))
-        if sub is None:
-            return None
-        index: Index[Any] = getattr(sub, index_name)
-        return index.get(ref.resource_group, ref.names[0])
+        return sub.of(kind).get(ref.resource_group, ref.names[0])
+
+    def by_id(self, index_name: str, rid: str | None) -> Any:
+        """`find` by the index's short name (`nics`, `nsgs`, `vnets`, `storage`, ...)."""
+        kind = next((t for t in resource_types.ALL if t.name == index_name), None)
+        if kind is None:
+            raise AttributeError(f"no index {index_name!r}")
+        return self.find(kind, rid)
 
     def subnet_of(self, nic: Nic) -> Subnet | None:
-        vnet: Vnet | None = self.by_id("vnets", nic.subnet_id)
+        vnet: Vnet | None = self.find(resource_types.VNETS, nic.subnet_id)
         return vnet.subnets.get(ids.key(nic.subnet_id.rsplit("/", 1)[-1])) if vnet else None
 
     def nsg_layers(self, nic: Nic) -> tuple[tuple[netrules.Rule, ...] | None, ...]:
         """The NSGs outbound traffic of a NIC passes: the NIC's, then its subnet's (None: none attached)."""
         layers: list[tuple[netrules.Rule, ...] | None] = []
         for nsg_id in (nic.nsg_id, (self.subnet_of(nic) or Subnet("", "")).nsg_id):
-            nsg: Nsg | None = self.by_id("nsgs", nsg_id)
+            nsg: Nsg | None = self.find(resource_types.NSGS, nsg_id)
             layers.append(tuple(nsg.rules) if nsg else None)
         return tuple(layers)
 
@@ -317,7 +332,7 @@ class State:
         """The facts Azure Backup evaluates for a VM (`exists=False` when it is gone)."""
         if vm is None:
             return verdicts.VmFacts(vm_id=vm_id, location="", exists=False)
-        nics: list[Nic] = [n for n in (self.by_id("nics", i) for i in vm.nic_ids) if n is not None]
+        nics: list[Nic] = [n for n in (self.find(resource_types.NICS, i) for i in vm.nic_ids) if n is not None]
         primary = next((n for n in nics if n.primary), nics[0] if nics else None)
         disks = []
         for d in vm.disks:

@@ -25,7 +25,6 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 ENV = "AZURE_EMULATOR_TRAFFIC_DIR"
 #: a string that reads as an enum value (`Succeeded`, `AzureIaasVM`), not a name, id, time or message
@@ -35,7 +34,7 @@ _REQUEST_HEADERS = ("content-type", "x-ms-client-request-id")
 _counter = itertools.count()
 
 
-def _shape(value: Any, path: str = "") -> Iterator[str]:
+def _shape(value: object, path: str = "") -> Iterator[str]:
     """Key paths with JSON types, and the values of enum-like strings (list elements share `[]`)."""
     if isinstance(value, dict):
         yield f"{path}{{}}"
@@ -51,12 +50,12 @@ def _shape(value: Any, path: str = "") -> Iterator[str]:
         yield f"{path}:{type(value).__name__}"
 
 
-def signature(operation: str, status: int, request_body: Any, response_body: Any) -> str:
+def signature(operation: str, status: int, request_body: object, response_body: object) -> str:
     text = "\n".join(sorted({*_shape(request_body, "q"), *_shape(response_body, "r")}))
     return hashlib.sha1(f"{operation} {status}\n{text}".encode()).hexdigest()
 
 
-def _json_or_none(raw: bytes) -> Any:
+def _json_or_none(raw: bytes) -> object:
     if not raw.strip():
         return None
     try:

@@ -61,7 +61,7 @@ _APPLICATION_FIELDS: dict[str, type] = {
 }
 
 
-def gallery_applications(value: Any, subscription: str, rg: str, where: str) -> list[dict[str, Any]]:
+def gallery_applications(value: object, subscription: str, rg: str, where: str) -> list[dict[str, Any]]:
     """`galleryApplications`: application versions as ids or `[rg/]gallery/application/version`, or
     ARM's VMGalleryApplication mappings; answered as `properties.applicationProfile.galleryApplications`."""
     if value is None:
@@ -114,7 +114,7 @@ _PATCH_OPERATION_STATUS = ("Unknown", "InProgress", "Failed", "Succeeded", "Comp
 PATCHED_AT = "2024-01-15T09:10:00+00:00"
 
 
-def patch_status(value: Any, vm_id: str, where: str) -> dict[str, Any] | None:
+def patch_status(value: object, vm_id: str, where: str) -> dict[str, Any] | None:
     """`patchStatus`: true (an assessment that found nothing), or ARM's `availablePatchSummary` and
     `lastPatchInstallationSummary` with the fields that differ from a clean run; None when not stated."""
     if value is None or value is False:

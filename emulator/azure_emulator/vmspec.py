@@ -222,7 +222,7 @@ def _ephemeral(doc: Mapping[str, Any], lun: int | None, managed: bool, where: st
     return "CacheDisk" if value is True else str(value)
 
 
-def _encryption(value: Any, where: str) -> Encryption | None:
+def _encryption(value: object, where: str) -> Encryption | None:
     if value in (None, False, "none", "None"):
         return None
     if isinstance(value, str):
@@ -241,7 +241,7 @@ def _encryption(value: Any, where: str) -> Encryption | None:
     )
 
 
-def _security_type(value: Any, where: str) -> str | None:
+def _security_type(value: object, where: str) -> str | None:
     """securityProfile.securityType: TrustedLaunch or ConfidentialVM (SPEC computeRPCommon SecurityTypes)."""
     if value in (None, "", "Standard"):
         return None
@@ -250,26 +250,33 @@ def _security_type(value: Any, where: str) -> str | None:
     return str(value)
 
 
-def build_vm(
-    doc: Mapping[str, Any],
-    subscription: str,
-    *,
-    default_location: str,
-    rg_locations: Mapping[str, str] | None = None,
-    index: int = 0,
-) -> VmBundle:
-    """Parse one inventory VM document (after defaults) into its records."""
-    name = str(required(doc, "name", "vm"))
-    where = f"vm '{name}'"
-    rg = str(required(doc, "resourceGroup", where))
-    location = ids.norm_location(str(doc.get("location") or (rg_locations or {}).get(ids.key(rg)) or default_location))
+@dataclass(frozen=True)
+class _Os:
+    """What the OS preset and its overrides give a VM: its type, name, version and image."""
+
+    os_type: str
+    os_name: str
+    os_version: str
+    image: dict[str, str]
+
+
+def _os(doc: Mapping[str, Any], where: str) -> _Os:
+    """`os:` names a preset (default by `osType`); `osType`, `osName`, `osVersion`, `image` override it."""
     os_type_hint = str(doc.get("osType", "Linux")).lower()
     preset_name = str(doc.get("os") or DEFAULT_OS.get(os_type_hint, "ubuntu")).lower().replace("-", "").replace(" ", "")
     if preset_name not in OS_PRESETS:
         raise InventoryError(f"{where}: unknown os preset '{doc.get('os')}' (one of {', '.join(OS_PRESETS)})")
     preset = OS_PRESETS[preset_name]
-    os_type = str(doc.get("osType", preset["osType"])).capitalize()
-    image = {**preset["image"], **{k: str(v) for k, v in (doc.get("image") or {}).items()}}
+    return _Os(
+        os_type=str(doc.get("osType", preset["osType"])).capitalize(),
+        os_name=str(doc.get("osName", preset["osName"])),
+        os_version=str(doc.get("osVersion", preset["osVersion"])),
+        image={**preset["image"], **{k: str(v) for k, v in (doc.get("image") or {}).items()}},
+    )
+
+
+def _agent(doc: Mapping[str, Any], os_type: str, where: str) -> tuple[Agent, str]:
+    """The guest agent's status and version (`agent: NotReady` is short for `agent: {status: NotReady}`)."""
     agent_doc = doc.get("agent") or {}
     if isinstance(agent_doc, str):
         agent_doc = {"status": agent_doc}
@@ -278,6 +285,18 @@ def build_vm(
     except ValueError as exc:
         raise InventoryError(f"{where}: agent.status must be Ready, NotReady or NotInstalled") from exc
     installed = agent is not Agent.NOT_INSTALLED
+    return agent, str(agent_doc.get("version", DEFAULT_AGENT_VERSION[os_type.lower()] if installed else "Unknown"))
+
+
+@dataclass(frozen=True)
+class _Disks:
+    os_disk: Disk
+    data_disks: list[Disk]
+    encryption: Encryption | None
+
+
+def _disks(doc: Mapping[str, Any], subscription: str, rg: str, name: str, where: str) -> _Disks:
+    """The OS and data disks (`dataDisks: 3` is three default disks) and the encryption over them."""
     data_doc = doc.get("dataDisks") or []
     if isinstance(data_doc, int):
         data_doc = [{} for _ in range(data_doc)]
@@ -293,6 +312,66 @@ def build_vm(
         encryption.secret_url = encryption.secret_url or (
             f"https://kv-{rg}.vault.azure.net/secrets/{name}-bek/{ids.stable_uuid(name).replace('-', '')}"
         )
+    return _Disks(os_disk, data_disks, encryption)
+
+
+def _extensions(doc: Mapping[str, Any], where: str) -> list[Extension]:
+    return [
+        Extension(
+            str(e["name"]),
+            str(e.get("publisher", "Microsoft.Azure.Extensions")),
+            str(e.get("type", e["name"])),
+            str(e.get("version", "1.0")),
+            settings=dict(e.get("settings") or {}),
+            tags=tags_of(e.get("tags"), f"{where} extension '{e['name']}'"),
+            force_update_tag=str(e["forceUpdateTag"]) if e.get("forceUpdateTag") is not None else None,
+        )
+        for e in doc.get("extensions") or []
+    ]
+
+
+def _ade_extension(encryption: Encryption, os_type: str) -> Extension:
+    """The Azure Disk Encryption extension an encrypted VM carries (single pass, or dual pass with AAD)."""
+    linux = os_type == "Linux"
+    version = {("ADE", True): "1.1", ("ADE", False): "2.2", ("ADE-AAD", True): "0.1", ("ADE-AAD", False): "1.1"}
+    name = "AzureDiskEncryptionForLinux" if linux else "AzureDiskEncryption"
+    return Extension(name, "Microsoft.Azure.Security", name, version[(encryption.method, linux)])
+
+
+def _place(vm: Vm, doc: Mapping[str, Any], where: str) -> None:
+    """Where the VM runs: placement group, scale set, standby pool and availability set."""
+    subscription, rg = vm.subscription, vm.resource_group
+    place = vmprofile.placement(doc, subscription, rg, where)
+    vm.proximity_placement_group, vm.scale_set, vm.in_standby_pool = (
+        place.proximity_placement_group,
+        place.scale_set,
+        place.in_standby_pool,
+    )
+    if doc.get("availabilitySet"):
+        aset_rg, aset = split_ref(str(doc["availabilitySet"]), rg, 1)
+        vm.availability_set = ids.resource_id(subscription, aset_rg, "Microsoft.Compute", "availabilitySets", aset)
+        # Azure spreads a set's VMs over its domains (2 fault, 5 update by default); a stable pick here
+        domains = _digest(subscription, rg, vm.name)
+        vm.fault_domain, vm.update_domain = domains[6] % 2, domains[7] % 5
+
+
+def build_vm(
+    doc: Mapping[str, Any],
+    subscription: str,
+    *,
+    default_location: str,
+    rg_locations: Mapping[str, str] | None = None,
+    index: int = 0,
+) -> VmBundle:
+    """Parse one inventory VM document (after defaults) into its records."""
+    name = str(required(doc, "name", "vm"))
+    where = f"vm '{name}'"
+    rg = str(required(doc, "resourceGroup", where))
+    location = ids.norm_location(str(doc.get("location") or (rg_locations or {}).get(ids.key(rg)) or default_location))
+    os = _os(doc, where)
+    agent, agent_version = _agent(doc, os.os_type, where)
+    installed = agent is not Agent.NOT_INSTALLED
+    disks = _disks(doc, subscription, rg, name, where)
     # Freeze the flags derived from the agent at creation: installing the agent later (an admin
     # update of `agent`) does not change provisionVMAgent, which only a new VM could.
     doc = {
@@ -309,128 +388,101 @@ def build_vm(
         tags=tags_of(doc.get("tags"), where),
         size=str(doc.get("size", "Standard_D2s_v3")),
         zones=[str(z) for z in doc.get("zones") or []],
-        os_type=os_type,
-        os_name=str(doc.get("osName", preset["osName"])),
-        os_version=str(doc.get("osVersion", preset["osVersion"])),
-        image=image,
+        os_type=os.os_type,
+        os_name=os.os_name,
+        os_version=os.os_version,
+        image=os.image,
         agent=agent,
-        agent_version=str(agent_doc.get("version", DEFAULT_AGENT_VERSION[os_type.lower()] if installed else "Unknown")),
-        power_state=_power_state(doc, [os_disk, *data_disks]),
+        agent_version=agent_version,
+        power_state=_power_state(doc, [disks.os_disk, *disks.data_disks]),
         provisioning_state=str(doc.get("provisioningState", "Succeeded")),
-        provision_vm_agent=bool(doc.get("provisionVMAgent", installed)),
-        allow_extension_operations=bool(doc.get("allowExtensionOperations", installed)),
-        os_disk=os_disk,
-        data_disks=data_disks,
-        encryption=encryption,
+        provision_vm_agent=bool(doc["provisionVMAgent"]),
+        allow_extension_operations=bool(doc["allowExtensionOperations"]),
+        os_disk=disks.os_disk,
+        data_disks=disks.data_disks,
+        encryption=disks.encryption,
         security_type=_security_type(doc.get("securityType"), where),
         http_proxy=doc.get("httpProxy"),
         vm_id=ids.stable_uuid(subscription, rg, name, "vmId"),
         computer_name=str(doc.get("computerName", name[:15])),
-        extensions=[
-            Extension(
-                str(e["name"]),
-                str(e.get("publisher", "Microsoft.Azure.Extensions")),
-                str(e.get("type", e["name"])),
-                str(e.get("version", "1.0")),
-                settings=dict(e.get("settings") or {}),
-                tags=tags_of(e.get("tags"), f"{where} extension '{e['name']}'"),
-                force_update_tag=str(e["forceUpdateTag"]) if e.get("forceUpdateTag") is not None else None,
-            )
-            for e in doc.get("extensions") or []
-        ],
+        extensions=_extensions(doc, where),
         user_data=str(doc["userData"]) if doc.get("userData") is not None else None,
         boot_diagnostics=doc.get("bootDiagnostics", True) is not False,
         boot_diagnostics_uri=(str(doc["bootDiagnostics"]) if isinstance(doc.get("bootDiagnostics"), str) else None),
     )
-    place = vmprofile.placement(doc, subscription, rg, where)
-    vm.proximity_placement_group, vm.scale_set, vm.in_standby_pool = (
-        place.proximity_placement_group,
-        place.scale_set,
-        place.in_standby_pool,
-    )
+    _place(vm, doc, where)
     vm.gallery_applications = vmprofile.gallery_applications(doc.get("galleryApplications"), subscription, rg, where)
     vm.patch_status = vmprofile.patch_status(doc.get("patchStatus"), vm.id, where)
-    if doc.get("availabilitySet"):
-        aset_rg, aset = split_ref(str(doc["availabilitySet"]), rg, 1)
-        vm.availability_set = ids.resource_id(subscription, aset_rg, "Microsoft.Compute", "availabilitySets", aset)
-        # Azure spreads a set's VMs over its domains (2 fault, 5 update by default); a stable pick here
-        domains = _digest(subscription, rg, name)
-        vm.fault_domain, vm.update_domain = domains[6] % 2, domains[7] % 5
-    if encryption:
-        linux = os_type == "Linux"
-        version = {("ADE", True): "1.1", ("ADE", False): "2.2", ("ADE-AAD", True): "0.1", ("ADE-AAD", False): "1.1"}
-        vm.extensions.append(
-            Extension(
-                "AzureDiskEncryptionForLinux" if linux else "AzureDiskEncryption",
-                "Microsoft.Azure.Security",
-                "AzureDiskEncryptionForLinux" if linux else "AzureDiskEncryption",
-                version[(encryption.method, linux)],
-            )
-        )
+    if disks.encryption:
+        vm.extensions.append(_ade_extension(disks.encryption, os.os_type))
     bundle = VmBundle(vm, [], [], [], [])
-    nic_docs = doc.get("nics") or [{}]
-    for n, nic_doc in enumerate(nic_docs):
-        if isinstance(nic_doc, str):
-            nic_doc = {"name": nic_doc}
-        nic_name = str(nic_doc.get("name") or (f"{name}-nic" if n == 0 else f"{name}-nic{n}"))
-        vnet_rg, vnet, subnet = split_ref(str(nic_doc.get("subnet") or f"vnet-{location}/default"), rg, 2)
-        nsg_ref = nic_doc.get("nsg")
-        nsg_id = None
-        if nsg_ref:
-            nsg_rg, nsg_name = split_ref(str(nsg_ref), rg, 1)
-            nsg_id = ids.resource_id(subscription, nsg_rg, "Microsoft.Network", "networkSecurityGroups", nsg_name)
-            bundle.nsgs.append((nsg_rg, nsg_name, location))
-        bundle.subnets.append((vnet_rg, vnet, subnet, location))
-        digest = _digest(subscription, rg, nic_name)
-        configs: list[IpConfig] = []
-        for c in range(1 + int(nic_doc.get("extraIpConfigs", 0))):
-            public = nic_doc.get("publicIp") if c == 0 else None
-            public_id = None
-            if public:
-                pip = f"{nic_name}-pip" if public is True else str(public)
-                public_id = ids.resource_id(subscription, rg, "Microsoft.Network", "publicIPAddresses", pip)
-            pools = []
-            for pool in (nic_doc.get("loadBalancerPools") or []) if c == 0 else []:
-                lb_rg, lb, pool_name = split_ref(str(pool), rg, 2)
-                pools.append(
-                    ids.resource_id(
-                        subscription, lb_rg, "Microsoft.Network", "loadBalancers", lb, "backendAddressPools", pool_name
-                    )
-                )
-            given = nic_doc.get("privateIp") if c == 0 else (nic_doc.get("extraPrivateIps") or [])[c - 1 : c]
-            given = given[0] if isinstance(given, list) and given else given
-            ip_seed = int.from_bytes(digest[:4], "big") + c
-            configs.append(
-                IpConfig(
-                    name="ipconfig1" if c == 0 else f"ipconfig{c + 1}",
-                    private_ip=str(given) if given else f"10.{digest[0] % 200}.{digest[1]}.{ip_seed % 250 + 4}",
-                    primary=c == 0,
-                    public_ip_id=public_id,
-                    lb_pool_ids=pools,
-                    seed=None if given else ip_seed,
-                )
-            )
-        nic = Nic(
-            subscription=subscription,
-            resource_group=rg,
-            name=nic_name,
-            location=location,
-            subnet_id=ids.resource_id(
-                subscription, vnet_rg, "Microsoft.Network", "virtualNetworks", vnet, "subnets", subnet
-            ),
-            nsg_id=nsg_id,
-            ip_configs=configs,
-            primary=n == 0,
-            vm_id=vm.id,
-            mac="-".join(f"{b:02X}" for b in (0x00, 0x0D, 0x3A, digest[3], digest[4], digest[5])),
-            accelerated_networking=bool(nic_doc.get("acceleratedNetworking", False)),
-        )
+    for n, nic_doc in enumerate(doc.get("nics") or [{}]):
+        nic = _nic({"name": nic_doc} if isinstance(nic_doc, str) else nic_doc, n, vm, bundle)
         bundle.nics.append(nic)
         vm.nic_ids.append(nic.id)
     for disk in vm.disks:
         if not disk.managed and disk.storage_account:
             bundle.storage_accounts.append((disk.storage_account_rg or rg, disk.storage_account, location))
     return bundle
+
+
+def _nic(doc: Mapping[str, Any], n: int, vm: Vm, bundle: VmBundle) -> Nic:
+    """The VM's `n`th NIC; the subnet and NSG it names join the bundle (created if missing)."""
+    subscription, rg, location = vm.subscription, vm.resource_group, vm.location
+    nic_name = str(doc.get("name") or (f"{vm.name}-nic" if n == 0 else f"{vm.name}-nic{n}"))
+    vnet_rg, vnet, subnet = split_ref(str(doc.get("subnet") or f"vnet-{location}/default"), rg, 2)
+    nsg_id = None
+    if doc.get("nsg"):
+        nsg_rg, nsg_name = split_ref(str(doc["nsg"]), rg, 1)
+        nsg_id = ids.resource_id(subscription, nsg_rg, "Microsoft.Network", "networkSecurityGroups", nsg_name)
+        bundle.nsgs.append((nsg_rg, nsg_name, location))
+    bundle.subnets.append((vnet_rg, vnet, subnet, location))
+    digest = _digest(subscription, rg, nic_name)
+    return Nic(
+        subscription=subscription,
+        resource_group=rg,
+        name=nic_name,
+        location=location,
+        subnet_id=ids.resource_id(
+            subscription, vnet_rg, "Microsoft.Network", "virtualNetworks", vnet, "subnets", subnet
+        ),
+        nsg_id=nsg_id,
+        ip_configs=[
+            _ip_config(doc, c, nic_name, rg, subscription, digest) for c in range(1 + int(doc.get("extraIpConfigs", 0)))
+        ],
+        primary=n == 0,
+        vm_id=vm.id,
+        mac="-".join(f"{b:02X}" for b in (0x00, 0x0D, 0x3A, digest[3], digest[4], digest[5])),
+        accelerated_networking=bool(doc.get("acceleratedNetworking", False)),
+    )
+
+
+def _ip_config(doc: Mapping[str, Any], c: int, nic_name: str, rg: str, subscription: str, digest: bytes) -> IpConfig:
+    """The NIC's `c`th IP configuration: the first carries the public IP and load balancer pools."""
+    public = doc.get("publicIp") if c == 0 else None
+    public_id = None
+    if public:
+        pip = f"{nic_name}-pip" if public is True else str(public)
+        public_id = ids.resource_id(subscription, rg, "Microsoft.Network", "publicIPAddresses", pip)
+    pools = []
+    for pool in (doc.get("loadBalancerPools") or []) if c == 0 else []:
+        lb_rg, lb, pool_name = split_ref(str(pool), rg, 2)
+        pools.append(
+            ids.resource_id(
+                subscription, lb_rg, "Microsoft.Network", "loadBalancers", lb, "backendAddressPools", pool_name
+            )
+        )
+    given = doc.get("privateIp") if c == 0 else (doc.get("extraPrivateIps") or [])[c - 1 : c]
+    given = given[0] if isinstance(given, list) and given else given
+    ip_seed = int.from_bytes(digest[:4], "big") + c
+    return IpConfig(
+        name="ipconfig1" if c == 0 else f"ipconfig{c + 1}",
+        private_ip=str(given) if given else f"10.{digest[0] % 200}.{digest[1]}.{ip_seed % 250 + 4}",
+        primary=c == 0,
+        public_ip_id=public_id,
+        lb_pool_ids=pools,
+        seed=None if given else ip_seed,
+    )
 
 
 def place_in_subnet(nic: Nic, address_prefix: str) -> None:

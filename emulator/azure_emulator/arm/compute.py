@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from azure_emulator import errors, ids
+from azure_emulator import errors, ids, resource_types
 from azure_emulator.arm.base import Call, Reply, iso, page, route, same, tags_of
 from azure_emulator.arm.vaults import SUB
 from azure_emulator.errors import ArmError
-from azure_emulator.records import Disk, Extension, Vm
-from azure_emulator.state import ManagedDisk, State
+from azure_emulator.records import Disk, Extension, ManagedDisk, Vm
+from azure_emulator.state import State
 from azure_emulator.verdicts import Agent
 
 RG = SUB + "/resourceGroups/{rg}/providers/Microsoft.Compute"
@@ -216,7 +216,7 @@ def vm_json(
         config["enableAutomaticUpdates"] = True
     else:
         config["disablePasswordAuthentication"] = True
-    nics = [n for n in (state.by_id("nics", i) for i in vm.nic_ids) if n is not None]
+    nics = [n for n in (state.find(resource_types.NICS, i) for i in vm.nic_ids) if n is not None]
     props: dict[str, Any] = {
         "vmId": vm.vm_id,
         "hardwareProfile": {"vmSize": vm.size},

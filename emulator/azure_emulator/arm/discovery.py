@@ -11,6 +11,7 @@ from azure_emulator.arm.base import Call, Reply, accepted, iaas_only, page, pars
 from azure_emulator.arm.protection import FABRIC, LOCATIONS, check_fabric
 from azure_emulator.arm.vaults import VAULT, find_operation, find_vault, operation_json
 from azure_emulator.backup_model import ProtectedItem, Vault
+from azure_emulator.records import Vm
 
 A = "Microsoft.RecoveryServices/vaults"
 
@@ -57,7 +58,7 @@ def list_protectable(call: Call) -> Reply:
             ):
                 yield vm
 
-    def render(vm: Any) -> dict[str, Any]:
+    def render(vm: Vm) -> dict[str, Any]:
         container = ids.container_name(vm.resource_group, vm.name)
         return {
             "id": (

@@ -4,17 +4,18 @@ NIC, service tags."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, TypeVar
 
-from azure_emulator import errors, ids, netrules
+from azure_emulator import errors, ids, netrules, resource_types
 from azure_emulator.arm.base import Call, Reply, drop_none, page, ref, route, same
 from azure_emulator.arm.vaults import SUB
 from azure_emulator.lro import Operation
 from azure_emulator.records import Nic, Nsg, Vnet
-from azure_emulator.state import State
+from azure_emulator.state import State, Subscription
 
 RG = SUB + "/resourceGroups/{rg}/providers/Microsoft.Network"
 N = "Microsoft.Network"
+T = TypeVar("T")
 
 
 def _dns_label(subnet_id: str) -> str:
@@ -129,24 +130,23 @@ def vnet_json(vnet: Vnet) -> dict[str, Any]:
     }
 
 
-def _find(call: Call, index: str, param: str, type_path: str) -> Any:
+def _find(call: Call, kind: resource_types.ResourceType[T], param: str) -> T:
     sub = call.sub()
     call.state.group(sub, call.params["rg"])
-    found = getattr(sub, index).get(call.params["rg"], call.params[param])
+    found = sub.of(kind).get(call.params["rg"], call.params[param])
     if found is None:
-        raise errors.resource_not_found(type_path, call.params[param], call.params["rg"])
+        raise errors.resource_not_found(kind.arm_type, call.params[param], call.params["rg"])
     return found
 
 
-def _in_group(call: Call, index: str) -> list[Any]:
+def _in_group(call: Call, kind: resource_types.ResourceType[T]) -> list[T]:
     sub = call.sub()
     call.state.group(sub, call.params["rg"])
-    result: list[Any] = getattr(sub, index).in_group(call.params["rg"])
-    return result
+    return sub.of(kind).in_group(call.params["rg"])
 
 
 def get_nic(call: Call) -> Reply:
-    return Reply(200, nic_json(_find(call, "nics", "nic", f"{N}/networkInterfaces")))
+    return Reply(200, nic_json(_find(call, resource_types.NICS, "nic")))
 
 
 def delete_nic(call: Call) -> Reply:
@@ -168,7 +168,7 @@ def delete_nic(call: Call) -> Reply:
 
 
 def list_nics(call: Call) -> Reply:
-    return page(call, iter(_in_group(call, "nics")), nic_json)
+    return page(call, iter(_in_group(call, resource_types.NICS)), nic_json)
 
 
 def list_all_nics(call: Call) -> Reply:
@@ -176,11 +176,11 @@ def list_all_nics(call: Call) -> Reply:
 
 
 def get_nsg(call: Call) -> Reply:
-    return Reply(200, nsg_json(_find(call, "nsgs", "nsg", f"{N}/networkSecurityGroups")))
+    return Reply(200, nsg_json(_find(call, resource_types.NSGS, "nsg")))
 
 
 def list_nsgs(call: Call) -> Reply:
-    return page(call, iter(_in_group(call, "nsgs")), nsg_json)
+    return page(call, iter(_in_group(call, resource_types.NSGS)), nsg_json)
 
 
 def list_all_nsgs(call: Call) -> Reply:
@@ -188,7 +188,7 @@ def list_all_nsgs(call: Call) -> Reply:
 
 
 def _rules(call: Call, default: bool) -> tuple[Nsg, list[netrules.Rule]]:
-    nsg: Nsg = _find(call, "nsgs", "nsg", f"{N}/networkSecurityGroups")
+    nsg: Nsg = _find(call, resource_types.NSGS, "nsg")
     return nsg, list(netrules.DEFAULT_RULES if default else nsg.rules)
 
 
@@ -220,11 +220,11 @@ def get_default_rule(call: Call) -> Reply:
 
 
 def get_vnet(call: Call) -> Reply:
-    return Reply(200, vnet_json(_find(call, "vnets", "vnet", f"{N}/virtualNetworks")))
+    return Reply(200, vnet_json(_find(call, resource_types.VNETS, "vnet")))
 
 
 def list_vnets(call: Call) -> Reply:
-    return page(call, iter(_in_group(call, "vnets")), vnet_json)
+    return page(call, iter(_in_group(call, resource_types.VNETS)), vnet_json)
 
 
 def list_all_vnets(call: Call) -> Reply:
@@ -232,7 +232,7 @@ def list_all_vnets(call: Call) -> Reply:
 
 
 def get_subnet(call: Call) -> Reply:
-    vnet: Vnet = _find(call, "vnets", "vnet", f"{N}/virtualNetworks")
+    vnet: Vnet = _find(call, resource_types.VNETS, "vnet")
     key = ids.key(call.params["subnet"])
     if key not in vnet.subnets:
         raise errors.resource_not_found(f"{N}/virtualNetworks/subnets", call.params["subnet"], call.params["rg"])
@@ -240,7 +240,7 @@ def get_subnet(call: Call) -> Reply:
 
 
 def list_subnets(call: Call) -> Reply:
-    vnet: Vnet = _find(call, "vnets", "vnet", f"{N}/virtualNetworks")
+    vnet: Vnet = _find(call, resource_types.VNETS, "vnet")
     return page(call, iter(list(vnet.subnets)), lambda k: subnet_json(vnet, k))
 
 
@@ -249,7 +249,7 @@ def list_subnets(call: Call) -> Reply:
 # resource is the one that configuration references (Standard SKU, static IPv4, as Azure creates for VMs).
 
 
-def _public_ips(sub: Any) -> list[tuple[Nic, str]]:
+def _public_ips(sub: Subscription) -> list[tuple[Nic, str]]:
     """Every (NIC, ipConfiguration name) that references a public IP, in NIC order."""
     return [(nic, c.name) for nic in sub.nics.values() for c in nic.ip_configs if c.public_ip_id]
 
@@ -402,7 +402,7 @@ def effective_nsgs(state: State, nic: Nic) -> dict[str, Any]:
         (nic.nsg_id, {"networkInterface": {"id": nic.id}}),
         (subnet.nsg_id if subnet else None, {"subnet": {"id": nic.subnet_id}}),
     ):
-        nsg: Nsg | None = state.by_id("nsgs", nsg_id)
+        nsg: Nsg | None = state.find(resource_types.NSGS, nsg_id)
         if nsg is None:
             continue
         rules = [
@@ -422,7 +422,7 @@ def effective_nsgs(state: State, nic: Nic) -> dict[str, Any]:
 
 def list_effective_nsgs(call: Call) -> Reply:
     """200 with the rules, or (setting `effectiveNsgAsync`) 202 + Location answered later with them."""
-    nic: Nic = _find(call, "nics", "nic", f"{N}/networkInterfaces")
+    nic: Nic = _find(call, resource_types.NICS, "nic")
     if not call.state.settings.effective_nsg_async:
         return Reply(200, effective_nsgs(call.state, nic))
     op = Operation(
@@ -445,7 +445,7 @@ def network_operation_result(call: Call) -> Reply:
         raise errors.backup_resource_not_found("operation", call.params["op"])
     if not op.done:
         return Reply(202, None, {"Location": call.url(call.path), "Retry-After": str(call.state.settings.retry_after)})
-    nic: Nic | None = call.state.by_id("nics", op.target)
+    nic: Nic | None = call.state.find(resource_types.NICS, op.target)
     if nic is None:
         raise errors.backup_resource_not_found("network interface", str(op.target))
     return Reply(200, effective_nsgs(call.state, nic))

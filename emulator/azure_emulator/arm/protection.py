@@ -106,7 +106,7 @@ def get_item(call: Call) -> Reply:
     return Reply(200, render_item(vault, item, extended=expand.lower() == "extendedinfo"))
 
 
-def _policy(vault: Vault, policy_id: Any) -> Policy:
+def _policy(vault: Vault, policy_id: object) -> Policy:
     text = str(policy_id or "")
     prefix = f"{vault.id}/backupPolicies/".lower()
     if not text.lower().startswith(prefix):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_emulator import apiversions, ids
+from azure_emulator import apiversions, ids, resource_types
 from azure_emulator.arm.base import Call, Reply, page, route, tags_of
 from azure_emulator.errors import ArmError
 from azure_emulator.state import State, Subscription
@@ -110,9 +110,7 @@ def put_group(call: Call) -> Reply:
 
 
 def _holds_resources(sub: Subscription, rg: str) -> bool:
-    return any(
-        getattr(sub, index).in_group(rg) for index in ("vms", "nics", "nsgs", "vnets", "storage", "disks", "vaults")
-    )
+    return any(sub.of(kind).in_group(rg) for kind in resource_types.ALL)
 
 
 def delete_group(call: Call) -> Reply:

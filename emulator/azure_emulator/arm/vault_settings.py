@@ -20,7 +20,7 @@ SOFT_DELETE = ("Enabled", "Disabled", "AlwaysON")
 IMMUTABILITY = ("Disabled", "Unlocked", "Locked")
 
 
-def _identity(v: Vault, doc: Any, tenant: str) -> dict[str, Any] | None:
+def _identity(v: Vault, doc: object, tenant: str) -> dict[str, Any] | None:
     if not isinstance(doc, Mapping) or not doc.get("type"):
         raise errors.invalid_parameter("identity")
     kind = str(doc["type"])
@@ -52,7 +52,7 @@ def _merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _one_of(value: Any, allowed: tuple[str, ...], name: str) -> str:
+def _one_of(value: object, allowed: tuple[str, ...], name: str) -> str:
     for a in allowed:
         if isinstance(value, str) and value.lower() == a.lower():
             return a
@@ -136,22 +136,23 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     v.etag_time = call.now
 
 
-def _encryption(v: Vault, doc: Any) -> dict[str, Any] | None:
+def _encryption(v: Vault, doc: object) -> dict[str, Any] | None:
     """Customer-managed keys cannot be turned off once on, nor infrastructure encryption changed."""
-    key_uri = ((doc or {}).get("keyVaultProperties") or {}).get("keyUri") if isinstance(doc, Mapping) else None
+    given: Mapping[str, Any] = doc if isinstance(doc, Mapping) else {}
+    key_uri = (given.get("keyVaultProperties") or {}).get("keyUri")
     if v.encryption:
         if not key_uri:
             raise errors.invalid_parameter("encryption", "Encryption with customer-managed keys cannot be disabled.")
         old_infra = v.encryption.get("infrastructureEncryption")
-        new_infra = doc.get("infrastructureEncryption", old_infra)
+        new_infra = given.get("infrastructureEncryption", old_infra)
         if old_infra and new_infra != old_infra:
             raise errors.invalid_parameter("encryption", "infrastructureEncryption cannot be changed once set.")
-        return _merge(v.encryption, doc)
+        return _merge(v.encryption, given)
     if doc is None:
         return None
     if not key_uri:
         raise errors.invalid_parameter("encryption", "keyVaultProperties.keyUri is required.")
-    return copy.deepcopy(dict(doc))
+    return copy.deepcopy(dict(given))
 
 
 def storage_model_modify_error() -> ArmError:
