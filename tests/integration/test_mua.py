@@ -18,7 +18,7 @@ from tests.integration.arm import Arm
 from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, vault
 
 GUARD = f"/subscriptions/{SUB}/resourceGroups/rg-security/providers/Microsoft.DataProtection/resourceGuards/sec-guard"
-APPROVAL_RETRY = 300.0 * 0.02  # LoopSettings.approval_retry under the harness's --retry-scale 0.02
+APPROVAL_RETRY = 120.0 * 0.02  # LoopSettings.approval_retry under the harness's --retry-scale 0.02
 
 
 @pytest.fixture

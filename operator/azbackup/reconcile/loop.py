@@ -43,10 +43,10 @@ class LoopSettings:
     """First delay after an error a human must fix (credential, permission); doubles per attempt."""
     max_retry: float = 1800.0
     """Cap of the doubling delays."""
-    approval_retry: float = 300.0
+    approval_retry: float = 120.0
     """Seconds between tries of an operation waiting for Multi-User Authorization approval. Fixed, never
     doubled: an approval (a PIM activation on the Resource Guard) lasts a bounded window, which a doubled
-    delay could sleep through; each try is one refused write."""
+    delay could sleep through. Each try is one refused write, so waiting costs one write per interval."""
     transient_grace: float = 300.0
     """How long a Ready object keeps its Ready state through consecutive transient errors (429, 5xx,
     connection) before the failure is reported: a condition changes on evidence, not on a failed read."""
