@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.integration.arm import Arm
-from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, vault
+from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
 
 GUARD = f"/subscriptions/{SUB}/resourceGroups/rg-security/providers/Microsoft.DataProtection/resourceGuards/sec-guard"
 APPROVAL_RETRY = 120.0 * 0.02  # LoopSettings.approval_retry under the harness's --retry-scale 0.02
@@ -38,9 +38,9 @@ def proxy_guard(emulator: Any) -> str | None:
     return vault_obj.resource_guard if vault_obj else None
 
 
-def waiting(cluster: Cluster, operator: OperatorProcess, operation: str) -> dict[str, Any]:
-    obj = cluster.wait_for("backupvault", "vault-mua", type_="Reconciling", reason="AwaitingMUAApproval",
-                           operator=operator)
+def waiting(cluster: Cluster, operator: OperatorProcess, operation: str, kind: str = "backupvault",
+            name: str = "vault-mua") -> dict[str, Any]:
+    obj = cluster.wait_for(kind, name, type_="Reconciling", reason="AwaitingMUAApproval", operator=operator)
     reconciling = next(c for c in obj["status"]["conditions"] if c["type"] == "Reconciling")
     assert operation in reconciling["message"], reconciling
     assert GUARD in reconciling["message"], reconciling
@@ -104,3 +104,41 @@ def test_removing_mua_is_itself_guarded(cluster: Cluster, operator: OperatorProc
     assert not obj["status"].get("resourceGuard")
     assert emulator.admin.count("ResourceGuardProxy_UnlockDelete", 200) == 1
     assert emulator.admin.count("ResourceGuardProxy_Delete", 200) == 1
+
+
+def test_a_retention_cut_waits_for_approval_a_longer_retention_does_not(
+        cluster: Cluster, operator: OperatorProcess, emulator: Any) -> None:
+    emulator.admin.put_resource_guard(GUARD)
+    cluster.apply(vault("vault-mua", resourceGuard=GUARD), policy("daily", "vault-mua"))
+    cluster.wait_for("backuppolicy", "daily", operator=operator)
+    cluster.patch("backuppolicy", "daily", {"spec": {"retention": {"daily": {"count": 60}}}})
+    eventually(lambda: retention(emulator) == 60, what="the longer retention applied without approval")
+    cluster.wait_for("backuppolicy", "daily", operator=operator)
+
+    cluster.patch("backuppolicy", "daily", {"spec": {"retention": {"daily": {"count": 7}}}})
+    waiting(cluster, operator, "updateProtectionPolicyRequests", "backuppolicy", "daily")
+    assert retention(emulator) == 60
+    emulator.admin.approve(GUARD, "updateProtectionPolicyRequests", minutes=30)
+    cluster.wait_for("backuppolicy", "daily", timeout=4 * APPROVAL_RETRY + 30, operator=operator)
+    assert retention(emulator) == 7
+
+
+def retention(emulator: Any) -> int:
+    vault_obj = emulator.emulator.state.subscription(SUB).vaults.get("rg-backup", "vault-mua")
+    props = vault_obj.policies["daily"].properties
+    return int(props["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"])
+
+
+def test_deleting_backup_data_waits_for_approval(cluster: Cluster, operator: OperatorProcess, arm: Arm,
+                                                 emulator: Any) -> None:
+    emulator.admin.put_resource_guard(GUARD)
+    cluster.apply(vault("vault-mua", resourceGuard=GUARD),
+                  protected_vm("web", "vault-mua", vm_id("rg-web", "vm-web-02"), onDelete="DeleteData"))
+    cluster.wait_for("protectedvm", "web", reason="Protected", operator=operator)
+    cluster.delete("protectedvm", "web")
+    waiting(cluster, operator, "deleteProtectedItemRequests", "protectedvm", "web")
+    assert emulator.admin.count("ProtectedItems_Delete") == 0  # nothing is deleted before the approval
+    emulator.admin.approve(GUARD, "deleteProtectedItemRequests", minutes=30)
+    cluster.wait_gone("protectedvm", "web", timeout=4 * APPROVAL_RETRY + 60, operator=operator)
+    props = (arm.item("rg-backup", "vault-mua", "rg-web", "vm-web-02") or {}).get("properties") or {}
+    assert props.get("isScheduledForDeferredDelete")  # soft-deleted, as on any vault with soft delete on

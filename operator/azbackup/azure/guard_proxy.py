@@ -84,3 +84,23 @@ async def unlink(clients: Clients, resource_group: str, vault_id: str, vault: st
         await clients.backup.resource_guard_proxy.unlock_delete(vault, resource_group, PROXY, cast(Any, unlock))
     with errors.guard():
         await clients.backup.resource_guard_proxy.delete(vault, resource_group, PROXY)
+
+
+async def request_for(clients: Clients, resource_group: str, vault: str, operation: str) -> tuple[str, str] | None:
+    """`(guard, request)` a write must name for this operation on the vault; None when the vault has no guard
+    or its guard leaves the operation open (the proxy then lists no request for it)."""
+    proxy = await read(clients, resource_group, vault)
+    request = default_request(proxy, operation) if proxy else None
+    return (guard_of(proxy) or "", request) if request else None
+
+
+async def unlock_item_delete(clients: Clients, resource_group: str, vault: str, item_id: str) -> None:
+    """Before deleting a protected item's backup data on a guarded vault: unlock that delete with the
+    guard's approval (the example UnlockDeleteResourceGuardProxy.json names deleteProtectedItemRequests)."""
+    found = await request_for(clients, resource_group, vault, DELETE_ITEM)
+    if found is None:
+        return
+    guard, request = found
+    unlock = {"resourceGuardOperationRequests": [request], "resourceToBeDeleted": item_id}
+    with guarded(DELETE_ITEM, guard):
+        await clients.backup.resource_guard_proxy.unlock_delete(vault, resource_group, PROXY, cast(Any, unlock))

@@ -64,6 +64,7 @@ def chapter(plane: control_plane.ControlPlane, emulator: EmulatorAdmin, namespac
         print("    the vault never waited for approval")
         return False
     why = str(_condition(waiting, "Reconciling").get("message")).split("; Azure said")[0]
+    why = why.replace(GUARD, GUARD.rsplit("/", 1)[1])  # the guard's name reads better than its id here
     print(f"    Ready=False, Reconciling=True AwaitingMUAApproval: {why}.\n    Azure refused the write; soft "
           "delete stays on; the operator tries again at a fixed interval, not in a loop")
 

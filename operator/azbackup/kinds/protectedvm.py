@@ -15,7 +15,7 @@ from typing import Any, cast
 from azbackup import checks
 from azbackup.api import crds, names
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
-from azbackup.azure import configure_jobs, errors, operations
+from azbackup.azure import configure_jobs, errors, guard_proxy, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key
@@ -327,6 +327,11 @@ class ProtectedVMClient:
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         if self.spec.on_delete == "DeleteData":
+            if self.vault_status.get("resourceGuard"):
+                # Stop protection with delete data is a critical operation: no approval, no delete.
+                await guard_proxy.unlock_item_delete(self.clients, self.vault.resource_group, self.vault.vault_name,
+                                                     f"{self.vault_id}/backupFabrics/{pb.FABRIC}/protectionContainers"
+                                                     f"/{self.ref.container}/protectedItems/{self.ref.item}")
             capture = operations.HeaderCapture()
             with errors.guard():
                 await self.clients.backup.protected_items.delete(
