@@ -93,7 +93,7 @@ async def test_removing_the_guard_needs_an_approved_unlock_first(emu: EmulatorPr
 async def test_a_retention_cut_is_guarded_but_a_longer_retention_is_not(emu: EmulatorProcess, azure: Azure) -> None:
     await guarded_vault(azure)
     policy = await azure.backup.protection_policies.get(VAULT, RG, "DefaultPolicy")
-    body = policy.as_dict()
+    body = {"properties": policy.as_dict()["properties"]}  # a request carries no read-only id, name or type
     daily = body["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]
     daily["count"] += 5
     await azure.backup.protection_policies.create_or_update(VAULT, RG, "DefaultPolicy", body)
