@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from azbackup.devtools import control_plane
-    from azbackup.devtools.demo import EmulatorAdmin
+
+
+class EmulatorAdmin(Protocol):
+    """The emulator's admin API, as demo.EmulatorAdmin (a local process or a pod)."""
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any: ...
 
 #: The security team's guard, in a subscription of its own (the backup admin has only Reader on it).
 GUARD = ("/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-security/providers/"
