@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure_emulator.server import EmulatorProcess
 from emulator_support import SUB, Azure
-from test_emulator_backup_flow import RG, VAULT, create_vault
+from test_emulator_backup_flow import RG, VAULT, create_vault, policy_id, protect, refresh, set_item
 
 GUARD = f"/subscriptions/{SUB}/resourceGroups/rg-security/providers/Microsoft.DataProtection/resourceGuards/rg-guard"
 PROXY = (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
@@ -104,3 +104,42 @@ async def test_a_retention_cut_is_guarded_but_a_longer_retention_is_not(emu: Emu
     emu.admin.approve(GUARD, "updateProtectionPolicyRequests")
     body["properties"]["resourceGuardOperationRequests"] = [f"{GUARD}/updateProtectionPolicyRequests/default"]
     await azure.backup.protection_policies.create_or_update(VAULT, RG, "DefaultPolicy", body)
+
+
+async def test_moving_an_item_to_a_policy_that_keeps_less_is_guarded(emu: EmulatorProcess, azure: Azure) -> None:
+    await guarded_vault(azure)
+    default = await azure.backup.protection_policies.get(VAULT, RG, "DefaultPolicy")
+    short = {"properties": default.as_dict()["properties"]}
+    short["properties"]["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] = 7
+    await azure.backup.protection_policies.create_or_update(VAULT, RG, "short", short)  # a new policy: not guarded
+    await refresh(azure)
+    await protect(azure, "rg-web", "vm-web-01")
+    move = {"policyId": policy_id("short")}
+    with pytest.raises(HttpResponseError) as refused:
+        await set_item(azure, "rg-web", "vm-web-01", move)
+    assert code_of(refused.value) == (403, "LinkedAuthorizationFailed")
+    emu.admin.approve(GUARD, "updateProtectedItemRequests")
+    moved = await set_item(azure, "rg-web", "vm-web-01",
+                           {**move, "resourceGuardOperationRequests": [f"{GUARD}/updateProtectedItemRequests/default"]})
+    assert moved.properties["policyName"] == "short"
+
+
+async def test_deleting_backup_data_needs_an_approved_unlock(emu: EmulatorProcess, azure: Azure) -> None:
+    await guarded_vault(azure)
+    await refresh(azure)
+    await protect(azure, "rg-web", "vm-web-01")
+    item = (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
+            "/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-web;vm-web-01"
+            "/protectedItems/VM;iaasvmcontainerv2;rg-web;vm-web-01")
+    names = ("Azure", "IaasVMContainer;iaasvmcontainerv2;rg-web;vm-web-01", "VM;iaasvmcontainerv2;rg-web;vm-web-01")
+    with pytest.raises(HttpResponseError) as locked:
+        await azure.backup.protected_items.delete(VAULT, RG, *names)
+    assert code_of(locked.value) == (400, "UserErrorResourceGuardUnlockDeleteRequired")
+    unlock = {"resourceGuardOperationRequests": [f"{GUARD}/deleteProtectedItemRequests/default"],
+              "resourceToBeDeleted": item}
+    with pytest.raises(HttpResponseError) as refused:
+        await azure.backup.resource_guard_proxy.unlock_delete(VAULT, RG, "VaultProxy", unlock)
+    assert code_of(refused.value) == (403, "LinkedAuthorizationFailed")
+    emu.admin.approve(GUARD, "deleteProtectedItemRequests")
+    await azure.backup.resource_guard_proxy.unlock_delete(VAULT, RG, "VaultProxy", unlock)
+    await azure.backup.protected_items.delete(VAULT, RG, *names)
