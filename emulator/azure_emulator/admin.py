@@ -232,3 +232,18 @@ class AdminClient:
 
     def clear_activity_log(self) -> None:
         self.request("DELETE", "activity-log")
+
+    # -- Multi-User Authorization (admin_mua.py) -------------------------------------------------
+
+    def put_resource_guard(self, guard_id: str, *, excluded: Sequence[str] = (), description: str = "") -> Any:
+        """Declare a Resource Guard as its owner would; `excluded` lists optional request types it leaves open."""
+        return self.request("PUT", "resource-guards",
+                            {"id": guard_id, "excludedOperations": list(excluded), "description": description})
+
+    def approve(self, guard_id: str, operation: str = "*", *, minutes: float = 60, client_id: str = "*") -> Any:
+        """Grant a time-bound approval on the guard, as a PIM activation would (`operation`: a request type)."""
+        return self.request("POST", "resource-guards/approvals",
+                            {"guard": guard_id, "operation": operation, "minutes": minutes, "clientId": client_id})
+
+    def revoke_approvals(self, guard_id: str) -> None:
+        self.request("DELETE", f"resource-guards/approvals?{urllib.parse.urlencode({'guard': guard_id})}")

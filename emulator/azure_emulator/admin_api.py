@@ -15,6 +15,7 @@ from azure_emulator import (
     admin_backups,
     admin_faults,
     admin_identities,
+    admin_mua,
     admin_portal,
     admin_server,
 )
@@ -31,6 +32,7 @@ MODULES: tuple[ModuleType, ...] = (
     admin_portal,
     admin_identities,
     admin_activity,
+    admin_mua,
 )
 
 

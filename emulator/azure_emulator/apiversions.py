@@ -87,6 +87,7 @@ TYPES: dict[str, str] = {
     _V + "/backupstorageconfig": "RecoveryServicesBackup",
     _V + "/backupconfig": "RecoveryServicesBackup",
     _V + "/backupResourceGuardProxies": "RecoveryServicesBackup",
+    _V + "/backupResourceGuardProxies/unlockDelete": "RecoveryServicesBackup",
     _V + "/backupPolicies": "RecoveryServicesBackup",
     _V + "/backupFabrics/refreshContainers": "RecoveryServicesBackup",
     _V + "/backupFabrics/operationResults": "RecoveryServicesBackup",

@@ -130,6 +130,7 @@ class Vault:
     items: dict[str, ProtectedItem] = field(default_factory=dict)
     discovered: set[str] = field(default_factory=set)  #: lower-cased ids of VMs seen by the last refresh
     resource_guard: str | None = None  #: the id of the Resource Guard protecting critical operations
+    guard_linked: float | None = None  #: when the guard was associated (its proxy's lastUpdatedTime)
     jobs: list[str] = field(default_factory=list)  #: job ids, oldest first
     policy_writes: list[float] = field(default_factory=list)  #: times of accepted policy creates/edits
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from azure_emulator import errors, ids, inventory, netrules, resource_types, verdicts, vmspec
+from azure_emulator import errors, ids, inventory, mua, netrules, resource_types, verdicts, vmspec
 from azure_emulator.activity_log import ActivityLog
 from azure_emulator.backup_model import DeletedVault, Vault
 from azure_emulator.lro import Job, Operation, Timeline
@@ -151,6 +151,7 @@ class State:
         self.restores: dict[str, Restore] = {}  #: by Restore job id
         self.validations: dict[str, list[dict[str, Any]]] = {}  #: validate-operation results by operation id
         self.activity = ActivityLog()  #: Azure's Activity Log of every subscription (`activity_log.py`)
+        self.mua = mua.Registry()  #: Resource Guards, their approvals and unlocked deletes (`mua.py`)
         for sub_seed in seed.subscriptions:
             self._seed_subscription(sub_seed)
 

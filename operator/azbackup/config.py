@@ -106,7 +106,8 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
                        slow_retry=loop.slow_retry * args.retry_scale, max_retry=loop.max_retry * args.retry_scale,
                        adopt_window=loop.adopt_window * args.retry_scale,
                        record_backoff_over=loop.record_backoff_over * args.retry_scale,
-                       transient_grace=loop.transient_grace * args.retry_scale)
+                       transient_grace=loop.transient_grace * args.retry_scale,
+                       approval_retry=loop.approval_retry * args.retry_scale)
     runtime = RuntimeSettings(loop=loop, cluster_name=args.cluster_name)
     if args.retry_scale:
         runtime = replace(runtime, secret_ttl=runtime.secret_ttl * args.retry_scale,

@@ -21,6 +21,7 @@ class Retry(enum.Enum):
     FAST = "fast"
     SLOW = "slow"
     NEVER = "never"
+    APPROVAL = "approval"  # at a fixed interval: an approval window opens and closes, a doubled wait could miss it
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,14 @@ class PolicyEditBudgetExhausted(AzbackupError):
     """Azure refused a policy create/edit: the vault's 50 a day are spent (portal and CLI edits count too)."""
 
 
+class ApprovalRequired(AzbackupError):
+    """A critical operation on a vault with a Resource Guard was refused: nobody approved it on the guard yet."""
+
+    def __init__(self, message: str, *, operation: str, guard: str, code: str = "", status: int | None = None) -> None:
+        super().__init__(message, code=code, status=status)
+        self.operation, self.guard = operation, guard
+
+
 class NotFound(AzbackupError):
     """The resource is absent; callers that observe treat this as 'does not exist'."""
 
@@ -146,6 +155,7 @@ MEANING: Final[Mapping[type[AzbackupError], Meaning]] = {
     PolicyInUse: Meaning(Reason.POLICY_IN_USE),
     PolicyEditBudgetExhausted: Meaning(Reason.POLICY_EDIT_BUDGET_EXHAUSTED, stalls=False),
     NotFound: Meaning(Reason.AZURE_ERROR),
+    ApprovalRequired: Meaning(Reason.AWAITING_MUA_APPROVAL, stalls=False, retry=Retry.APPROVAL),
     Conflict: Meaning(Reason.AZURE_UNAVAILABLE, stalls=False, retry=Retry.FAST),
 }
 

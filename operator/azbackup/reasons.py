@@ -42,6 +42,8 @@ class Reason(enum.StrEnum):
     """Azure rejected the credential (wrong secret, expired certificate, bad federated token)."""
     AUTHORIZATION_FAILED = "AuthorizationFailed"
     """The identity lacks an Azure RBAC role for this operation."""
+    AWAITING_MUA_APPROVAL = "AwaitingMUAApproval"
+    """A critical operation waits for Multi-User Authorization: the vault's Resource Guard has not approved it yet."""
     SECRET_NOT_FOUND = "SecretNotFound"
     """The credentialRef Secret does not exist in the object's namespace."""
     SECRET_INVALID = "SecretInvalid"

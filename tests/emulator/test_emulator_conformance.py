@@ -223,6 +223,8 @@ OPERATIONS: dict[str, tuple[str | None, type, bool]] = {
     "Providers_Unregister": (None, resm.Provider, False),
     "ResourceGuardProxies_Get": (None, bm.ResourceGuardProxyBaseResource, True),
     "ResourceGuardProxy_Get": (None, bm.ResourceGuardProxyBaseResource, False),
+    "ResourceGuardProxy_Put": (None, bm.ResourceGuardProxyBaseResource, False),
+    "ResourceGuardProxy_UnlockDelete": (None, bm.UnlockDeleteResponse, False),
     "PublicIPAddresses_Get": (None, nm.PublicIPAddress, False),
     "PublicIPAddresses_List": (None, nm.PublicIPAddress, True),
     "PublicIPAddresses_ListAll": (None, nm.PublicIPAddress, True),
@@ -239,6 +241,7 @@ BODYLESS = {
     "ProtectionContainerRefreshOperationResults_Get",
     "ProtectedItems_CreateOrUpdate",
     "ProtectedItems_Delete",
+    "ResourceGuardProxy_Delete",
     "BackupOperationResults_Get",
     "Backups_Trigger",
     "JobCancellations_Trigger",
@@ -819,11 +822,17 @@ async def exercise_every_operation(emu: EmulatorProcess, azure: Azure) -> None:
     await r.providers.get("Microsoft.RecoveryServices")
     await r.providers.unregister("Microsoft.Storage")
     await r.providers.register("Microsoft.Storage")
-    guarded = f"/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.Resources/resourceGuards/guard"
-    assert emu.emulator is not None
-    emu.emulator.state.subscription(SUB).vaults.get("rg-legacy", "rsv-legacy").resource_guard = guarded  # type: ignore[union-attr]
+    guarded = f"/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/resourceGuards/guard"
+    await b.resource_guard_proxy.put("rsv-legacy", "rg-legacy", "VaultProxy",
+                                     {"properties": {"resourceGuardResourceId": guarded}})
     [x async for x in b.resource_guard_proxies.get("rsv-legacy", "rg-legacy")]
     await b.resource_guard_proxy.get("rsv-legacy", "rg-legacy", "VaultProxy")
+    emu.admin.approve(guarded, "deleteResourceGuardProxyRequests")
+    legacy = f"/subscriptions/{SUB}/resourceGroups/rg-legacy/providers/Microsoft.RecoveryServices/vaults/rsv-legacy"
+    await b.resource_guard_proxy.unlock_delete("rsv-legacy", "rg-legacy", "VaultProxy", {
+        "resourceGuardOperationRequests": [f"{guarded}/deleteResourceGuardProxyRequests/default"],
+        "resourceToBeDeleted": f"{legacy}/backupResourceGuardProxies/VaultProxy"})
+    await b.resource_guard_proxy.delete("rsv-legacy", "rg-legacy", "VaultProxy")
     await n.public_ip_addresses.get("rg-web", "vm-web-01-nic-pip")
     [x async for x in n.public_ip_addresses.list("rg-web")]
     [x async for x in n.public_ip_addresses.list_all()]

@@ -34,6 +34,9 @@ def test_demo_runs_end_to_end() -> None:
     fixed = [name for name in rows if "vm-agent-down" in name]
     assert fixed
     assert rows[fixed[0]][1:] == ("True", "Protected")
+    # A guarded change waits for the Resource Guard's approval, then completes once it is given.
+    assert "Reconciling=True AwaitingMUAApproval: disableSoftDeleteRequests is protected" in out, out
+    assert re.search(r"Ready again \d+s after the approval: soft delete is off in Azure", out), out
     # It ends with a restore drill: the restored VM running, the achieved RPO and RTO, the clean-up.
     assert re.search(r"restored VM \S+ in rg-drill: PowerState/running", out), out
     assert re.search(r"run 1 Passed: achieved RPO \S+ .*achieved RTO \S+", out), out

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids, limits, policy_bodies
+from azure_emulator import errors, ids, limits, mua, policy_bodies
 from azure_emulator.arm.base import Call, Reply, page, parse_filter, route
 from azure_emulator.arm.vault_settings import REDUNDANCY, SOFT_DELETE, crr_error, storage_model_modify_error
 from azure_emulator.arm.vaults import VAULT, find_vault
@@ -91,6 +91,8 @@ def _apply_vault_config(call: Call) -> Vault:
                 raise errors.invalid_input(f"{field} must be one of {', '.join(SOFT_DELETE)}.")
             if getattr(vault, attr) == "AlwaysON" and value != "AlwaysON":
                 raise errors.invalid_input(f"{field} is AlwaysON for this vault and cannot be changed.")
+            if attr == "soft_delete_state" and value == "Disabled" and vault.soft_delete_state != "Disabled":
+                mua.check(call, vault, mua.DISABLE_SOFT_DELETE, props.get("resourceGuardOperationRequests"))
             changes[attr] = value
     days = props.get("softDeleteRetentionPeriodInDays")
     if days is not None:
@@ -148,6 +150,9 @@ def put_policy(call: Call) -> Reply:
         props["instantRPDetails"] = props.pop("instantRpDetails")
     existing = vault.policies.get(ids.key(name))
     kind = policy_bodies.validate(props, existing.policy_type if existing else None)
+    if existing is not None and mua.retention_reduced(existing.properties, props):
+        mua.check(call, vault, mua.UPDATE_POLICY, props.get("resourceGuardOperationRequests"))
+    props.pop("resourceGuardOperationRequests", None)  # a request, not part of the policy
     # 50 policy creates/edits per vault in 24 hours (Azure Backup FAQ); a refused write does not count.
     vault.policy_writes = limits.recent_writes(vault.policy_writes, call.now)
     refusal = limits.policy_write_refusal(vault.policy_writes, call.now)

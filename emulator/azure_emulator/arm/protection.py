@@ -7,7 +7,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from azure_emulator import engine, errors, ids, verdicts
+from azure_emulator import engine, errors, ids, mua, verdicts
+from azure_emulator.arm import guards
 from azure_emulator.arm.base import NEVER, Call, Reply, accepted, iaas_only, iso, page, parse_filter, route, same
 from azure_emulator.arm.vaults import SUB, VAULT, find_operation, find_vault, operation_json
 from azure_emulator.backup_model import Policy, ProtectedItem, Vault
@@ -184,6 +185,8 @@ def put_item(call: Call) -> Reply:
     else:
         old = vault.policies.get(ids.key(item.policy)) if item.policy else None
         old_type = old.policy_type if old else policy.policy_type
+        if old is not None and mua.retention_reduced(old.properties, policy.properties):
+            mua.check(call, vault, mua.UPDATE_ITEM, props.get("resourceGuardOperationRequests"))
         # Refused before anything is accepted: no job, no operation (backup-azure-vm-migrate-enhanced-policy).
         refusal = verdicts.policy_change_refusal(
             call.state.facts(vm, item.vm_id),
@@ -214,6 +217,7 @@ def put_item(call: Call) -> Reply:
 
 def delete_item(call: Call) -> Reply:
     vault, item = find_item(call)
+    guards.require_unlocked(call, vault, item_path(vault, item), mua.DELETE_ITEM)
     if vault.immutability in ("Unlocked", "Locked") and item.recovery_points:
         raise ArmError(
             400,

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids
+from azure_emulator import errors, ids, mua
 from azure_emulator.arm.base import Call, tags_of
 from azure_emulator.backup_model import Vault
 from azure_emulator.errors import ArmError
@@ -104,6 +104,8 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
             raise errors.invalid_parameter(
                 "softDeleteState", "Soft delete is AlwaysON for this vault and cannot be changed."
             )
+        if state == "Disabled" and v.soft_delete_state != "Disabled":
+            mua.check(call, v, mua.DISABLE_SOFT_DELETE, props.get("resourceGuardOperationRequests"))
         changes["soft_delete_state"] = state
     if soft.get("softDeleteRetentionPeriodInDays") is not None:
         days = soft["softDeleteRetentionPeriodInDays"]

@@ -41,6 +41,10 @@ USER_IDENTITY_ID_PATTERN = (
     r"(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
     r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[-\w]{3,128}$"
 )
+RESOURCE_GUARD_ID_PATTERN = (
+    r"(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
+    r"/providers/Microsoft\.DataProtection/resourceGuards/[-a-zA-Z0-9]{1,50}$"
+)
 KEY_URI_PATTERN = r"^https://[-a-zA-Z0-9.]+/keys/[-a-zA-Z0-9]{1,127}(/[0-9a-fA-F]{32})?$"
 LOCATION_PATTERN = r"^[A-Za-z][A-Za-z0-9 ]{1,40}$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
@@ -295,6 +299,12 @@ def backup_vault() -> dict[str, Any]:
                 {"name": string("Name of the Secret.", pattern=K8S_NAME_PATTERN, max_length=253)},
                 required=["name"],
             ),
+            "resourceGuard": string(
+                "Resource id of a Resource Guard (Microsoft.DataProtection/resourceGuards) that protects "
+                "the vault's critical operations (Multi-User Authorization). The guard belongs to someone "
+                "else: the operator only links the vault to it. Turning soft delete off, and removing or "
+                "changing this field, then wait for an approval on the guard (AwaitingMUAApproval).",
+                pattern=RESOURCE_GUARD_ID_PATTERN),
             "deletionPolicy": string(
                 "What deleting this object does in Azure: Retain (the default) leaves the vault; "
                 "Delete deletes it, once no items or soft-deleted items remain.",
@@ -329,6 +339,7 @@ def backup_vault() -> dict[str, Any]:
             "storageRedundancyLocked": boolean(
                 "True once an item is protected: Azure no longer accepts a redundancy change."),
             "identityPrincipalId": string("Object id of the system-assigned identity, when enabled."),
+            "resourceGuard": string("Resource Guard the vault is linked to in Azure (Multi-User Authorization)."),
             "operation": operation_schema(),
         },
         "vault",

@@ -70,6 +70,7 @@ class VaultSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     credential_secret: str | None = None
     deletion_policy: str = "Retain"
+    resource_guard: str | None = None  # a Resource Guard's ARM id: Multi-User Authorization on the vault
 
     @property
     def vault_id(self) -> str:
@@ -103,6 +104,7 @@ class VaultSpec:
             tags=dict(spec.get("tags") or {}),
             credential_secret=cred.get("name"),
             deletion_policy=_get(spec, "deletionPolicy", "Retain"),
+            resource_guard=str(spec["resourceGuard"]) if spec.get("resourceGuard") else None,
         )
 
 

@@ -94,6 +94,7 @@ class VaultStatus(CommonStatus, total=False):
     storageRedundancy: str
     storageRedundancyLocked: bool
     identityPrincipalId: str | None
+    resourceGuard: str | None
     operation: OperationStatus | None
 
 

@@ -14,6 +14,7 @@ from typing import Final
 
 from azure.core import exceptions as az
 
+from azbackup.failures import ApprovalRequired as ApprovalRequired
 from azbackup.failures import AuthFailed as AuthFailed
 from azbackup.failures import AzbackupError as AzbackupError
 from azbackup.failures import Conflict as Conflict

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from azbackup.devtools import control_plane, stack
+from azbackup.devtools import control_plane, demo_mua, stack
 from azbackup.process import children
 
 if TYPE_CHECKING:
@@ -221,6 +221,8 @@ def story(plane: control_plane.ControlPlane, emulator: EmulatorAdmin, operator: 
     print("\nA Failed check names the limitation of the guide, or the prerequisite Azure added since, that blocks "
           "the VM;\nnothing was written to Azure for it. Fix the VM (or exclude the disk, or use an Enhanced "
           "policy) and the\nnext pass protects it without any action. Warnings never block.")
+    if not demo_mua.chapter(plane, emulator, NAMESPACE, names["BackupVault"], timeout, step):
+        return 1
     return drill(plane, emulator, root, timeout)
 
 

@@ -9,7 +9,7 @@ from typing import Any, cast
 from azbackup.api import crds, names
 from azbackup.api import status as api_status
 from azbackup.api.specs import PolicySpec, VaultSpec
-from azbackup.azure import errors, operations, policy_body
+from azbackup.azure import errors, guard_proxy, operations, policy_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import lower_id
 from azbackup.azure.rest import rest
@@ -33,8 +33,10 @@ class PolicyClient:
     deterministic_names = True
 
     def __init__(self, clients: Clients, vault: VaultSpec, spec: PolicySpec,
-                 vault_writes: Sequence[policy_budget.Write] = (), now: dt.datetime | None = None) -> None:
+                 vault_writes: Sequence[policy_budget.Write] = (), now: dt.datetime | None = None,
+                 vault_guard: str | None = None) -> None:
         self.clients, self.vault, self.spec = clients, vault, spec
+        self.vault_guard = vault_guard  # the Resource Guard the vault's status last saw linked
         # The writes every BackupPolicy of this vault recorded (the vault's budget of 50 a day), and the clock.
         self.vault_writes, self.now = vault_writes, now or dt.datetime.now(dt.UTC)
 
@@ -89,10 +91,16 @@ class PolicyClient:
                            status={**seen.status, WRITES: [w.to_status() for w in sent]})
 
     async def _put(self) -> None:
-        with errors.guard():
+        body = policy_body.desired_body(self.spec)
+        # On a guarded vault every edit names the guard's request, as `az backup policy set` does; Azure asks
+        # for the approval only when the edit cuts retention (and the guard protects policy edits).
+        found = (await guard_proxy.request_for(self.clients, self.vault.resource_group, self.vault.vault_name,
+                                               guard_proxy.UPDATE_POLICY) if self.vault_guard else None)
+        if found is not None:
+            body["properties"]["resourceGuardOperationRequests"] = [found[1]]
+        with guard_proxy.guarded(guard_proxy.UPDATE_POLICY, found[0]) if found else errors.guard():
             await self.clients.backup.protection_policies.create_or_update(
-                self.vault.vault_name, self.vault.resource_group, self.spec.policy_name,
-                cast(Any, policy_body.desired_body(self.spec)))
+                self.vault.vault_name, self.vault.resource_group, self.spec.policy_name, cast(Any, body))
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
         await self._put()
@@ -128,7 +136,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     writes = [w for p in ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name
               for w in policy_budget.parse_all(_status(p).get("policyWrites"))]
     return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
-                        PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+                        PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC),
+                        vault_guard=vault.status.get("resourceGuard"))
 
 
 KIND = Kind(names.POLICY, client, crds.backup_policy, api_status.PolicyStatus, vault=VAULT_REF,

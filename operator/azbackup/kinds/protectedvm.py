@@ -16,7 +16,7 @@ from azbackup import checks
 from azbackup.api import crds, names
 from azbackup.api import status as api_status
 from azbackup.api.specs import ProtectedVMSpec, VaultSpec
-from azbackup.azure import configure_jobs, errors, operations
+from azbackup.azure import configure_jobs, errors, guard_proxy, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key
@@ -286,10 +286,14 @@ class ProtectedVMClient:
             return False
         return (await items.get(max(0.0, running.age))).for_vm(self.spec.vm_id) is not None
 
-    async def _put(self, body: Mapping[str, Any], kind: str, obj: Resource) -> Operation | None:
+    async def _put(self, body: Mapping[str, Any], kind: str, obj: Resource,
+                   guard: tuple[str, str] | None = None) -> Operation | None:
+        """The protected-item PUT; `guard` (the Resource Guard and its request) when the write is guarded."""
         capture = operations.HeaderCapture()
+        if guard is not None:
+            body = {**body, "properties": {**body["properties"], "resourceGuardOperationRequests": [guard[1]]}}
         try:
-            with errors.guard():
+            with guard_proxy.guarded(guard_proxy.UPDATE_ITEM, guard[0]) if guard else errors.guard():
                 # retry_total=0: a PUT re-sent by azure-core after a dropped connection may start a second
                 # configure job; after a failure the next pass looks for the first one (configure_jobs).
                 await self.clients.backup.protected_items.begin_create_or_update(
@@ -324,10 +328,20 @@ class ProtectedVMClient:
         # The same PUT as any policy change (az backup item set-policy sends it too); Azure runs it as the
         # "Configure backup (Migrate policy)" job, and the kind names it so that status says so.
         migrating = migration.move_of(current, self.policy.policy_type) is migration.Move.MIGRATION
-        return await self._put(body, MIGRATION_KIND if migrating else "ConfigureProtection", obj)
+        # On a guarded vault the change names the guard's request, as `az backup item set-policy` does; Azure
+        # asks for the approval only when the new policy keeps less (Modify protection, reduced retention).
+        guard = (await guard_proxy.request_for(self.clients, self.vault.resource_group, self.vault.vault_name,
+                                               guard_proxy.UPDATE_ITEM) if self.vault_status.get("resourceGuard")
+                 else None)
+        return await self._put(body, MIGRATION_KIND if migrating else "ConfigureProtection", obj, guard)
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
         if self.spec.on_delete == "DeleteData":
+            if self.vault_status.get("resourceGuard"):
+                # Stop protection with delete data is a critical operation: no approval, no delete.
+                await guard_proxy.unlock_item_delete(self.clients, self.vault.resource_group, self.vault.vault_name,
+                                                     f"{self.vault_id}/backupFabrics/{pb.FABRIC}/protectionContainers"
+                                                     f"/{self.ref.container}/protectedItems/{self.ref.item}")
             capture = operations.HeaderCapture()
             with errors.guard():
                 await self.clients.backup.protected_items.delete(

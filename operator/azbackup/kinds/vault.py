@@ -13,10 +13,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azbackup.api import crds, names
 from azbackup.api import status as api_status
 from azbackup.api.specs import VaultSpec
-from azbackup.azure import errors, operations, vault_body
+from azbackup.azure import errors, guard_proxy, operations, vault_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.kinds import changes, vault_diff
+from azbackup.kinds import changes, vault_diff, vault_guard
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import clients_for_vault
@@ -60,6 +60,8 @@ class VaultClient:
         # Only ask whether redundancy is locked when it would matter: one read per real difference.
         locked = await self._redundancy_locked() if have != self.spec.storage_redundancy else None
         diff = vault_diff.compare(self.spec, self.owner, actual, locked)
+        guard = await vault_guard.observe(self.clients, self.spec, obj.status)
+        diffs = diff.diffs + vault_guard.diff(self.spec, guard)
         props = actual.get("properties") or {}
         status: dict[str, Any] = {
             "vaultId": actual.get("id"), "vaultName": actual.get("name"), "location": actual.get("location"),
@@ -68,6 +70,7 @@ class VaultClient:
         }
         if locked is not None:
             status["storageRedundancyLocked"] = locked
+        status.update(vault_guard.status(guard))
         if diff.owner_conflict:
             return Observation(exists=True, status=status, blocked=Hold(
                 Reason.OWNED_BY_ANOTHER_OBJECT,
@@ -76,8 +79,8 @@ class VaultClient:
         if obj.deleting:
             return Observation(exists=True, status=status)
         return Observation(
-            exists=True, up_to_date=not diff.diffs, usable=props.get("provisioningState") == "Succeeded",
-            diff=diff.diffs, status=status, limitation=_one_way(diff.limitation),
+            exists=True, up_to_date=not diffs, usable=props.get("provisioningState") == "Succeeded",
+            diff=diffs, status=status, limitation=_one_way(diff.limitation),
             pending=(Reason.PROVISIONING, f"vault provisioningState is {props.get('provisioningState')}"))
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
@@ -93,11 +96,16 @@ class VaultClient:
         if actual is None:
             return await self.create(obj, seen)
         locked = bool(seen.status.get("storageRedundancyLocked"))
+        guard = await vault_guard.converge(
+            self.clients, self.spec, await vault_guard.observe(self.clients, self.spec, seen.status))
         patch = vault_diff.compare(self.spec, self.owner, actual, locked).patch
         if not patch:
             return None
+        critical = vault_guard.critical_operation(patch, actual, guard)
+        if critical is not None:
+            patch = vault_guard.with_request(patch, critical, guard)
         capture = operations.HeaderCapture()
-        with errors.guard():
+        with guard_proxy.guarded(critical, guard.guard or "") if critical else errors.guard():
             await self.clients.vaults.vaults.begin_update(
                 self.spec.resource_group, self.spec.vault_name, cast(Any, patch), polling=False,
                 raw_response_hook=capture)

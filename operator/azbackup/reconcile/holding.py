@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from azbackup.azure import errors
+from azbackup.failures import Retry
 from azbackup.toolkit import conditions
 
 
@@ -26,4 +27,6 @@ def ready_for(status: Mapping[str, Any], generation: int) -> bool:
 def holds_last_known(status: Mapping[str, Any], generation: int, err: errors.AzbackupError,
                      failing_for: float, grace: float) -> bool:
     """True when the failure is retried quietly: transient, on a Ready object, within the grace period."""
-    return not err.meaning.stalls and ready_for(status, generation) and failing_for < grace
+    # A wait on a person's approval is news to report at once, not noise to sit out.
+    waits_on_person = err.meaning.retry is Retry.APPROVAL
+    return not err.meaning.stalls and not waits_on_person and ready_for(status, generation) and failing_for < grace

@@ -43,6 +43,10 @@ class LoopSettings:
     """First delay after an error a human must fix (credential, permission); doubles per attempt."""
     max_retry: float = 1800.0
     """Cap of the doubling delays."""
+    approval_retry: float = 120.0
+    """Seconds between tries of an operation waiting for Multi-User Authorization approval. Fixed, never
+    doubled: an approval (a PIM activation on the Resource Guard) lasts a bounded window, which a doubled
+    delay could sleep through. Each try is one refused write, so waiting costs one write per interval."""
     transient_grace: float = 300.0
     """How long a Ready object keeps its Ready state through consecutive transient errors (429, 5xx,
     connection) before the failure is reported: a condition changes on evidence, not on a failed read."""
@@ -73,6 +77,8 @@ def verdict_for_error(err: errors.AzbackupError, attempts: int, settings: LoopSe
         retry_in = backoff(settings.fast_retry, attempts, settings.max_retry)
     elif meaning.retry is failures.Retry.SLOW:
         retry_in = backoff(settings.slow_retry, attempts, settings.max_retry)
+    elif meaning.retry is failures.Retry.APPROVAL:
+        retry_in = settings.approval_retry
     else:
         retry_in = None  # only a spec change helps; the periodic sync still re-reads Azure
     make = Verdict.stalled if meaning.stalls else Verdict.progressing

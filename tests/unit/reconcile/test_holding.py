@@ -20,6 +20,8 @@ UNAVAILABLE = errors.Unavailable("503: busy", status=503)
     pytest.param(READY, 3, UNAVAILABLE, 301.0, False, id="past the grace period the failure is reported"),
     pytest.param(READY, 3, errors.Forbidden("403", status=403), 0.0, False,
                  id="a missing role is reported at once"),
+    pytest.param(READY, 3, errors.ApprovalRequired("403", operation="disableSoftDeleteRequests", guard="/g"), 0.0,
+                 False, id="a wait for MUA approval is reported at once"),
     pytest.param(NOT_READY, 3, UNAVAILABLE, 0.0, False, id="an object that is not Ready has nothing to hold"),
     pytest.param(READY, 4, UNAVAILABLE, 0.0, False, id="Ready for an older spec is not held"),
 ])

@@ -24,7 +24,9 @@ from azbackup.reconcile import loop
 from azbackup.reconcile.verdict import Phase
 
 NOW = "2026-01-01T00:00:00.000000Z"
-SETTINGS = loop.LoopSettings(poll_interval=5, fast_retry=10, slow_retry=100, max_retry=1000, adopt_window=60)
+SETTINGS = loop.LoopSettings(poll_interval=5, fast_retry=10, slow_retry=100, max_retry=1000, adopt_window=60,
+                             approval_retry=30)
+APPROVAL = errors.ApprovalRequired("403", operation="disableSoftDeleteRequests", guard="/g", status=403)
 OP = Operation("ConfigureProtection", "https://arm/op/1", NOW, 1)
 
 
@@ -263,6 +265,8 @@ def test_create_incomplete(annotations: dict[str, str], incomplete: bool) -> Non
     pytest.param(errors.AuthFailed("401"), 0, Phase.STALLED, 100, id="401-stalls-slow-retry"),
     pytest.param(errors.Forbidden("403"), 10, Phase.STALLED, 1000, id="403-backoff-is-capped"),
     pytest.param(errors.InvalidSpec("400"), 0, Phase.STALLED, None, id="bad-spec-waits-for-a-change"),
+    pytest.param(APPROVAL, 0, Phase.PROGRESSING, 30, id="mua-refusal-waits-for-approval"),
+    pytest.param(APPROVAL, 9, Phase.PROGRESSING, 30, id="mua-retry-never-doubles-past-the-approval-window"),
 ])
 def test_errors_become_verdicts_with_backoff(err: errors.AzbackupError, attempts: int, phase: Phase,
                                              retry_in: float | None) -> None:
