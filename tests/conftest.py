@@ -20,7 +20,9 @@ SHARED = REPO.parent / "shared"
 # the real node's tests (one cluster per session, about 10 min) and Flux's start at once, each group on
 # one worker, then Prometheus's (whose first test builds it when cold), and the many short unit tests fill
 # the gaps at the end. Any order passes; this one is only faster.
-ORDER = ("tests/realnode/", "tests/gitops/", "tests/prometheus/", "tests/integration/", "tests/emulator/", "tests/unit/")
+ORDER = (
+    "tests/realnode/", "tests/gitops/", "tests/prometheus/", "tests/integration/", "tests/emulator/", "tests/unit/",
+)
 
 
 def rank(item: pytest.Item) -> int:

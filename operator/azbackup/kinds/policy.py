@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from azbackup.api import crds, names
@@ -129,6 +129,11 @@ class PolicyClient:
         return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")
 
 
+def _vault_guard(status: Mapping[str, object]) -> str | None:
+    guard = status.get("resourceGuard")
+    return guard if isinstance(guard, str) and guard else None
+
+
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     vault = resolve_vault(obj, ctx, need_ready=not obj.deleting)
     # Issue 14: the vault's policy-edit budget is counted over the writes every BackupPolicy of this vault
@@ -137,7 +142,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
               for w in policy_budget.parse_all(_status(p).get("policyWrites"))]
     return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
                         PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC),
-                        vault_guard=vault.status.get("resourceGuard"))
+                        vault_guard=_vault_guard(vault.status))
 
 
 KIND = Kind(names.POLICY, client, crds.backup_policy, api_status.PolicyStatus, vault=VAULT_REF,
