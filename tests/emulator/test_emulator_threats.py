@@ -70,7 +70,8 @@ async def test_a_marked_point_reports_its_threat_through_the_sdk(azure: Azure, e
     assert newest.properties.threat_status == "UnHealthy"
     [threat] = newest.properties.threat_info
     assert (threat.threat_state, threat.threat_severity) == ("Active", "High")
-    assert threat.threat_title and threat.last_updated_time is not None
+    assert threat.threat_title
+    assert threat.last_updated_time is not None
 
     got = await azure.backup.recovery_points.get(VAULT, VAULT_RG, "Azure", container(SOURCE_RG, SOURCE),
                                                 item(SOURCE_RG, SOURCE), newest.name)
@@ -106,7 +107,8 @@ async def test_a_scan_state_outside_the_spec_is_refused(azure: Azure, emu: Emula
     with pytest.raises(HttpResponseError) as refused:
         await set_scan(azure, "Invalid")
     assert refused.value.status_code == 400
-    assert refused.value.error is not None and refused.value.error.code == "InvalidRestApiParameter"
+    assert refused.value.error is not None
+    assert refused.value.error.code == "InvalidRestApiParameter"
     vault = await azure.vaults.vaults.get(VAULT_RG, VAULT)
     assert vault.properties.security_settings.source_scan_configuration is None
 
