@@ -932,6 +932,7 @@ def vm_restore() -> dict[str, Any]:
             printer("Phase", ".status.phase", "Where the restore is."),
             printer("Recovery Point", ".status.recoveryPointTime", "When the restored point was taken.", "date"),
             printer("Job", ".status.jobId", "Azure Restore job.", priority=1),
+            printer("Threat", ".status.recoveryPointThreatStatus", "The restored point's threat status.", priority=1),
         ],
     )
 
