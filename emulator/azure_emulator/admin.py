@@ -130,6 +130,16 @@ class AdminClient:
         returns it as `RecoveryPoints_Get` would."""
         return self.request("POST", "recovery-points", {"vaultId": vault_id, "vm": vm, **point})
 
+    def mark_threat(self, vault_id: str, vm: str, threat_status: str, *, recovery_point: str = "latest",
+                    threat_info: Sequence[Mapping[str, Any]] | None = None) -> Any:
+        """Set what Defender's source scan reports on a recovery point (default the VM's latest):
+        `threatStatus` Healthy, Warning, UnHealthy, Unknown or NotAvailable."""
+        body: dict[str, Any] = {"vaultId": vault_id, "vm": vm, "recoveryPoint": recovery_point,
+                                "threatStatus": threat_status}
+        if threat_info is not None:
+            body["threatInfo"] = [dict(i) for i in threat_info]
+        return self.request("POST", "recovery-points/threat-status", body)
+
     def clear_job_faults(self) -> None:
         self.request("DELETE", "job-faults")
 

@@ -18,6 +18,7 @@ from azure_emulator import (
     admin_mua,
     admin_portal,
     admin_server,
+    admin_threats,
 )
 from azure_emulator.admin_base import AdminError, AdminRoute, Answer, bind
 
@@ -33,6 +34,7 @@ MODULES: tuple[ModuleType, ...] = (
     admin_identities,
     admin_activity,
     admin_mua,
+    admin_threats,
 )
 
 

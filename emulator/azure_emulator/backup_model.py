@@ -55,6 +55,9 @@ class RecoveryPoint:
     vault_tier: bool = True
     archived: bool = False
     rehydrated_until: float | None = None
+    created: float = 0.0  #: emulator time the point was made (a seeded point may be dated earlier)
+    threat_status: str | None = None  #: set by the admin API; None: what the vault's source scan gives
+    threat_info: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +127,8 @@ class Vault:
     encryption: dict[str, Any] | None = None
     restore_settings: dict[str, Any] | None = None
     cost_management: dict[str, Any] | None = None  #: properties.costManagementSettings as last set
+    source_scan: dict[str, Any] | None = None  #: securitySettings.sourceScanConfiguration as last set
+    scan_periods: list[list[float | None]] = field(default_factory=list)  #: [start, end] while Enabled
     provisioning_state: str = "Succeeded"
     etag_time: float = 0.0
     policies: dict[str, Policy] = field(default_factory=dict)

@@ -49,6 +49,7 @@ def add_recovery_point(
     *,
     instant_days: float = 2.0,
     rp_type: str | None = None,
+    created: float | None = None,
 ) -> RecoveryPoint:
     """A new recovery point of the VM as it is now (kept in time order; restores rebuild it from here)."""
     name = str(int(at * 1000)) + str(len(item.recovery_points) % 10)
@@ -67,6 +68,7 @@ def add_recovery_point(
         disks=[RpDisk(d.lun, d.name, d.size_gb, d.sku, d.managed) for d in vm.disks],
         computer_name=vm.computer_name,
         instant_until=at + instant_days * DAY,
+        created=at if created is None else created,
     )
     bisect.insort(item.recovery_points, rp, key=lambda r: r.time)
     return rp

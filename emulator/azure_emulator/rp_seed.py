@@ -47,7 +47,7 @@ def seed_recovery_point(
         raise InventoryError(f"{where}: tiers must be a non-empty subset of {', '.join(TIERS)}")
     archived = bool(tiers and "ArchivedRP" in tiers)
     expiry = at + float(doc.get("expiryDays", 3650 if archived else 30)) * DAY
-    rp = add_recovery_point(item, vm, facts, at, expiry, instant_days=instant_days, rp_type=rp_type)
+    rp = add_recovery_point(item, vm, facts, at, expiry, instant_days=instant_days, rp_type=rp_type, created=now)
     if tiers is not None:
         # a listed snapshot tier is valid for at least one more day; an unlisted one is gone
         rp.instant_until = max(at + instant_days * DAY, now + DAY) if "InstantRP" in tiers else at

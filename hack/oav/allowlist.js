@@ -23,6 +23,16 @@ const ISSUES = [
       "Azure's 2026-10-01 example rsbackup__IaaS_v2_daily.json sends and answers them",
   },
   {
+    code: "OBJECT_ADDITIONAL_PROPERTIES",
+    path: /\/properties\/(threatStatus|threatInfo)$/,
+    operations: ["RecoveryPoints_List", "RecoveryPoints_Get"],
+    source: "response",
+    why:
+      "recovery points' threatStatus / threatInfo (Defender source scan) are newer than bms.json 2024-04-01; " +
+      "bms.json 2026-10-01 defines them on RecoveryPoint (ThreatStatus, ThreatInfo), and the emulator's " +
+      "values are checked against the SDK models generated from it (tests/emulator/test_emulator_threats.py)",
+  },
+  {
     code: "INVALID_TYPE",
     path: /\/tagMap$/,
     operations: ["NetworkInterfaces_ListEffectiveNetworkSecurityGroups"],

@@ -118,6 +118,10 @@ BAD = [
                  "spec.targets", id="names-and-selector"),
     pytest.param("drill", set_path("spec.targets", {"sampleSize": 1}), "spec.targets", id="neither-names-nor-selector"),
     pytest.param("drill", set_path("spec.cleanup", "Sometimes"), "spec.cleanup", id="bad-cleanup-enum"),
+    pytest.param("restore", set_path("spec.recoveryPoint.requireThreatStatus", "Clean"),
+                 "spec.recoveryPoint.requireThreatStatus", id="restore-threat-status-is-healthy-or-when-scanned"),
+    pytest.param("drill", set_path("spec.recoveryPoint.requireThreatStatus", "UnHealthy"),
+                 "spec.recoveryPoint.requireThreatStatus", id="drill-never-requires-an-unhealthy-point"),
 ]
 
 

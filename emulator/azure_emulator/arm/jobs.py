@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_emulator import engine, errors, ids, recovery_tiers, verdicts
+from azure_emulator import engine, errors, ids, recovery_tiers, threats, verdicts
 from azure_emulator.arm.base import Call, Reply, accepted, iso, page, parse_filter, parse_time, route, same
 from azure_emulator.arm.protection import ITEM, _item_lro, find_item, item_path
 from azure_emulator.arm.restore import decorate_job
@@ -169,6 +169,7 @@ def rp_json(vault: Vault, item: ProtectedItem, rp: RecoveryPoint, now: float) ->
             "recoveryPointProperties": {"expiryTime": iso(rp.expiry), "ruleName": "DefaultRule"},
             "isPrivateAccessEnabledOnAnyDisk": False,
             "osType": rp.os_type,
+            **threats.rp_fields(vault, rp),
             **extra,
         },
     }

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids, mua
+from azure_emulator import errors, ids, mua, threats
 from azure_emulator.arm.base import Call, tags_of
 from azure_emulator.backup_model import Vault
 from azure_emulator.errors import ArmError
@@ -125,6 +125,8 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
         if v.immutability == "Locked" and imm != "Locked":
             raise errors.invalid_parameter("immutabilitySettings", "Immutability is Locked and cannot be changed.")
         changes["immutability"] = imm
+    if security.get("sourceScanConfiguration") is not None:
+        changes.update(threats.scan_changes(v, security["sourceScanConfiguration"], call.now))
     if isinstance(props.get("monitoringSettings"), Mapping):
         changes["monitoring"] = _merge(v.monitoring, props["monitoringSettings"])
     if "encryption" in props:

@@ -7,7 +7,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from azure_emulator import engine, errors, ids, world
+from azure_emulator import engine, errors, ids, threats, world
 from azure_emulator.arm.base import Call, Reply, accepted, drop_none, iso, page, route
 from azure_emulator.arm.vault_settings import apply_changes
 from azure_emulator.backup_model import DeletedVault, Vault
@@ -71,6 +71,8 @@ def vault_json(v: Vault) -> dict[str, Any]:
         "secureScore": "None",
         "bcdrSecurityLevel": _bcdr_level(v),
     }
+    if (scan := threats.scan_json(v)) is not None:
+        props["securitySettings"]["sourceScanConfiguration"] = scan
     if v.encryption:
         props["encryption"] = copy.deepcopy(v.encryption)
     if v.restore_settings:

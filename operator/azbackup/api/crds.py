@@ -820,6 +820,13 @@ def recovery_point_choice() -> Schema:
             "before": date_time("Restore the newest point taken before this time (RFC 3339) instead."),
             "consistency": string("Only points of this type (Azure's recoveryPointType).",
                                   enum=["AppConsistent", "FileSystemConsistent", "CrashConsistent"]),
+            "requireThreatStatus": string(
+                "Only a point that Microsoft Defender's source scan reports Healthy (Azure's threatStatus): the "
+                "newest such point that also matches the rest of this choice; newer points passed over are "
+                "listed in status.skippedRecoveryPoints. Healthy refuses when no point is Healthy "
+                "(NoHealthyRecoveryPoint), also when the vault does not scan; HealthyWhenScanned requires "
+                "Healthy only once the item's points carry a threat status (RestoreDrill's default).",
+                enum=["Healthy", "HealthyWhenScanned"]),
             "rehydration": obj(
                 "Allow restoring a point whose only copy is in the archive tier, rehydrating it first "
                 "(IaasVMRestoreWithRehydrationRequest). Without it such a point is refused with "
@@ -854,6 +861,18 @@ def restore_target(what: str, vm_name: bool) -> Schema:
                                  pattern=AZURE_VM_NAME_PATTERN, max_length=64)
     required = ["resourceGroup", "stagingStorageAccountId"] + ([] if vm_name else ["subnetId"])
     return obj(f"Where the {what} go.", props, required=required)
+
+
+def skipped_points_schema() -> Schema:
+    return array(
+        "Newer points passed over because recoveryPoint.requireThreatStatus asked for a Healthy one (newest "
+        "first, at most 10); on NoHealthyRecoveryPoint, the points that matched.",
+        obj("A recovery point passed over.", {
+            "name": string("The point's name."),
+            "time": date_time("When it was taken."),
+            "threatStatus": string("Its threatStatus (UnHealthy, Warning, Unknown, NotAvailable), or NotReported "
+                                   "when Azure reports none."),
+        }), max_items=10)
 
 
 def created_schema() -> Schema:
@@ -902,6 +921,9 @@ def vm_restore() -> dict[str, Any]:
             "recoveryPointTime": date_time("When that recovery point was taken."),
             "recoveryPointType": string("Its consistency (AppConsistent, CrashConsistent, ...)."),
             "rehydrated": boolean("True when the point was rehydrated from the archive tier."),
+            "recoveryPointThreatStatus": string("The restored point's threatStatus as Azure's threat scan "
+                                                "reports it (absent when the point was not scanned)."),
+            "skippedRecoveryPoints": skipped_points_schema(),
             "startTime": date_time("When the Azure job started."),
             "completionTime": date_time("When the Azure job ended."),
             "duration": string("Job duration Azure reports."),
@@ -925,6 +947,7 @@ def vm_restore() -> dict[str, Any]:
             printer("Phase", ".status.phase", "Where the restore is."),
             printer("Recovery Point", ".status.recoveryPointTime", "When the restored point was taken.", "date"),
             printer("Job", ".status.jobId", "Azure Restore job.", priority=1),
+            printer("Threat", ".status.recoveryPointThreatStatus", "The restored point's threat status.", priority=1),
         ],
     )
 
@@ -942,6 +965,9 @@ def drill_run_schema(what: str) -> Schema:
             "jobSeconds": integer("Restore job duration."),
             "bootSeconds": integer("From the job's end to the VM running with its agent Ready."),
             "rtoSeconds": integer("Achieved RTO: restore job duration + time to boot."),
+            "threatStatus": string("The restored point's threatStatus (Healthy, ...), or NotReported when Azure's "
+                                   "threat scan reports none."),
+            "skippedRecoveryPoints": skipped_points_schema(),
             "result": string("Passed, Failed or Running.", enum=values(api_status.Result)),
             "reason": string("Why (a reason from the README)."),
             "message": string("What happened."),
@@ -999,6 +1025,12 @@ def restore_drill() -> dict[str, Any]:
             "recoveryPoint": obj("Which points runs restore.", {
                 "consistency": string("Only points of this type.",
                                       enum=["AppConsistent", "FileSystemConsistent", "CrashConsistent"]),
+                "requireThreatStatus": string(
+                    "HealthyWhenScanned (default): once Microsoft Defender's source scan reports on the VM's "
+                    "points, restore the newest Healthy one; Healthy: always require a Healthy point; Any: the "
+                    "latest point whatever its threat status. A newer UnHealthy or Warning point passed over sets "
+                    "Degraded=True (UnhealthyRecoveryPoint); every run records its point's threat status.",
+                    enum=["HealthyWhenScanned", "Healthy", "Any"], default="HealthyWhenScanned"),
             }),
             "verificationDeadline": duration("How long a restored VM may take, after its restore job, to run "
                                              "with its agent Ready (default 30m)."),

@@ -305,13 +305,15 @@ class PointChoice:
     allow_rehydration: bool = False
     rehydration_priority: str = "Standard"
     rehydration_days: int = 15  # the CLI's default (10-30)
+    require_threat_status: str | None = None  # Healthy | HealthyWhenScanned: only points the scan calls Healthy
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> PointChoice:
         raw = raw or {}
         rehydrate = raw.get("rehydration") or {}
         return cls(str(_get(raw, "name", "latest")), raw.get("before"), raw.get("consistency"),
-                   bool(rehydrate), str(_get(rehydrate, "priority", "Standard")), int(_get(rehydrate, "days", 15)))
+                   bool(rehydrate), str(_get(rehydrate, "priority", "Standard")), int(_get(rehydrate, "days", 15)),
+                   raw.get("requireThreatStatus"))
 
 
 @dataclass(frozen=True)
@@ -365,12 +367,14 @@ class RestoreDrillSpec:
     rto_objective: str | None = None
     cleanup: str = "Always"  # Always | OnSuccess | Never
     history_limit: int = 10
+    require_threat_status: str = "HealthyWhenScanned"  # | Healthy | Any
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> RestoreDrillSpec:
         targets = spec.get("targets") or {}
         target = spec.get("target") or {}
         selector = targets.get("selector")
+        point = spec.get("recoveryPoint") or {}
         return cls(
             str(spec["vaultRef"]["name"]), str(spec["schedule"]),
             RestoreTarget(str(target.get("resourceGroup", "")), str(target.get("stagingStorageAccountId", "")),
@@ -378,6 +382,7 @@ class RestoreDrillSpec:
             str(_get(spec, "timeZone", "UTC")), bool(_get(spec, "suspend", False)),
             tuple(targets.get("names") or ()),
             dict(selector.get("matchLabels") or {}) if isinstance(selector, Mapping) else None,
-            int(_get(targets, "sampleSize", 1)), (spec.get("recoveryPoint") or {}).get("consistency"),
+            int(_get(targets, "sampleSize", 1)), point.get("consistency"),
             str(_get(spec, "verificationDeadline", "30m")), spec.get("rpoObjective"), spec.get("rtoObjective"),
-            str(_get(spec, "cleanup", "Always")), int(_get(spec, "historyLimit", 10)))
+            str(_get(spec, "cleanup", "Always")), int(_get(spec, "historyLimit", 10)),
+            str(_get(point, "requireThreatStatus", "HealthyWhenScanned")))

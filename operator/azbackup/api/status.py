@@ -171,10 +171,20 @@ class Created(TypedDict, total=False):
     disks: list[str]
 
 
+class SkippedPoint(TypedDict, total=False):
+    """A recovery point passed over because a Healthy one was required."""
+
+    name: str
+    time: str | None
+    threatStatus: str
+
+
 class VMRestoreStatus(JobStatus, total=False):
     jobStatus: str | None
     recoveryPoint: str | None
     recoveryPointTime: str | None
+    recoveryPointThreatStatus: str | None
+    skippedRecoveryPoints: list[SkippedPoint] | None
     recoveryPointType: str | None
     rehydrated: bool | None
     created: Created | None
@@ -191,6 +201,8 @@ class DrillTarget(TypedDict, total=False):
     recoveryPoint: str | None
     recoveryPointTime: str
     rpoSeconds: int
+    threatStatus: str
+    skippedRecoveryPoints: list[SkippedPoint]
     jobSeconds: int
     bootSeconds: int
     rtoSeconds: int

@@ -28,7 +28,7 @@ from azbackup.api.specs import RestoreDrillSpec
 from azbackup.azure import errors, lists
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
-from azbackup.kinds import drill_metrics, drill_plan
+from azbackup.kinds import drill_metrics, drill_plan, restore_points
 from azbackup.kinds.contract import Context, Kind
 from azbackup.kinds.drill_plan import Result, RunPhase
 from azbackup.kinds.jobs import JobPhase
@@ -77,6 +77,21 @@ def _decided(evidence: api_status.DrillTarget, result: Result, reason: str, mess
     """A drilled VM's evidence with its result, why, and what happened in words."""
     evidence.update({"result": result, "reason": str(reason), "message": message})
     return evidence
+
+
+def threat_findings(run: api_status.DrillRun) -> list[str]:
+    """What a run passed over for a threat: each newer UnHealthy or Warning point, in words."""
+    out = []
+    for target in run.get("targets") or ():
+        flagged = [p for p in target.get("skippedRecoveryPoints") or ()
+                   if p.get("threatStatus") in restore_points.THREATS]
+        if not flagged:
+            continue
+        points = ", ".join(f"{p.get('name')} of {p.get('time')} is {p.get('threatStatus')}" for p in flagged)
+        restored = (f"restored {target['recoveryPoint']} ({target.get('threatStatus')}) instead"
+                    if target.get("recoveryPoint") else "restored nothing")
+        out.append(f"{target.get('protectedVM')}: recovery point {points}; {restored}")
+    return out
 
 
 def vm_name(drill: Resource, run: int, index: int) -> str:
@@ -130,8 +145,13 @@ class DrillClient:
         }
         if target.zones:
             spec["target"]["zones"] = list(target.zones)
+        point: dict[str, Any] = {}
         if self.spec.consistency:
-            spec["recoveryPoint"] = {"consistency": self.spec.consistency}
+            point["consistency"] = self.spec.consistency
+        if self.spec.require_threat_status != "Any":
+            point["requireThreatStatus"] = self.spec.require_threat_status
+        if point:
+            spec["recoveryPoint"] = point
         return {
             "apiVersion": f"{API_GROUP}/{API_VERSION}", "kind": names.VM_RESTORE.kind,
             "metadata": {"name": child_name(obj, run, index), "namespace": obj.namespace,
@@ -155,7 +175,10 @@ class DrillClient:
         status = _restore_status(child)
         if (point_time := _time(status.get("recoveryPointTime"))) is not None:
             out.update({"recoveryPoint": status.get("recoveryPoint"), "recoveryPointTime": _iso(point_time),
-                        "rpoSeconds": int((started - point_time).total_seconds())})
+                        "rpoSeconds": int((started - point_time).total_seconds()),
+                        "threatStatus": status.get("recoveryPointThreatStatus") or restore_points.NOT_REPORTED})
+        if skipped := status.get("skippedRecoveryPoints"):
+            out["skippedRecoveryPoints"] = list(skipped)
         stalled = _condition(child, "Stalled")
         if status.get("phase") == JobPhase.FAILED or (stalled.get("status") == "True"
                                                and stalled.get("observedGeneration") == child.generation):
@@ -286,7 +309,12 @@ class DrillClient:
         latest = history[0] if history else None
         if latest is not None:
             missed = latest.get("missed") or ()
+            threats = threat_findings(latest)
             conditions.append(
+                # A threat on a newer point outranks a missed objective: the drill proved an older point.
+                ExtraCondition(DEGRADED, "True", Reason.UNHEALTHY_RECOVERY_POINT,
+                               f"run {latest.get('id')}: " + "; ".join([*threats, *missed]))
+                if threats else
                 ExtraCondition(DEGRADED, "True", Reason.OBJECTIVE_MISSED,
                                f"run {latest.get('id')}: " + "; ".join(missed))
                 if missed else

@@ -48,6 +48,8 @@ WORDS = jobs.Words("restore", "Restore job", Reason.RESTORE_TRIGGERED, Reason.RE
 CLI_TIME = "%Y-%m-%d %I:%M:%S %p"  # how az CLI writes $filter times (restore.md §3.3)
 POINT_WINDOW = dt.timedelta(days=3650)  # recovery points are listed over a range; ten years covers them all
 NOT_FOUND_RETRY = 60.0
+RETRY_REFUSALS = frozenset({Reason.RECOVERY_POINT_NOT_FOUND, Reason.NO_HEALTHY_RECOVERY_POINT})
+MAX_SKIPPED = 10  # status keeps the newest points passed over (the CRD's maxItems)
 
 
 def job_status(job: Mapping[str, Any], wants_vm: bool) -> dict[str, Any]:
@@ -246,9 +248,11 @@ class RestoreClient(jobs.JobClient):
 
     async def _before_trigger(self, obj: Resource) -> Observation:
         chosen = restore_points.choose(await self._points(), self.spec.point)
+        skipped = [p.evidence() for p in chosen.skipped[:MAX_SKIPPED]] or None
         if isinstance(chosen, restore_points.Refused):
-            retry = NOT_FOUND_RETRY if chosen.reason is Reason.RECOVERY_POINT_NOT_FOUND else None
-            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING},
+            # A point may still arrive (a backup, or a scan that clears one): look again in a while.
+            retry = NOT_FOUND_RETRY if chosen.reason in RETRY_REFUSALS else None
+            return Observation(exists=False, status={"phase": jobs.JobPhase.PENDING, "skippedRecoveryPoints": skipped},
                                blocked=Hold(chosen.reason, chosen.message, retry_in=retry))
         failure = restore_checks.check(await self._facts())
         if failure is not None:
@@ -258,6 +262,7 @@ class RestoreClient(jobs.JobClient):
         return Observation(exists=False, plan=chosen, status={
             "phase": jobs.JobPhase.PENDING, "recoveryPoint": point.name, "recoveryPointType": point.type or None,
             "recoveryPointTime": times.rfc3339(point.time), "rehydrated": chosen.rehydrate or None,
+            "recoveryPointThreatStatus": point.threat, "skippedRecoveryPoints": skipped,
             "warnings": self._network_warnings() or None})
 
     def request(self, chosen: restore_points.Chosen) -> dict[str, Any]:
