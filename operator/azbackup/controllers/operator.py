@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any, cast
 
@@ -16,6 +18,7 @@ from azbackup.kinds import BY_NAME, KINDS
 from azbackup.managed import Resource
 from azbackup.reconcile import journal
 from azbackup.reconcile.kube import Kube, load_api_client
+from azbackup.reconcile.leases import ShardKeeper
 from azbackup.reconcile.registry import Registry
 from azbackup.reconcile.runtime import Runtime
 
@@ -57,9 +60,13 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config: OperatorConfig = memo.config
     apply_settings(settings, config)
-    gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics())
-    await gateway.start()
+    keeper: ShardKeeper | None = None
     kube = Kube(load_api_client(config.kubeconfig))
+    if config.sharding is not None:
+        keeper = ShardKeeper(kube.api_client, config.sharding, seen=lambda: memo.runtime.known_shards(),
+                             changed=lambda gained, lost: memo.runtime.shards_changed(gained, lost))
+    gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics(), fence=keeper.holds if keeper else None)
+    await gateway.start()
 
     async def post_event(obj: Resource, type_: str, reason: str, message: str) -> None:
         body = {"apiVersion": obj.api_version, "kind": obj.kind,
@@ -68,6 +75,11 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
     registry = Registry(BY_NAME)
     memo.runtime = Runtime(kube, gateway, config.runtime, BY_NAME, registry, events=post_event)
+    if keeper is not None:
+        memo.runtime.shards = keeper
+        memo.shard_keeper, memo.shard_task = keeper, asyncio.create_task(keeper.run())
+        log.info("dynamic shards: replica %s of group %s, leases in %s, %ss", keeper.settings.identity,
+                 keeper.settings.group, keeper.settings.namespace, keeper.settings.duration)
     metrics.count_objects_of(registry.objects, [kind.metrics.collect for kind in KINDS if kind.metrics])
     metrics.follow_peering(config.standalone)
     log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
@@ -76,6 +88,13 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    task: asyncio.Task[None] | None = memo.get("shard_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        keeper: ShardKeeper = memo.shard_keeper
+        await keeper.release()
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
         await runtime.gateway.close()
