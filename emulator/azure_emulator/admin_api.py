@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from azure_emulator import activity_log, apiversions, arm, engine, ids, inventory, netrules, rp_seed, vmspec
+from azure_emulator.admin_writes import add_routes as add_write_routes
 from azure_emulator.arm import jobs
 from azure_emulator.arm.compute import vm_json
 from azure_emulator.arm.network import nic_json
@@ -445,6 +446,7 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         ("DELETE", "/_admin/activity-log", clear_activity_log),
     ]:
         r.add_route(method, path, _wrap(fn))
+    add_write_routes(app, emu)
 
     async def unknown(request: web.Request) -> Any:
         raise AdminError(404, f"no admin route {request.method} {request.path}")

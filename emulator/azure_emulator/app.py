@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from azure_emulator import activity_log, apiversions, arm, auth, cloud_metadata, errors, ids, world
+from azure_emulator.admin_writes import WriteLog
 from azure_emulator.arm import resources
 from azure_emulator.arm.base import Call, Principal, Reply, Route
 from azure_emulator.counters import Counters
@@ -49,6 +50,7 @@ class Emulator:
         self.throttler = Throttler(self.settings.limits, self.settings.throttling)
         self.faults = FaultTable()
         self.counters = Counters()
+        self.writes = WriteLog()  #: who wrote what (admin_writes.py)
         self.router = arm.router()
         self.base_urls: list[str] = []  #: set by the server once it listens
         #: called with (operation, status, body) for every ARM answer (debugging, conformance tests)
@@ -195,6 +197,8 @@ class Emulator:
             response.headers[kind.header] = str(max(0, int(self.settings.limits.of(kind).capacity) - 1))
         status = DROPPED if getattr(response, "dropped", False) else response.status
         self.counters.record(operation, status, kind, sub)
+        if request.method in WRITES and sub is not None:
+            self.writes.record(request, status, operation, sub)
         if self.traffic is not None and status != DROPPED:
             await _record(self.traffic, request, operation, response)
         return response
