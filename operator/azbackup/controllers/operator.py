@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any, cast
 
@@ -76,8 +74,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     registry = Registry(BY_NAME)
     memo.runtime = Runtime(kube, gateway, config.runtime, BY_NAME, registry, events=post_event)
     if keeper is not None:
-        memo.runtime.shards = keeper
-        memo.shard_keeper, memo.shard_task = keeper, asyncio.create_task(keeper.run())
+        memo.runtime.shards = keeper  # its renewals start with the first watch event
         log.info("dynamic shards: replica %s of group %s, leases in %s, %ss", keeper.settings.identity,
                  keeper.settings.group, keeper.settings.namespace, keeper.settings.duration)
     metrics.count_objects_of(registry.objects, [kind.metrics.collect for kind in KINDS if kind.metrics])
@@ -88,14 +85,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    task: asyncio.Task[None] | None = memo.get("shard_task")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        keeper: ShardKeeper = memo.shard_keeper
-        await keeper.release()
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
+        await runtime.stop_shards()
         await runtime.gateway.close()
         runtime.kube.close()

@@ -9,6 +9,7 @@ comes from the kinds' table: the client, the vault an object belongs to, who wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -72,6 +73,10 @@ class Holds(Protocol):
 
     def holds(self, shard: str | None) -> bool: ...
 
+    async def run(self) -> None: ...
+
+    async def release(self) -> None: ...
+
 
 class _StoppedOr:
     """A worker's stop signal: kopf's, or its shard given up."""
@@ -111,6 +116,7 @@ class Runtime:
         """Set with dynamic shards: objects of a shard not held here are left to the replica holding it."""
         self._marks: dict[Key, tuple[int, str | None]] = {}  # generation and policy last seen (shards only)
         self._woken: set[asyncio.Task[Any]] = set()
+        self._keeping: asyncio.Task[None] | None = None
 
     # -- dynamic shards -----------------------------------------------------------------------------
     def shard_of(self, key: Key) -> str:
@@ -123,18 +129,32 @@ class Runtime:
     def owns(self, key: Key) -> bool:
         return self.shards is None or self.shards.holds(self.shard_of(key))
 
+    def _keep_shards(self) -> None:
+        # Started by the first watch event rather than at start-up: the tasks it starts (wakes) then
+        # carry kopf's per-object context, which Events need and start-up handlers do not have.
+        if self.shards is not None and self._keeping is None:
+            self._keeping = asyncio.ensure_future(self.shards.run())
+
+    async def stop_shards(self) -> None:
+        """A clean stop: end the renewals and free every shard at once, for the others to take."""
+        if self.shards is None or self._keeping is None:
+            return
+        self._keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._keeping
+        await self.shards.release()
+
     def known_shards(self) -> set[str]:
         """Every shard this replica's objects fall in (the Lease keeper creates a Lease for each)."""
         return {shards.UNPLACED, *(self.shard_of(obj.key) for obj in self.registry.of_kind(self._vault_kind))}
 
     def shards_changed(self, gained: set[str], lost: set[str]) -> None:
-        """Objects of a gained shard without a vault worker are reconciled now; vault workers start and
-        stop by themselves (run_worker)."""
-        if not gained:
+        """Vault workers start and stop by themselves (run_worker), and a starting worker's full pass takes
+        in all its objects; objects with no vault to run them (UNPLACED) are woken here."""
+        if shards.UNPLACED not in gained:
             return
         for obj in self.registry.objects():
-            if not self.kinds[obj.kind].runs_worker and not self.scheduler.has_worker(self.registry.vault_of(obj.key)) \
-                    and self.shard_of(obj.key) in gained and not obj.deleting:
+            if not self.kinds[obj.kind].runs_worker and not obj.deleting and self.shard_of(obj.key) == shards.UNPLACED:
                 self.wake(obj.key, 0.0)
 
     def wake(self, key: Key, delay: float) -> None:
@@ -194,6 +214,7 @@ class Runtime:
             return
         obj = self.registry.upsert(body)
         if self.shards is not None:
+            self._keep_shards()
             self._sharded_event(key, obj)
             return
         if key not in self._reconciled and key not in self._queued_once and not obj.deleting:

@@ -45,9 +45,11 @@ def weight(member: str, shard: str) -> int:
 
 
 def quotas(members: Sequence[str], shards: int, held: Mapping[str, int]) -> dict[str, int]:
-    """⌊S/N⌋ each, and one more for the S mod N members that hold the most now (ties by name)."""
+    """⌊S/N⌋ each, and one more for S mod N members: first those holding more than ⌊S/N⌋ (most first),
+    who would otherwise give one up, then by name. Only holdings above ⌊S/N⌋ count, so the choice
+    does not change while members take up free shards, and a takeover settles in one round."""
     base, extra = divmod(shards, len(members))
-    ranked = sorted(members, key=lambda m: (-held.get(m, 0), m))
+    ranked = sorted(members, key=lambda m: (-max(0, held.get(m, 0) - base), m))
     return {m: base + (1 if i < extra else 0) for i, m in enumerate(ranked)}
 
 

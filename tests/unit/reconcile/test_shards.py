@@ -92,8 +92,8 @@ def test_plan_releases_to_a_new_member_and_the_new_member_waits_for_the_release(
     shards = [lease(s, "old") for s in SHARDS]
     old = plan("old", 105.0, members("old", "new"), shards)
     new = plan("new", 105.0, members("old", "new"), shards)
-    assert len(old.release) == 6 and len(old.renew) == 6 and not old.acquire
-    assert not new.acquire and not new.renew  # every shard is still held: it waits
+    assert (len(old.release), len(old.renew), len(old.acquire)) == (6, 6, 0)
+    assert (new.acquire, new.renew) == ((), ())  # every shard is still held: it waits
     freed = [lease(s, None) if s in old.release else lease(s, "old") for s in SHARDS]
     assert plan("new", 106.0, members("old", "new"), freed).acquire == old.release
 
@@ -116,3 +116,13 @@ def test_may_write(held_until: float | None, now: float, want: bool) -> None:
 def test_the_holder_stops_a_margin_before_anyone_may_take_over() -> None:
     assert deadline(sent_at=100.0, duration=15.0, margin=3.0) == 112.0
     assert deadline(sent_at=100.0, duration=2.0, margin=3.0) == 100.0
+
+
+def test_a_takeover_settles_in_one_round_whoever_acquires_first() -> None:
+    shards = [*SHARDS, "unplaced"]
+    held = assign(shards, ["r0", "r1", "r2"], {})
+    survivors = {s: h for s, h in held.items() if h != "r0"}
+    target = assign(shards, ["r1", "r2"], survivors)
+    # r2 takes its part of r0's shards first; the others' target for the rest must not change.
+    after_r2 = {**survivors, **{s: h for s, h in target.items() if h == "r2"}}
+    assert assign(shards, ["r1", "r2"], after_r2) == target
