@@ -175,6 +175,10 @@ class ShardKeeper:
                         type(exc).__name__, exc, len(self.held))
         self._expire()
         self.rounds += 1
+        took = self.monotonic() - sent
+        if took > self.settings.renew_every:
+            log.warning("shard lease round took %.1fs (renewals every %.1fs): the API server is slow", took,
+                        self.settings.renew_every)
 
     async def _round(self, sent: float, wall: float, now: dt.datetime) -> None:
         leases = await self._list()
