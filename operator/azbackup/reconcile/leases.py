@@ -34,7 +34,7 @@ log = logging.getLogger("azbackup.shards")
 GROUP_LABEL = f"{API_GROUP}/shard-group"
 ROLE_LABEL = f"{API_GROUP}/lease-role"  # "member" or "shard"
 SHARD_ANNOTATION = f"{API_GROUP}/shard"
-LEASE_VERBS = ("get", "list", "create", "update", "delete")
+LEASE_VERBS = ("list", "create", "update", "delete")
 """Every verb this module sends on leases (the chart's generated Role grants exactly these)."""
 
 
