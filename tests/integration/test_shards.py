@@ -311,26 +311,41 @@ def test_a_replica_cut_off_from_the_api_server_stops_writing_before_another_take
     kubeconfig = tmp_path / "kubeconfig-proxied"
     kubeconfig.write_text(plane.kubeconfig.read_text().replace(plane.server, f"https://127.0.0.1:{proxy.port}"))
     try:
-        fast_passes = ("--sync-period", "1")
-        start(replicas, plane, estate, namespace, tmp_path, "r0", kubeconfig=kubeconfig, extra=fast_passes)
-        start(replicas, plane, estate, namespace, tmp_path, "r1", extra=fast_passes)
+        # Passes every second, and longer Leases: r0 keeps a few seconds after the cut in which it may
+        # still write, so the test sees it write and then stop.
+        duration = 12.0
+        extra = ("--sync-period", "1", "--shard-lease-duration", str(duration))
+        start(replicas, plane, estate, namespace, tmp_path, "r0", kubeconfig=kubeconfig, extra=extra)
+        start(replicas, plane, estate, namespace, tmp_path, "r1", extra=extra)
         apply_estate(cluster)
         wait_ready(cluster, replicas)
         owners = settled(cluster, {"r0", "r1"})
         cut_subs = sorted(s for s, h in owners.items() if h == "r0" and s != "unplaced")
         assert cut_subs
         arms = {sub: Arm(estate, sub) for sub in cut_subs}
-        try:
-            cut_at = time.time()
-            proxy.cut()
+        drifting = threading.Event()
+        drifting.set()
+
+        def drift() -> None:
             # Someone keeps changing r0's vaults in the portal: r0 corrects them while it may, then stops;
             # r1 corrects them once it holds their shards.
-            until = time.monotonic() + 3 * DURATION
-            while time.monotonic() < until:
+            while drifting.is_set():
                 for sub, arm in arms.items():
                     arm.patch_vault("rg-backup", f"vault-{SUBS.index(sub)}",
                                     {"properties": {"publicNetworkAccess": "Disabled"}})
-                time.sleep(1.0)
+                time.sleep(0.5)
+
+        drifter = threading.Thread(target=drift, daemon=True)
+        drifter.start()
+        try:
+            time.sleep(3.0)  # r0 corrects while it is connected
+            cut_at = time.time()
+            proxy.cut()
+            time.sleep(2.5 * duration)
+        finally:
+            drifting.clear()
+            drifter.join(timeout=60)
+        try:
             eventually(lambda: all(arm.vault("rg-backup", f"vault-{SUBS.index(sub)}")["properties"]
                                    ["publicNetworkAccess"] == "Enabled" for sub, arm in arms.items()),
                        timeout=30, what="the drift corrected by the new owner")
@@ -341,12 +356,12 @@ def test_a_replica_cut_off_from_the_api_server_stops_writing_before_another_take
         late = [e for e in replica_writes(estate, since=cut_at) if e["subscription"] in cut_subs]
         by_r0 = [e["at"] for e in late if e["replica"] == "r0"]
         by_r1 = [e["at"] for e in late if e["replica"] == "r1"]
+        print(f"\ncut at 0: r0 wrote {len(by_r0)} times, the last at {max(by_r0, default=cut_at) - cut_at:.1f} s; "
+              f"r1's first write at {min(by_r1, default=cut_at) - cut_at:.1f} s (leases of {duration:.0f} s)")
+        assert by_r0, "r0 went on correcting while it still held its shards"
         assert by_r1, "r1 took over and corrected the drift"
-        if by_r0:
-            assert max(by_r0) < min(by_r1), (max(by_r0), min(by_r1))
-            assert max(by_r0) - cut_at < DURATION  # r0's own deadline, before its Leases could expire
-        print(f"\ncut at 0: r0 wrote {len(by_r0)} times, last at {max(by_r0, default=cut_at) - cut_at:.1f} s; "
-              f"r1's first write at {min(by_r1) - cut_at:.1f} s")
+        assert max(by_r0) < min(by_r1)
+        assert max(by_r0) - cut_at < duration  # r0's own deadline, before its Leases could expire
         assert "shards given up" in replicas["r0"].logs()
     finally:
         proxy.close()
