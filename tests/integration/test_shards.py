@@ -250,6 +250,27 @@ def test_scaling_from_three_to_four_to_two_moves_the_fewest_shards(
     assert replica_writes(estate, since=stopped_at) == []  # converged: moving shards writes nothing
 
 
+def test_objects_deleted_are_cleaned_up_by_their_shards_holder_alone(
+        cluster: Cluster, control_plane_instance: ControlPlane, estate: EmulatorProcess, namespace: str,
+        tmp_path: Path, replicas: dict[str, Replica]) -> None:
+    start(replicas, control_plane_instance, estate, namespace, tmp_path, "r0", "r1")
+    apply_estate(cluster)
+    wait_ready(cluster, replicas)
+    owners = settled(cluster, {"r0", "r1"})
+    deleted_at = time.time()
+    # kopf's finalizer is shared: a replica not holding the shard must keep it until the holder is done.
+    for i in range(4):
+        cluster.delete("protectedvm", f"vm-{i}")
+    for i in range(4):
+        cluster.wait_gone("protectedvm", f"vm-{i}", timeout=90)
+    late = replica_writes(estate, since=deleted_at)
+    assert late, "stopping protection is written to Azure"
+    for entry in late:
+        assert entry["replica"] == owners[entry["subscription"]], entry
+    assert {e["subscription"] for e in late} == set(SUBS[:4])
+    assert duplicates(late) == {}
+
+
 class CuttableProxy:
     """A TCP proxy in front of the API server whose `cut()` drops every connection and refuses new ones."""
 
