@@ -19,6 +19,7 @@ from azure_emulator import (
     admin_portal,
     admin_server,
     admin_threats,
+    admin_writes,
 )
 from azure_emulator.admin_base import AdminError, AdminRoute, Answer, bind
 
@@ -35,6 +36,7 @@ MODULES: tuple[ModuleType, ...] = (
     admin_activity,
     admin_mua,
     admin_threats,
+    admin_writes,
 )
 
 

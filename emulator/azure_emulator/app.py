@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from azure_emulator import admin_api, arm, auth, cloud_metadata, pipeline, world
+from azure_emulator.admin_writes import WriteLog
 from azure_emulator.counters import Counters
 from azure_emulator.faults import FaultTable
 from azure_emulator.inventory import parse_inventory
@@ -36,6 +37,7 @@ class Emulator:
         self.throttler = Throttler(self.settings.limits, self.settings.throttling)
         self.faults = FaultTable()
         self.counters = Counters()
+        self.writes = WriteLog()  #: who wrote what (admin_writes.py)
         self.router = arm.router()
         self.base_urls: list[str] = []  #: set by the server once it listens
         #: called with (operation, status, body) for every ARM answer (debugging, conformance tests)

@@ -277,6 +277,8 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         response.headers[kind.header] = _untouched_remaining(emu, kind)
     status = DROPPED if getattr(response, "dropped", False) else response.status
     emu.counters.record(operation, status, kind, sub)
+    if request.method in WRITES and sub is not None:
+        emu.writes.record(request, status, operation, sub)
     if emu.traffic is not None and status != DROPPED:
         await _record(emu.traffic, request, operation, response)
     return response

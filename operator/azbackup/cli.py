@@ -12,8 +12,9 @@ from pathlib import Path
 def _crds(args: argparse.Namespace) -> int:
     from azbackup import kinds
     from azbackup.api import render
+    from azbackup.reconcile import leases
 
-    rbac = render.rbac_template(kinds.NAMES, kinds.kube_writes()) if args.rbac else ""
+    rbac = render.rbac_template(kinds.NAMES, kinds.kube_writes(), leases.LEASE_VERBS) if args.rbac else ""
     if args.check:
         stale = [args.dir / name for name in render.stale_files(args.dir, kinds.crds())]
         if args.rbac and (not args.rbac.exists() or args.rbac.read_text() != rbac):
@@ -124,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     crds = sub.add_parser("crds", help="write (or --check) the CRD YAML generated from the package")
     crds.add_argument("--dir", type=Path, default=Path("crds"))
     crds.add_argument("--check", action="store_true", help="exit 1 when the files differ from the code")
-    crds.add_argument("--rbac", type=Path, help="also the chart's generated RBAC template for the kinds")
+    crds.add_argument("--rbac", type=Path,
+                      help="also the chart's generated RBAC template for the kinds and the shard Leases")
     crds.set_defaults(func=_crds)
 
     reasons = sub.add_parser("reasons", help="print the reason table (Markdown) that the README carries")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from azbackup.azure.gateway import AzureSettings
 from azbackup.azure.ratelimit import Budget
+from azbackup.reconcile.leases import ShardSettings
 from azbackup.reconcile.loop import LoopSettings
 from azbackup.reconcile.runtime import RuntimeSettings
 
@@ -26,6 +28,8 @@ class OperatorConfig:
     priority: int = 0
     """Peering priority: the highest-priority replica runs, the others stand by."""
     peering_name: str = "azbackup"
+    sharding: ShardSettings | None = None
+    """Dynamic shards: replicas divide the subscriptions among themselves through Leases."""
     kubeconfig: str | None = None
     worker_limit: int = 1000
     """kopf workers per resource kind. Each holds an object while kopf adds its finalizer and waits for
@@ -80,6 +84,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peering", default=None, metavar="NAME",
                         help="enable kopf peering under NAME (active/standby replicas)")
     parser.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    shard = parser.add_argument_group(
+        "dynamic shards", "replicas divide the work by themselves: one shard per Azure subscription, each "
+        "held through a coordination.k8s.io Lease by one replica at a time (not with --peering)")
+    shard.add_argument("--sharding", action="store_true", help="share the work with the other replicas of the "
+                       "shard group (every replica is started with this flag and a distinct --shard-identity)")
+    shard.add_argument("--shard-group", default="azbackup", metavar="NAME",
+                       help="prefix of the Leases; replicas of one group share the shards (default azbackup)")
+    shard.add_argument("--shard-identity", default=env.get("POD_ID") or None, metavar="ID",
+                       help="this replica's unique, stable name (default: $POD_ID, else host name and pid); "
+                            "also the suffix of its User-Agent to Azure")
+    shard.add_argument("--shard-namespace", default=env.get("POD_NAMESPACE") or None, metavar="NS",
+                       help="namespace of the Leases (default: $POD_NAMESPACE, else the first --namespace)")
+    shard.add_argument("--shard-lease-duration", type=float, default=15.0, metavar="SECONDS",
+                       help="a Lease lives this long unrenewed: a dead replica's shards move within it; "
+                            "renewed every third of it (default 15)")
     parser.add_argument("--label-selector", default=env.get("AZBACKUP_LABEL_SELECTOR"),
                         help="only objects with these labels, e.g. shard=a (server-side filtering)")
     parser.add_argument("--liveness", default=None, metavar="URL", help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
@@ -120,7 +139,17 @@ def from_arguments(args: argparse.Namespace) -> OperatorConfig:
         runtime = replace(runtime, feed_interval=max(0.0, args.change_feed_interval))
         # Three reads missed in a row is an outage: fall back to full passes rather than stay blind.
         azure = replace(azure, feed_outage=3 * runtime.feed_interval or azure.feed_outage)
+    sharding = None
+    if getattr(args, "sharding", False):
+        if args.peering is not None:
+            raise SystemExit("--sharding and --peering exclude each other: shards are active/active")
+        identity = args.shard_identity or f"{socket.gethostname()}-{os.getpid()}"
+        namespace = args.shard_namespace or (args.namespaces[0] if args.namespaces else "default")
+        sharding = ShardSettings(identity=identity, namespace=namespace, group=args.shard_group,
+                                 duration=args.shard_lease_duration)
+        azure = replace(azure, user_agent=f"azbackup-replica/{identity}")
     return OperatorConfig(
+        sharding=sharding,
         azure=azure, runtime=runtime, namespaces=tuple(args.namespaces), standalone=args.peering is None,
         priority=args.priority, peering_name=args.peering or "azbackup", kubeconfig=args.kubeconfig,
         worker_limit=args.worker_limit or 1000, label_selector=args.label_selector,

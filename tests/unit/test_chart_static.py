@@ -21,6 +21,7 @@ import pytest
 import yaml
 from azbackup import cli, kinds, metrics
 from azbackup.devtools import control_plane
+from azbackup.reconcile.leases import LEASE_VERBS
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "azbackup-operator"
@@ -118,6 +119,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "watch-namespaces": {"watchNamespaces": ["a", "b"]},
     "replicas-2-with-peering": {"replicas": 2, "peering": {"enabled": True}},
+    "replicas-3-sharing": {"replicas": 3, "sharding": {"enabled": True}},
     "workload-identity": {"azure": {"workloadIdentity": {"enabled": True,
                                                          "clientId": "11111111-2222-3333-4444-555555555555"}}},
     "service-monitor-and-dashboard": {"metrics": {"serviceMonitor": {"enabled": True}}, "dashboard": {"enabled": True}},
@@ -360,6 +362,32 @@ def test_several_replicas_without_peering_are_refused() -> None:
                    check=False)
     assert out.returncode != 0
     assert "replicas > 1 needs peering.enabled=true" in out.stderr
+
+
+def test_sharing_replicas_are_a_statefulset_named_by_pod_with_lease_rights_in_their_namespace() -> None:
+    docs = render({"replicas": 3, "sharding": {"enabled": True, "leaseDuration": 20}})
+    assert one(docs, "StatefulSet")["spec"]["replicas"] == 3
+    args = args_of(docs)
+    assert "--sharding" in args
+    assert f"--shard-group={FULLNAME}" in args
+    assert "--shard-lease-duration=20" in args
+    assert not [a for a in args if a.startswith(("--peering", "--priority"))]
+    env = {e["name"]: e for e in container(docs)["env"]}
+    assert env["POD_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}  # the identity
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    role = next(r for r in of_kind(docs, "Role") if r["metadata"]["name"] == f"{FULLNAME}-shards")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    # exactly the verbs the Lease keeper sends (reconcile/leases.py), nothing cluster-wide
+    assert rule_triples(role) == grants("coordination.k8s.io", ["leases"], list(LEASE_VERBS))
+    assert not [r for r in of_kind(docs, "ClusterRole") if "leases" in str(r["rules"])]
+    assert of_kind(docs, "ClusterKopfPeering") == []
+
+
+def test_sharding_and_peering_exclude_each_other() -> None:
+    out = run_helm("template", RELEASE, str(CHART), "--kube-version", kube_version(),
+                   values={"replicas": 2, "peering": {"enabled": True}, "sharding": {"enabled": True}}, check=False)
+    assert out.returncode != 0
+    assert "exclude each other" in out.stderr
 
 
 def test_peering_with_one_replica_keeps_the_deployment_and_a_fixed_priority() -> None:

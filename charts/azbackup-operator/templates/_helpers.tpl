@@ -45,20 +45,29 @@ app.kubernetes.io/part-of: azbackup
 {{- end }}
 {{- end }}
 
-{{/* kopf peering is on when asked for; more than one replica without it is refused, because every
-replica would then reconcile every object. */}}
+{{/* kopf peering is on when asked for; more than one replica with neither peering nor sharding is
+refused, because every replica would then reconcile every object. */}}
 {{- define "azbackup.peering" -}}
-{{- if and (gt (int .Values.replicas) 1) (not .Values.peering.enabled) }}
-{{- fail "replicas > 1 needs peering.enabled=true: without kopf peering every replica reconciles every object" }}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.peering.enabled) (not .Values.sharding.enabled) }}
+{{- fail "replicas > 1 needs peering.enabled=true (active/standby) or sharding.enabled=true (replicas share the work): without either every replica reconciles every object" }}
+{{- end }}
+{{- if and .Values.peering.enabled .Values.sharding.enabled }}
+{{- fail "peering.enabled and sharding.enabled exclude each other: shards are active/active" }}
 {{- end }}
 {{- if .Values.peering.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Dynamic shards: the replicas divide the subscriptions among themselves through Leases. */}}
+{{- define "azbackup.sharding" -}}
+{{- if .Values.sharding.enabled }}true{{ end }}
 {{- end }}
 
 {{- define "azbackup.peeringName" -}}
 {{- default (include "azbackup.fullname" .) .Values.peering.name }}
 {{- end }}
 
-{{/* More than one replica runs as a StatefulSet, whose pods have ordinals to use as priorities. */}}
+{{/* More than one replica runs as a StatefulSet: its pods have ordinals to use as peering priorities,
+and stable names to use as shard identities (a restarted pod finds its shards still its own). */}}
 {{- define "azbackup.statefulSet" -}}
 {{- if gt (int .Values.replicas) 1 }}true{{ end }}
 {{- end }}
@@ -110,6 +119,12 @@ Integers go through `int`: Helm reads numbers as floats and would print 1000000 
 {{- else }}
 - {{ printf "--priority=%d" (int .Values.peering.priority) | quote }}
 {{- end }}
+{{- end }}
+{{- if include "azbackup.sharding" . }}
+{{- /* The pod's name ($POD_ID) is its identity; $POD_NAMESPACE holds the Leases. */}}
+- "--sharding"
+- {{ printf "--shard-group=%s" (include "azbackup.fullname" .) | quote }}
+- {{ printf "--shard-lease-duration=%v" .Values.sharding.leaseDuration | quote }}
 {{- end }}
 {{- if .Values.verbose }}
 - "--verbose"

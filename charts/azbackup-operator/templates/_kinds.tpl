@@ -28,3 +28,9 @@
   resources: ["backupvaults/status", "backuppolicies/status", "protectedvms/status", "vmbackupselectors/status", "ondemandbackups/status", "vmrestores/status", "restoredrills/status"]
   verbs: ["patch"]
 {{- end }}
+{{- define "azbackup.shardRules" -}}
+# Dynamic shards: a heartbeat Lease per replica and a Lease per shard, in the release namespace.
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["list", "create", "update", "delete"]
+{{- end }}

@@ -54,8 +54,9 @@ def _rule(resources: Sequence[str], verbs: Sequence[str]) -> list[str]:
     return [f'- apiGroups: ["{GROUP}"]', f"  resources: {_quoted(resources)}", f"  verbs: {_quoted(verbs)}"]
 
 
-def rbac_template(kinds: Sequence[KindName], writes: Sequence[KubeAccess]) -> str:
-    """The chart's named template of the operator's rules on its own kinds (included by _helpers.tpl)."""
+def rbac_template(kinds: Sequence[KindName], writes: Sequence[KubeAccess], lease_verbs: Sequence[str] = ()) -> str:
+    """The chart's named templates of the operator's rules: on its own kinds (included by _helpers.tpl),
+    and on the Leases of dynamic shards (`lease_verbs`, what reconcile/leases.py sends)."""
     plurals = [k.plural for k in kinds]
     lines = [
         "{{/* Generated from the kinds' table (operator/azbackup/kinds/__init__.py) by `make crds`. Do not edit:",
@@ -70,4 +71,9 @@ def rbac_template(kinds: Sequence[KindName], writes: Sequence[KubeAccess]) -> st
         lines += [f"# {access.why}", *_rule([access.target.plural], access.verbs)]
     lines += ["# Status (conditions, observedGeneration, checks) is written through the status subresource.",
               *_rule([f"{p}/status" for p in plurals], ("patch",)), "{{- end }}"]
+    if lease_verbs:
+        lines += ['{{- define "azbackup.shardRules" -}}',
+                  "# Dynamic shards: a heartbeat Lease per replica and a Lease per shard, in the release namespace.",
+                  '- apiGroups: ["coordination.k8s.io"]', '  resources: ["leases"]',
+                  f"  verbs: {_quoted(lease_verbs)}", "{{- end }}"]
     return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ from azure.mgmt.recoveryservicesbackup.aio import RecoveryServicesBackupClient
 
 from azbackup.azure.changes import ActivityLog, FeedCursor, OwnRequests, OwnWritesPolicy
 from azbackup.azure.credentials import CredentialSource, invalid_secret
+from azbackup.azure.fence import FencePolicy
 from azbackup.azure.pipeline import ArmBudgetPolicy, ArmRetryPolicy, CallObserver, NoObserver
 from azbackup.azure.ratelimit import Budget, Kind, TokenBucket
 
@@ -58,6 +59,9 @@ class AzureSettings:
     """How far each Activity Log read reaches back before the previous one: entries become visible late."""
     feed_outage: float = 180.0
     """Seconds the Activity Log may fail before the operator falls back to full passes."""
+    user_agent: str | None = None
+    """Prefix of every request's User-Agent, e.g. the replica's identity with dynamic shards, so ARM's
+    request logs (and the emulator's) tell replicas apart."""
     connection_limit: int = 32
     """Connections in the shared pool. ARM meters a subscription at tens of requests per second, so more
     would only wait in its buckets; each TLS connection holds buffers of its own (see tlsbuffer)."""
@@ -137,9 +141,12 @@ class Clients:
 class Gateway:
     """Owns the shared transport, credentials, buckets and clients. `start` before use, `close` at exit."""
 
-    def __init__(self, settings: AzureSettings, observer: CallObserver | None = None) -> None:
+    def __init__(self, settings: AzureSettings, observer: CallObserver | None = None,
+                 fence: Callable[[str | None], bool] | None = None) -> None:
         self.settings = settings
         self.observer: CallObserver = observer or NoObserver()
+        self.fence = fence
+        """With dynamic shards: whether the shard of the current work is held (every write asks)."""
         self._session: aiohttp.ClientSession | None = None
         self._transport: AioHttpTransport | None = None
         self._credentials: dict[str, Any] = {}
@@ -220,9 +227,12 @@ class Gateway:
                 "retry_policy": ArmRetryPolicy(self.settings.max_inline_retry_wait,
                                                retry_total=self.settings.retry_total),
                 "per_retry_policies": [ArmBudgetPolicy(self.buckets(subscription_id), self.observer),
-                                       OwnWritesPolicy(self.own_requests)],
+                                       OwnWritesPolicy(self.own_requests),
+                                       *([FencePolicy(self.fence)] if self.fence else [])],
                 "polling_interval": self.settings.polling_interval,
             }
+            if self.settings.user_agent:
+                options["user_agent"] = self.settings.user_agent
             lookback, outage, started = self.settings.feed_lookback, self.settings.feed_outage, self.started
             self._clients[key] = Clients(subscription_id, self.credential(source), options, self.own_requests,
                                          lambda: FeedCursor(lookback=lookback, outage=outage, not_before=started))

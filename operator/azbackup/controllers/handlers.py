@@ -17,6 +17,9 @@ from azbackup.api.specs import RECONCILE_POLICY_ANNOTATION
 from azbackup.kinds import KINDS
 from azbackup.reconcile.runtime import Runtime
 
+SHARD_WAIT = 5.0
+"""How often a replica that does not hold a deleting object's shard looks again (the owner finishes it)."""
+
 
 def runtime_of(memo: kopf.Memo) -> Runtime:
     runtime: Runtime = memo.runtime
@@ -31,6 +34,8 @@ async def on_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: 
 async def on_change(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """A spec (or reconcile-policy) change: reconcile now. Errors become status, never a crash loop."""
     runtime = runtime_of(memo)
+    if runtime.shards is not None:
+        return  # with dynamic shards the watch event wakes the owner (Runtime.observe_event)
     obj = runtime.registry.upsert(body)
     await runtime.act_now(obj.key)
 
@@ -51,6 +56,9 @@ async def on_delete(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """Honour the deletion policy; keep the finalizer (retry later) while Azure work remains."""
     runtime = runtime_of(memo)
     obj = runtime.registry.upsert(body)
+    if not runtime.owns(obj.key):
+        # Not done, or kopf would drop the finalizer before the owner cleaned up in Azure.
+        raise kopf.TemporaryError("another replica holds this object's shard", delay=SHARD_WAIT)
     done, retry_in = await runtime.finalize(obj)
     if not done:
         raise kopf.TemporaryError("Azure clean-up in progress (see status)", delay=retry_in or 30)

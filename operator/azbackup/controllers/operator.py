@@ -16,6 +16,7 @@ from azbackup.kinds import BY_NAME, KINDS
 from azbackup.managed import Resource
 from azbackup.reconcile import journal
 from azbackup.reconcile.kube import Kube, load_api_client
+from azbackup.reconcile.leases import ShardKeeper
 from azbackup.reconcile.registry import Registry
 from azbackup.reconcile.runtime import Runtime
 
@@ -57,9 +58,13 @@ def apply_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
     config: OperatorConfig = memo.config
     apply_settings(settings, config)
-    gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics())
-    await gateway.start()
+    keeper: ShardKeeper | None = None
     kube = Kube(load_api_client(config.kubeconfig))
+    if config.sharding is not None:
+        keeper = ShardKeeper(kube.api_client, config.sharding, seen=lambda: memo.runtime.known_shards(),
+                             changed=lambda gained, lost: memo.runtime.shards_changed(gained, lost))
+    gateway = Gateway(config.azure, observer=metrics.AzureCallMetrics(), fence=keeper.holds if keeper else None)
+    await gateway.start()
 
     async def post_event(obj: Resource, type_: str, reason: str, message: str) -> None:
         body = {"apiVersion": obj.api_version, "kind": obj.kind,
@@ -68,6 +73,10 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object)
 
     registry = Registry(BY_NAME)
     memo.runtime = Runtime(kube, gateway, config.runtime, BY_NAME, registry, events=post_event)
+    if keeper is not None:
+        memo.runtime.shards = keeper  # its renewals start with the first watch event
+        log.info("dynamic shards: replica %s of group %s, leases in %s, %ss", keeper.settings.identity,
+                 keeper.settings.group, keeper.settings.namespace, keeper.settings.duration)
     metrics.count_objects_of(registry.objects, [kind.metrics.collect for kind in KINDS if kind.metrics])
     metrics.follow_peering(config.standalone)
     log.info("azbackup operator started: ARM %s, sync every %ss", config.azure.arm_endpoint,
@@ -78,5 +87,6 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object)
 async def cleanup(memo: kopf.Memo, **_: object) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
+        await runtime.stop_shards()
         await runtime.gateway.close()
         runtime.kube.close()

@@ -197,6 +197,9 @@ class Kind:
     """Kubernetes writes beyond its own status (children, deleting itself after a TTL)."""
     metrics: KindMetrics | None = None
     """Prometheus families of its own, if any."""
+    shard: Callable[[Resource], str | None] | None = None
+    """A worker-owning kind: the shard its objects belong to with dynamic sharding (the vault's
+    subscription: ARM meters writes per subscription); the objects it runs follow it."""
 
     @property
     def name(self) -> str:

@@ -147,6 +147,11 @@ async def refresh_snapshots(obj: Resource, ctx: Context) -> None:
     ctx.inventory.invalidate_subscription(spec.subscription_id, older_than=ctx.settings.sync_period / 2)
 
 
+def subscription_of(obj: Resource) -> str | None:
+    """A vault's shard: its subscription, whose ARM budget one replica then has to itself."""
+    return str(obj.spec.get("subscriptionId") or "").lower() or None
+
+
 KIND = Kind(names.VAULT, client, crds.backup_vault, api_status.VaultStatus,
             full_pass=refresh_snapshots, follow=changes.follow,
-            wakes=Wakes(azure_id=changes.vault_id))
+            wakes=Wakes(azure_id=changes.vault_id), shard=subscription_of)

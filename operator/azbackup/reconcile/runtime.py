@@ -9,22 +9,24 @@ comes from the kinds' table: the client, the vault an object belongs to, who wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from azbackup import metrics
 from azbackup.api import specs
-from azbackup.azure import errors
+from azbackup.api.specs import RECONCILE_POLICY_ANNOTATION
+from azbackup.azure import errors, fence
 from azbackup.azure.gateway import Gateway
 from azbackup.kinds import contract
 from azbackup.kinds.contract import Kind
 from azbackup.managed import Resource, Waiting
 from azbackup.reasons import Reason
-from azbackup.reconcile import backoff, handover, holding, loop, status, teardown
+from azbackup.reconcile import backoff, handover, holding, loop, shards, status, teardown
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
 from azbackup.reconcile.registry import Key, Registry, VaultKey
@@ -71,6 +73,26 @@ class RuntimeSettings:
 rfc3339, rfc3339_micro = times.at, times.at_micro
 
 
+class Holds(Protocol):
+    """Dynamic shards (leases.ShardKeeper): whether this replica holds a shard now."""
+
+    def holds(self, shard: str | None) -> bool: ...
+
+    async def run(self) -> None: ...
+
+    async def release(self) -> None: ...
+
+
+class _StoppedOr:
+    """A worker's stop signal: kopf's, or its shard given up."""
+
+    def __init__(self, stopped: Stopped, lost: Callable[[], bool]) -> None:
+        self.stopped, self.lost = stopped, lost
+
+    def is_set(self) -> bool:
+        return self.stopped.is_set() or self.lost()
+
+
 class Runtime:
     def __init__(self, kube: Kube, gateway: Gateway, settings: RuntimeSettings, kinds: Mapping[str, Kind],
                  registry: Registry, events: EventSink | None = None,
@@ -95,6 +117,79 @@ class Runtime:
         self._following: dict[Key, asyncio.Task[None]] = {}  # change-feed reads under way, by vault object
         # The kind whose objects own a worker (the vault); workers are keyed by its (namespace, name).
         self._vault_kind = next(kind.name for kind in kinds.values() if kind.runs_worker)
+        self.shards: Holds | None = None
+        """Set with dynamic shards: objects of a shard not held here are left to the replica holding it."""
+        self._marks: dict[Key, tuple[int, str | None]] = {}  # generation and policy last seen (shards only)
+        self._woken: set[asyncio.Task[Any]] = set()
+        self._keeping: asyncio.Task[None] | None = None
+
+    # -- dynamic shards -----------------------------------------------------------------------------
+    def shard_of(self, key: Key) -> str:
+        """The shard of an object: its vault's subscription (the vault kind's `shard`), or UNPLACED."""
+        vault = (key[1], key[2]) if self.kinds[key[0]].runs_worker else self.registry.vault_of(key)
+        obj = self.registry.get((self._vault_kind, *vault)) if vault is not None else None
+        shard_fn = self.kinds[self._vault_kind].shard
+        return (shard_fn(obj) if obj is not None and shard_fn is not None else None) or shards.UNPLACED
+
+    def owns(self, key: Key) -> bool:
+        return self.shards is None or self.shards.holds(self.shard_of(key))
+
+    def _keep_shards(self) -> None:
+        # Started by the first watch event rather than at start-up: the tasks it starts (wakes) then
+        # carry kopf's per-object context, which Events need and start-up handlers do not have.
+        if self.shards is not None and self._keeping is None:
+            self._keeping = asyncio.ensure_future(self.shards.run())
+
+    async def stop_shards(self) -> None:
+        """A clean stop: end the renewals and free every shard at once, for the others to take."""
+        if self.shards is None or self._keeping is None:
+            return
+        self._keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._keeping
+        await self.shards.release()
+
+    def known_shards(self) -> set[str]:
+        """Every shard this replica's objects fall in (the Lease keeper creates a Lease for each)."""
+        return {shards.UNPLACED, *(self.shard_of(obj.key) for obj in self.registry.of_kind(self._vault_kind))}
+
+    def shards_changed(self, gained: set[str], lost: set[str]) -> None:
+        """Vault workers start and stop by themselves (run_worker), and a starting worker's full pass takes
+        in all its objects; objects with no vault to run them (UNPLACED) are woken here."""
+        if shards.UNPLACED not in gained:
+            return
+        for obj in self.registry.objects():
+            if not self.kinds[obj.kind].runs_worker and not obj.deleting and self.shard_of(obj.key) == shards.UNPLACED:
+                self.wake(obj.key, 0.0)
+
+    def wake(self, key: Key, delay: float) -> None:
+        """Reconcile soon: through the vault's worker if it runs here, else on a task of its own."""
+        if self.scheduler.has_worker(self.registry.vault_of(key)) or self.kinds[key[0]].runs_worker:
+            self.requeue(key, delay)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self.reconcile(key)
+
+        task = asyncio.ensure_future(later())
+        self._woken.add(task)
+        task.add_done_callback(self._woken.discard)
+
+    def _sharded_event(self, key: Key, obj: Resource) -> None:
+        """With shards, the watch stream, not kopf's change handlers, starts work: kopf keeps one
+        diff-base per object for all replicas, so a replica that does not own an object could mark a
+        change handled before the owner saw it. A new generation or reconcile policy wakes the owner."""
+        mark = (obj.generation, obj.annotations.get(RECONCILE_POLICY_ANNOTATION))
+        first = key not in self._marks
+        if self._marks.get(key) == mark or obj.deleting:
+            self._marks[key] = mark
+            return
+        self._marks[key] = mark
+        if self.owns(key):
+            # Jitter spreads the first passes after a restart; a new object (no status yet) is not part of one.
+            restart = first and "observedGeneration" in obj.status
+            self.wake(key, self.settings.first_pass_jitter + random.uniform(0, 1.0) if restart else 0.0)
 
     @property
     def schedule_settings(self) -> SchedulerSettings:
@@ -121,11 +216,17 @@ class Runtime:
             claim = self.registry.claim_of(key)
             self.registry.remove(key)
             self._reconciled.discard(key)
+            self._marks.pop(key, None)
             if claim and (heir := self.registry.first_claim(claim)):
                 self.requeue(heir.key, 0.0)  # a hand-over of a claim: the next claimant acts now
             return
         before = self.registry.get(key)
         obj = self.registry.upsert(body)
+        if self.shards is not None:
+            self._keep_shards()
+            if FINALIZER in (meta.get("finalizers") or ()):
+                self._sharded_event(key, obj)
+            return
         if obj.deleting:
             return
         if before is not None and before.policy is not obj.policy:
@@ -155,6 +256,9 @@ class Runtime:
 
     async def reconcile(self, key: Key) -> Verdict | None:
         """Reconcile one object now and write its status if it changed; schedules its next pass."""
+        if not self.owns(key):
+            return None  # another replica holds its shard (dynamic shards)
+        fence.SHARD.set(self.shard_of(key) if self.shards is not None else None)
         async with self.lock(key):
             verdict: Verdict | None = None
             # A synchronous write asks to look again at once (retry_in == 0). Its status is held back and
@@ -247,6 +351,9 @@ class Runtime:
         except Conflict:
             self.requeue(obj.key, 1.0)
             return None
+        except fence.ShardNotHeld as lost:
+            log.info("%s %s/%s: stopped, %s", obj.kind, obj.namespace, obj.name, lost)
+            return None
         return verdict
 
     def _failed(self, obj: Resource, err: errors.AzbackupError) -> Verdict:
@@ -258,6 +365,7 @@ class Runtime:
     # -- deletion -----------------------------------------------------------------------------------
     async def finalize(self, obj: Resource) -> tuple[bool, float | None]:
         """One deletion pass: (done, retry_in). Status says why deletion waits."""
+        fence.SHARD.set(self.shard_of(obj.key) if self.shards is not None else None)
         async with self.lock(obj.key):
             obj = self.registry.get(obj.key) or obj
             now = self.clock()
@@ -272,6 +380,8 @@ class Runtime:
                 client = await self.kinds[obj.kind].client(obj, self.context)
                 result = await loop.finalize(obj, client, rfc3339_micro(now), self.settings.loop)
                 self._attempts.pop(obj.key, None)
+            except fence.ShardNotHeld:
+                return False, self.settings.loop.fast_retry
             except Waiting as waiting:
                 # A reference is gone (e.g. the vault object was deleted first): nothing left to do.
                 log.info("%s %s/%s deleted without Azure clean-up: %s", obj.kind, obj.namespace, obj.name,
@@ -365,4 +475,17 @@ class Runtime:
                      report.reads)
 
     async def run_worker(self, vault: VaultKey, stopped: Stopped) -> None:
-        await self.scheduler.run_worker(self, vault, stopped)
+        if self.shards is None:
+            await self.scheduler.run_worker(self, vault, stopped)
+            return
+        # Dynamic shards: the worker runs while this replica holds the vault's shard, and stops (its
+        # running reconciles cancelled) as soon as the shard is given up.
+        key = (self._vault_kind, *vault)
+        while not stopped.is_set():
+            if self.owns(key):
+                shard = self.shard_of(key)
+                fence.SHARD.set(shard)
+                log.info("vault %s/%s: worker started (shard %s held)", *vault, shard)
+                await self.scheduler.run_worker(self, vault, _StoppedOr(stopped, lambda: not self.owns(key)))
+                log.info("vault %s/%s: worker stopped", *vault)
+            await asyncio.sleep(0.25)

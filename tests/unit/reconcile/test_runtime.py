@@ -14,6 +14,7 @@ import pytest
 from azbackup.api import status as api_status
 from azbackup.api.names import KindName
 from azbackup.azure import errors
+from azbackup.azure.fence import ShardNotHeld
 from azbackup.kinds.contract import Context, Kind
 from azbackup.managed import ExternalClient, ExtraCondition, Hold, Observation, Operation, Resource, Waiting
 from azbackup.reasons import Reason
@@ -215,3 +216,53 @@ def test_the_watch_queues_what_needs_a_pass(events: list[dict[str, Any]], want: 
     for body in events:
         runtime.observe_event("MODIFIED", body)
     assert [d if d == 0.0 else "jitter" for d in queued] == want
+
+
+class Shards:
+    def __init__(self, held: set[str]) -> None:
+        self.held = held
+
+    def holds(self, shard: str | None) -> bool:
+        return shard in self.held
+
+    async def run(self) -> None:
+        return None
+
+    async def release(self) -> None:
+        return None
+
+
+def run_sharded(outcome: Observation | Exception, held: set[str]) -> tuple[Any, FakeKube, list[str]]:
+    after: list[str] = []
+
+    async def note(obj: Resource, ctx: Context) -> None:
+        after.append(obj.name)
+
+    table = {"Thing": Kind(NAMES, factory(outcome), lambda: {}, api_status.CommonStatus, after=note,
+                           shard=lambda obj: str(obj.spec.get("subscriptionId")))}
+    kube = FakeKube()
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: 1_800_000_000.0)
+        runtime.shards = Shards(held)
+        runtime.registry.upsert({**BODY, "spec": {"subscriptionId": "sub-a"}})
+        return await runtime.reconcile(KEY)
+
+    return asyncio.run(go()), kube, after
+
+
+def test_an_object_of_a_shard_held_here_is_reconciled() -> None:
+    verdict, kube, after = run_sharded(Observation(exists=True), {"sub-a"})
+    assert (verdict.phase, len(kube.statuses), after) == (Phase.READY, 1, ["a"])
+
+
+def test_an_object_of_a_shard_held_elsewhere_is_left_alone() -> None:
+    verdict, kube, after = run_sharded(errors.Forbidden("must not be called", status=403), {"sub-b"})
+    assert (verdict, kube.statuses, after) == (None, [], [])
+
+
+def test_a_write_fenced_off_mid_pass_writes_no_status() -> None:
+    # The shard was lost between the start of the pass and its write: the new holder reports, not us.
+    verdict, kube, _ = run_sharded(ShardNotHeld("sub-a", "PUT", "https://arm/x"), {"sub-a"})
+    assert (verdict, kube.statuses) == (None, [])
