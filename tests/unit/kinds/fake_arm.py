@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
+from azbackup.managed import Observation
+from azbackup.reasons import Reason
 from azure.core import exceptions as az
 
 OPERATION_URL = "https://management.azure.com/operations/op-1?api-version=2026-10-01"
@@ -25,6 +27,15 @@ def http_error(status: int, code: str) -> az.HttpResponseError:
     err.status_code = status
     err.error = cast(Any, SimpleNamespace(code=code, message=f"{code} (from the fake)"))
     return err
+
+
+def reason_of(seen: Observation) -> Reason | None:
+    """The one reason an observation reports: why it holds, else why it is pending, else why it is ready."""
+    for held in (seen.blocked, seen.limitation):
+        if held is not None:
+            return held.reason
+    pair = seen.pending if (not seen.exists or not seen.usable) else seen.ready
+    return pair[0] if pair else None
 
 
 # One row per failure class the gateway translates: (HTTP status, ARM code, the error class's name).

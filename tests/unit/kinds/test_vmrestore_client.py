@@ -20,7 +20,7 @@ from azbackup.kinds.vmrestore import RestoreClient, Source
 from azbackup.managed import JOURNAL_PENDING, Observation, Resource
 from azbackup.reasons import Reason
 
-from tests.unit.kinds.fake_arm import ERROR_CLASSES, OPERATION_URL, FakeArm, http_error
+from tests.unit.kinds.fake_arm import ERROR_CLASSES, OPERATION_URL, FakeArm, http_error, reason_of
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 VAULT = VaultSpec("sub", "rg", "westeurope", "vault")
@@ -68,14 +68,6 @@ def obj(status: Mapping[str, Any] | None = None, annotations: Mapping[str, str] 
         deleting: bool = False) -> Resource:
     return Resource("VMRestore", "ns", "restore", generation=1, spec=SPEC, status=dict(status or {}),
                     annotations=dict(annotations or {}), deleting=deleting)
-
-
-def reason_of(seen: Observation) -> Reason | None:
-    for held in (seen.blocked, seen.limitation):
-        if held is not None:
-            return held.reason
-    pair = seen.pending if (not seen.exists or not seen.usable) else seen.ready
-    return pair[0] if pair else None
 
 
 @dataclass(frozen=True)
