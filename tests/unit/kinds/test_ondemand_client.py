@@ -21,7 +21,7 @@ from azbackup.managed import JOURNAL_FAILED, JOURNAL_PENDING, Resource
 from azbackup.reasons import Reason
 from azure.core import exceptions as az
 
-from tests.unit.kinds.fake_arm import http_error
+from tests.unit.kinds.fake_arm import http_error, reason_of
 
 VAULT = VaultSpec("sub", "rg", "westeurope", "vault")
 VM = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web"
@@ -93,14 +93,6 @@ class Case:
     want_calls: tuple[str, ...] = ()
 
 
-def _reason(seen: Any) -> Reason | None:
-    for held in (seen.limitation, seen.blocked):
-        if held is not None:
-            return held.reason
-    pair = seen.pending if (not seen.exists or not seen.usable) else seen.ready
-    return pair[0] if pair else None
-
-
 CASES = [
     Case("never-triggered-is-pending-with-no-call", want_exists=False),
     Case("a-lost-trigger-with-no-job-yet-looks-without-triggering", annotations={JOURNAL_PENDING: PENDING},
@@ -132,7 +124,7 @@ CASES = [
 def test_observe(case: Case) -> None:
     vault = FakeVault(jobs=dict(case.jobs), points=[POINT])
     seen = asyncio.run(client(vault).observe(obj(case.status, case.annotations)))
-    assert (seen.exists, _reason(seen), tuple(vault.calls)) == (case.want_exists, case.want_reason, case.want_calls)
+    assert (seen.exists, reason_of(seen), tuple(vault.calls)) == (case.want_exists, case.want_reason, case.want_calls)
 
 
 def test_a_completed_job_reports_its_recovery_point_and_times() -> None:

@@ -22,7 +22,7 @@ from azbackup.managed import Observation, Operation, OperationResult, OperationS
 from azbackup.reasons import Reason
 from azbackup.toolkit import times
 
-from tests.unit.kinds.fake_arm import ERROR_CLASSES, OPERATION_URL, FakeArm, http_error
+from tests.unit.kinds.fake_arm import ERROR_CLASSES, OPERATION_URL, FakeArm, http_error, reason_of
 
 VAULT = VaultSpec("sub", "rg", "westeurope", "vault")
 SPEC = {"vaultRef": {"name": "vault"}, "policyType": "Enhanced", "schedule": {"frequency": "Daily", "time": "21:00"},
@@ -54,10 +54,6 @@ def retention(days: int) -> dict[str, Any]:
 
 def written(*ago_hours: float, generation: int = 1) -> list[policy_budget.Write]:
     return [policy_budget.Write(NOW - dt.timedelta(hours=h), generation) for h in ago_hours]
-
-
-def reason_of(seen: Observation) -> Reason | None:
-    return seen.blocked.reason if seen.blocked is not None else None
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from azbackup.api.specs import RestoreDrillSpec
 from azbackup.azure import errors
 from azbackup.kinds.drill_plan import Result, RunPhase
 from azbackup.kinds.restoredrill import DrillClient, child_name
-from azbackup.managed import Observation, Resource
+from azbackup.managed import Resource
 from azbackup.reasons import Reason
 from kubernetes.client.exceptions import ApiException
 
-from tests.unit.kinds.fake_arm import ERROR_CLASSES, FakeArm, http_error
+from tests.unit.kinds.fake_arm import ERROR_CLASSES, FakeArm, http_error, reason_of
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 SPEC = {"vaultRef": {"name": "vault"}, "schedule": "0 3 * * *",
@@ -81,14 +81,6 @@ def client(objects: Sequence[Resource], arm: FakeArm, kube: Kube | None = None, 
     listing = SimpleNamespace(of_kind=lambda kind, namespace=None: [o for o in objects if o.kind == kind])
     ctx = SimpleNamespace(objects=listing, kube=kube or Kube())
     return DrillClient(cast(Any, ctx), arm.clients(), RestoreDrillSpec.parse({**SPEC, **spec}), NOW)
-
-
-def reason_of(seen: Observation) -> Reason | None:
-    for held in (seen.blocked, seen.limitation):
-        if held is not None:
-            return held.reason
-    pair = seen.pending if not seen.usable else seen.ready
-    return pair[0] if pair else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from azbackup.kinds.vault import VaultClient, owner_of
 from azbackup.managed import Observation, Operation, OperationResult, OperationState, Resource
 from azbackup.reasons import Reason
 
-from tests.unit.kinds.fake_arm import ERROR_CLASSES, OPERATION_URL, FakeArm, http_error
+from tests.unit.kinds.fake_arm import ERROR_CLASSES, OPERATION_URL, FakeArm, http_error, reason_of
 
 SPEC = {"subscriptionId": "sub", "resourceGroup": "rg", "location": "westeurope"}
 OBJ = Resource("BackupVault", "ns", "vault", generation=3, spec=SPEC)
@@ -58,15 +58,6 @@ LOCRS = set_path("properties", "redundancySettings", "standardTierStorageRedunda
 
 def locked(state: str) -> dict[str, Any]:
     return {"properties": {"storageTypeState": state}}
-
-
-def reason_of(seen: Observation) -> Reason | None:
-    for held in (seen.blocked, seen.limitation):
-        if held is not None:
-            return held.reason
-    if not seen.usable and seen.pending:
-        return seen.pending[0]
-    return None
 
 
 @dataclass(frozen=True)
