@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.arm import Arm
-from tests.integration.harness import Cluster, OperatorProcess, eventually
+from tests.integration.harness import Arm, Cluster, OperatorProcess, eventually
 from tests.integration.test_restore import VAULT_ID, protected_with_points, vm_restore
 from tests.integration.test_restore_drill import drill, finished_run
 

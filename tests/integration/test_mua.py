@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.arm import Arm
-from tests.integration.harness import SUB, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import SUB, Arm, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
 
 GUARD = f"/subscriptions/{SUB}/resourceGroups/rg-security/providers/Microsoft.DataProtection/resourceGuards/sec-guard"
 APPROVAL_RETRY = 120.0 * 0.02  # LoopSettings.approval_retry under the harness's --retry-scale 0.02

@@ -26,8 +26,16 @@ from azbackup.process import children
 from azure_emulator.inventory import DEFAULT_TENANT_ID
 from azure_emulator.server import EmulatorProcess
 
-from tests.integration.arm import Arm
-from tests.integration.harness import Cluster, OperatorProcess, eventually, operator_env, protected_vm, vault, vm_id
+from tests.integration.harness import (
+    Arm,
+    Cluster,
+    OperatorProcess,
+    eventually,
+    operator_env,
+    protected_vm,
+    vault,
+    vm_id,
+)
 
 SUBS = [f"00000000-0000-0000-0000-{i:012d}" for i in range(1, 13)]
 SHARDS = 13  # the subscriptions and `unplaced`
