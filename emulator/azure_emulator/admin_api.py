@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from azure_emulator import activity_log, apiversions, arm, engine, ids, inventory, netrules, rp_seed, vmspec
+from azure_emulator import (
+    activity_log,
+    admin_softdelete,
+    apiversions,
+    arm,
+    engine,
+    ids,
+    inventory,
+    netrules,
+    rp_seed,
+    vmspec,
+)
 from azure_emulator.arm import jobs
 from azure_emulator.arm.compute import vm_json
 from azure_emulator.arm.network import nic_json
@@ -445,6 +456,8 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
         ("DELETE", "/_admin/activity-log", clear_activity_log),
     ]:
         r.add_route(method, path, _wrap(fn))
+
+    admin_softdelete.add_routes(app, emu, _wrap, _body)
 
     async def unknown(request: web.Request) -> Any:
         raise AdminError(404, f"no admin route {request.method} {request.path}")

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids, limits, policy_bodies
+from azure_emulator import errors, ids, immutability, limits, policy_bodies
 from azure_emulator.arm.base import Call, Reply, page, parse_filter, route
 from azure_emulator.arm.vault_settings import REDUNDANCY, SOFT_DELETE, crr_error, storage_model_modify_error
 from azure_emulator.arm.vaults import VAULT, find_vault
@@ -90,7 +90,7 @@ def _apply_vault_config(call: Call) -> Vault:
             if value is None:
                 raise errors.invalid_input(f"{field} must be one of {', '.join(SOFT_DELETE)}.")
             if getattr(vault, attr) == "AlwaysON" and value != "AlwaysON":
-                raise errors.invalid_input(f"{field} is AlwaysON for this vault and cannot be changed.")
+                raise immutability.soft_delete_always_on(field, value)
             changes[attr] = value
     days = props.get("softDeleteRetentionPeriodInDays")
     if days is not None:
@@ -148,6 +148,10 @@ def put_policy(call: Call) -> Reply:
         props["instantRPDetails"] = props.pop("instantRpDetails")
     existing = vault.policies.get(ids.key(name))
     kind = policy_bodies.validate(props, existing.policy_type if existing else None)
+    cut = immutability.retention_cut(existing.properties, props) if existing is not None else None
+    if cut and immutability.immutable(vault):
+        # Shortening a retention would expire points early: refused before the edit counts (immutable vaults).
+        raise immutability.denied_on_immutable_item()
     # 50 policy creates/edits per vault in 24 hours (Azure Backup FAQ); a refused write does not count.
     vault.policy_writes = limits.recent_writes(vault.policy_writes, call.now)
     refusal = limits.policy_write_refusal(vault.policy_writes, call.now)

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids
+from azure_emulator import errors, ids, immutability
 from azure_emulator.arm.base import Call, tags_of
 from azure_emulator.backup_model import Vault
 from azure_emulator.errors import ArmError
@@ -101,9 +101,7 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     if soft.get("softDeleteState"):
         state = _one_of(soft["softDeleteState"], SOFT_DELETE, "softDeleteState")
         if v.soft_delete_state == "AlwaysON" and state != "AlwaysON":
-            raise errors.invalid_parameter(
-                "softDeleteState", "Soft delete is AlwaysON for this vault and cannot be changed."
-            )
+            raise immutability.soft_delete_always_on("softDeleteState", state)
         changes["soft_delete_state"] = state
     if soft.get("softDeleteRetentionPeriodInDays") is not None:
         days = soft["softDeleteRetentionPeriodInDays"]
@@ -113,15 +111,12 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     if soft.get("enhancedSecurityState"):
         enhanced = _one_of(soft["enhancedSecurityState"], SOFT_DELETE, "enhancedSecurityState")
         if v.enhanced_security == "AlwaysON" and enhanced != "AlwaysON":
-            raise errors.invalid_parameter(
-                "enhancedSecurityState", "Enhanced security is AlwaysON and cannot be changed."
-            )
+            raise immutability.soft_delete_always_on("enhancedSecurityState", enhanced)
         changes["enhanced_security"] = enhanced
-    immutability = (security.get("immutabilitySettings") or {}).get("state")
-    if immutability:
-        imm = _one_of(immutability, IMMUTABILITY, "immutabilitySettings")
-        if v.immutability == "Locked" and imm != "Locked":
-            raise errors.invalid_parameter("immutabilitySettings", "Immutability is Locked and cannot be changed.")
+    wanted_immutability = (security.get("immutabilitySettings") or {}).get("state")
+    if wanted_immutability:
+        imm = _one_of(wanted_immutability, IMMUTABILITY, "immutabilitySettings")
+        immutability.check_state_change(v.immutability, imm)
         changes["immutability"] = imm
     if isinstance(props.get("monitoringSettings"), Mapping):
         changes["monitoring"] = _merge(v.monitoring, props["monitoringSettings"])
