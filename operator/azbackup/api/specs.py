@@ -67,6 +67,8 @@ class VaultSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     credential_secret: str | None = None
     deletion_policy: str = "Retain"
+    cross_subscription_restore: str | None = None  # None: Azure's setting is left as it is
+    minimum_security_level: str | None = None
 
     @property
     def vault_id(self) -> str:
@@ -100,6 +102,8 @@ class VaultSpec:
             tags=dict(spec.get("tags") or {}),
             credential_secret=cred.get("name"),
             deletion_policy=_get(spec, "deletionPolicy", "Retain"),
+            cross_subscription_restore=spec.get("crossSubscriptionRestore"),
+            minimum_security_level=(spec.get("security") or {}).get("minimumLevel"),
         )
 
 

@@ -13,6 +13,7 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import lower_id
 from azbackup.azure.rest import rest
 from azbackup.kinds import operations as ops
+from azbackup.kinds import retention
 from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
 from azbackup.limits import policy_budget
@@ -27,8 +28,11 @@ class PolicyClient:
     deterministic_names = True
 
     def __init__(self, clients: Clients, vault: VaultSpec, spec: PolicySpec,
-                 vault_writes: Sequence[policy_budget.Write] = (), now: dt.datetime | None = None) -> None:
+                 vault_writes: Sequence[policy_budget.Write] = (), now: dt.datetime | None = None,
+                 vault_immutability: str | None = None) -> None:
         self.clients, self.vault, self.spec = clients, vault, spec
+        # Azure's immutability state as the vault last read it (its spec's until it has been read).
+        self.immutability = vault_immutability or vault.immutability
         # The writes every BackupPolicy of this vault recorded (the vault's budget of 50 a day), and the clock.
         self.vault_writes, self.now = vault_writes, now or dt.datetime.now(dt.UTC)
 
@@ -61,6 +65,17 @@ class PolicyClient:
                 f"policy {self.spec.policy_name} is {have_type} in Azure and the spec asks for "
                 f"{self.spec.policy_type}: {how}. Nothing was changed"))
         diffs = policy_body.compare(self.spec, actual)
+        cut = retention.cuts(props, policy_body.desired_body(self.spec)["properties"]) if diffs else ()
+        if cut and self.immutability in retention.IMMUTABLE:
+            # Azure would refuse the edit (points may not expire earlier in an immutable vault): say so
+            # before sending it, and spend none of the vault's policy-edit budget.
+            return Observation(exists=True, status=status, blocked=Hold(
+                Reason.RETENTION_CUT_ON_IMMUTABLE_VAULT,
+                f"the spec shortens retention ({'; '.join(cut)}) and vault {self.vault.vault_name} is immutable "
+                f"({self.immutability}): Azure keeps every recovery point until it expires, so it refuses the edit. "
+                "Nothing was sent. Keep the retention, or use a new policy for new items"
+                + (" (Locked is permanent)" if self.immutability == "Locked" else
+                   " (or set the vault's immutability Disabled first)")))
         seen = Observation(exists=True, up_to_date=not diffs, diff=diffs, status=status)
         return self._budgeted(obj, seen, creating=False) if diffs else seen
 
@@ -122,7 +137,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     writes = [w for p in ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name
               for w in policy_budget.parse_all(p.status.get(WRITES))]
     return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
-                        PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC))
+                        PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC),
+                        vault.status.get("immutability"))
 
 
 KIND = Kind(names.POLICY, client, crds.backup_policy, vault=VAULT_REF, waits_for=(VAULT_REF,),
