@@ -79,7 +79,7 @@ class AdminClient:
 
     def age_soft_deleted(self, vault_id: str, days: float) -> Any:
         """The vault's soft-deleted items were deleted `days` earlier; those past their purge date go."""
-        return self.request("POST", "/_admin/soft-deleted/age", {"vaultId": vault_id, "days": days})
+        return self.request("POST", "/soft-deleted/age", {"vaultId": vault_id, "days": days})
 
     def advance_clock(self, seconds: float) -> Any:
         return self.request("POST", "clock/advance", {"seconds": seconds})

@@ -76,8 +76,7 @@ def delete_on_immutable_item(item: ProtectedItem) -> tuple[str, str]:
     return (
         "UserErrorDeleteBackupItemOnImmutableItem",
         f"Backup data of {item.vm_name} cannot be deleted: the vault is immutable and the item has recovery "
-        "points that have not expired. Stop protection and retain data (or suspend backups) instead. "
-        + _STATES_LINK,
+        "points that have not expired. Stop protection and retain data (or suspend backups) instead. " + _STATES_LINK,
     )
 
 

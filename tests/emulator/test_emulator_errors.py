@@ -399,6 +399,18 @@ async def test_invalid_json_is_refused(emu: EmulatorProcess) -> None:
             id="only-an-immutable-vault-can-be-locked",
         ),
         pytest.param(
+            [
+                {
+                    "restoreSettings": {
+                        "crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "PermanentlyDisabled"}
+                    }
+                }
+            ],
+            {"restoreSettings": {"crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "Enabled"}}},
+            "InvalidRestApiParameter",
+            id="cross-subscription-restore-permanently-disabled-is-one-way",
+        ),
+        pytest.param(
             [{"redundancySettings": {"crossRegionRestore": "Enabled"}}],
             {"redundancySettings": {"crossRegionRestore": "Disabled"}},
             "InvalidRestApiParameter",

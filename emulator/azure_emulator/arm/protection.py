@@ -157,8 +157,10 @@ def put_item(call: Call) -> Reply:
             elsewhere = call.state.protection.get(ids.key(item.vm_id))
             if elsewhere is not None and elsewhere[0] != vault.key:
                 # Emulator choice: the VM is protected again in another vault; undeleting here would make two.
-                raise errors.invalid_input("The virtual machine is protected by another vault; stop its protection "
-                                           "there before undeleting this item.")
+                raise errors.invalid_input(
+                    "The virtual machine is protected by another vault; stop its protection "
+                    "there before undeleting this item."
+                )
             return _item_lro(call, vault, engine.start_undelete(call.state, vault, item, call.now))
         raise errors.invalid_input("The item is in soft deleted state; undelete it (isRehydrate) before changing it.")
     if props.get("isRehydrate"):

@@ -123,7 +123,12 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     if "encryption" in props:
         changes["encryption"] = _encryption(v, props["encryption"])
     if isinstance(props.get("restoreSettings"), Mapping):
-        changes["restore_settings"] = copy.deepcopy(dict(props["restoreSettings"]))
+        csr = ("crossSubscriptionRestoreSettings", "crossSubscriptionRestoreState")
+        have = ((v.restore_settings or {}).get(csr[0]) or {}).get(csr[1])
+        want = (props["restoreSettings"].get(csr[0]) or {}).get(csr[1], have)
+        if have == "PermanentlyDisabled" and want != have:
+            raise errors.invalid_parameter(csr[1], "Cross subscription restore is permanently disabled for this vault.")
+        changes["restore_settings"] = _merge(v.restore_settings or {}, props["restoreSettings"])
     if isinstance(props.get("costManagementSettings"), Mapping):
         changes["cost_management"] = _merge(v.cost_management or {}, props["costManagementSettings"])
     for name, value in changes.items():

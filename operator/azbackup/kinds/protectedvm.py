@@ -45,6 +45,7 @@ from azbackup.kinds.references import (
 from azbackup.limits import capacity
 from azbackup.managed import (
     ExternalClient,
+    ExtraCondition,
     Hold,
     Observation,
     Operation,
@@ -253,8 +254,9 @@ class ProtectedVMClient:
     def _report(obj: Resource, hold: Hold, record: Mapping[str, Any]) -> Observation:
         if obj.status.get(retained.STATUS):
             return Observation(exists=False)  # reported in the pass before: the object may go
+        # Protected turning False is a transition, so the report is also an Event, which outlives the object.
         return Observation(exists=True, status={retained.STATUS: {k: v for k, v in record.items() if v is not None}},
-                           blocked=hold)
+                           blocked=hold, conditions=(ExtraCondition("Protected", "False", hold.reason, hold.message),))
 
     def _immutable(self) -> bool:
         return str(self.vault_status.get("immutability") or self.vault.immutability) in ("Unlocked", "Locked")
