@@ -5,6 +5,7 @@ deletion sequence with each step in status."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.integration.arm import Arm
 from tests.integration.harness import Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
 
 WEB = vm_id("rg-web", "vm-web-02")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture
@@ -102,3 +104,18 @@ def test_a_vault_with_soft_deleted_items_is_deleted_by_the_documented_sequence(
     emulator.admin.age_soft_deleted(vault_id, days=15)  # past the 14-day purge date
     cluster.wait_gone("backupvault", "vault-a", timeout=60, operator=operator)
     assert "vault-a" not in arm.vault_names("rg-backup")
+
+
+def test_the_hardened_example_converges_and_meets_its_minimum_level(
+        cluster: Cluster, operator: OperatorProcess, arm: Arm) -> None:
+    cluster.kubectl("apply", "-k", str(EXAMPLES / "hardened"))
+    cluster.wait_for("protectedvm", "web-01-hardened", reason="Protected", timeout=120, operator=operator)
+    obj = cluster.wait_for("backupvault", "vault-hardened", type_="SecurityLevel", reason="SecurityLevelMet",
+                           operator=operator)
+    assert obj["status"]["bcdrSecurityLevel"] == "Excellent"
+    security = arm.vault("rg-backup", "vault-hardened")["properties"]["securitySettings"]
+    assert security["immutabilitySettings"]["state"] == "Locked"
+    assert security["softDeleteSettings"]["softDeleteState"] == "AlwaysON"
+    printed = cluster.kubectl("get", "backupvault", "vault-hardened").stdout
+    assert "SECURITY" in printed
+    assert "Excellent" in printed
