@@ -86,6 +86,10 @@ class AdminClient:
     def state(self) -> Json:
         return self.request("GET", "state")
 
+    def age_soft_deleted(self, vault_id: str, days: float) -> Json:
+        """The vault's soft-deleted items were deleted `days` earlier; those past their purge date go."""
+        return self.request("POST", "/soft-deleted/age", {"vaultId": vault_id, "days": days})
+
     def advance_clock(self, seconds: float) -> Json:
         return self.request("POST", "clock/advance", {"seconds": seconds})
 

@@ -18,6 +18,7 @@ from azure_emulator import (
     admin_mua,
     admin_portal,
     admin_server,
+    admin_softdelete,
     admin_threats,
     admin_writes,
 )
@@ -37,6 +38,7 @@ MODULES: tuple[ModuleType, ...] = (
     admin_mua,
     admin_threats,
     admin_writes,
+    admin_softdelete,
 )
 
 

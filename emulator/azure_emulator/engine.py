@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from azure_emulator import ids, limits, verdicts
+from azure_emulator import ids, immutability, limits, verdicts
 from azure_emulator.backup_model import DeletedVault, Policy, ProtectedItem, RecoveryPoint, RpDisk, Vault
 from azure_emulator.lro import BACKUP_TASKS, Failure, Job, Operation
 from azure_emulator.records import Extension, Vm
@@ -301,17 +301,30 @@ def start_undelete(state: State, vault: Vault, item: ProtectedItem, now: float) 
 
     def complete(at: float) -> None:
         item.soft_deleted, item.deleted_at, item.state = False, None, "ProtectionStopped"
+        state.protection.setdefault(ids.key(item.vm_id), (vault.key, item.key))
         _finish(op, job, at, None)
 
     _at_due(state, op.due, complete)
     return op
 
 
-def purge_item(state: State, vault: Vault, item: ProtectedItem) -> None:
-    vault.items.pop(item.key, None)
+def release_protection(state: State, vault: Vault, item: ProtectedItem) -> None:
     owner = state.protection.get(ids.key(item.vm_id))
     if owner == (vault.key, item.key):
         del state.protection[ids.key(item.vm_id)]
+
+
+def purge_item(state: State, vault: Vault, item: ProtectedItem) -> None:
+    vault.items.pop(item.key, None)
+    release_protection(state, vault, item)
+
+
+def purge_expired(state: State, vault: Vault, now: float) -> None:
+    """Soft-deleted items whose retention has run out are gone for good."""
+    for item in list(vault.items.values()):
+        due = immutability.purge_at(vault, item)
+        if due is not None and due <= now:
+            purge_item(state, vault, item)
 
 
 def start_delete(state: State, vault: Vault, item: ProtectedItem, now: float) -> Operation:
@@ -329,8 +342,14 @@ def start_delete(state: State, vault: Vault, item: ProtectedItem, now: float) ->
     op = _operation(state, "DeleteProtection", vault, state.settings.durations.delete_protection, now, job=job)
 
     def complete(at: float) -> None:
+        if immutability.immutable(vault) and immutability.unexpired_points(item, at):
+            # Accepted, then failed: the code comes from the operation, as Azure answers it (AVM module #214).
+            _finish(op, job, at, Failure(*immutability.delete_on_immutable_item(item)))
+            return
         if vault.soft_delete_state in ("Enabled", "AlwaysON") and not item.soft_deleted:
             item.soft_deleted, item.deleted_at, item.state = True, at, "ProtectionStopped"
+            # A soft-deleted item protects nothing: the VM may be protected again, here or in another vault.
+            release_protection(state, vault, item)
         else:
             purge_item(state, vault, item)
         _finish(op, job, at, None)

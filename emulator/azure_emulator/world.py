@@ -97,5 +97,6 @@ def _seed_item(state: State, sub: Subscription, vault: Vault, seed: ItemSeed, no
     if seed.soft_deleted:
         item.soft_deleted, item.deleted_at, item.state = True, now - DAY, "ProtectionStopped"
     vault.items[item.key] = item
-    state.protection[ids.key(vm.id)] = (vault.key, item.key)
+    if not item.soft_deleted:  # a soft-deleted item protects nothing (engine.start_delete)
+        state.protection[ids.key(vm.id)] = (vault.key, item.key)
     vault.discovered.add(ids.key(vm.id))

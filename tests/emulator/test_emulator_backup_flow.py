@@ -496,3 +496,71 @@ async def test_soft_deleted_vault_can_be_undeleted(azure: Azure) -> None:
 
 async def test_missing_vault_delete_is_idempotent(azure: Azure) -> None:
     await (await azure.vaults.vaults.begin_delete(RG, "rsv-never-existed")).result()
+
+
+async def delete_data(azure: Azure, rg: str, vm: str, vault: str = VAULT) -> Any:
+    """Stop protection and delete data; follow the operation to its end and return its status."""
+    headers = await azure.backup.protected_items.delete(
+        vault, RG, "Azure", container(rg, vm), item(rg, vm), cls=lambda pr, _d, _h: pr.http_response.headers
+    )
+    op_id = headers["Azure-AsyncOperation"].split("/backupOperations/")[1].split("?")[0]
+    for _ in range(400):
+        op = await azure.backup.backup_operation_statuses.get(vault, RG, op_id)
+        if op.status != "InProgress":
+            return op
+        await asyncio.sleep(0.01)
+    raise AssertionError("the delete never ended")
+
+
+async def test_immutable_vault_refuses_retention_cuts_and_early_deletes(azure: Azure) -> None:
+    await create_vault(azure)
+    await refresh(azure)
+    await protect(azure, "rg-web", "vm-web-01")
+    await backup_now(azure, "rg-web", "vm-web-01")
+    await (
+        await azure.vaults.vaults.begin_update(
+            RG,
+            VAULT,
+            rsm.PatchVault(
+                properties=rsm.VaultProperties(
+                    security_settings=rsm.SecuritySettings(
+                        immutability_settings=rsm.ImmutabilitySettings(state="Unlocked")
+                    )
+                )
+            ),
+        )
+    ).result()
+    policy = await azure.backup.protection_policies.get(VAULT, RG, "DefaultPolicy")
+    policy.properties.retention_policy.daily_schedule.retention_duration.count = 7
+    with pytest.raises(HttpResponseError) as cut:
+        await azure.backup.protection_policies.create_or_update(VAULT, RG, "DefaultPolicy", policy)
+    assert code_of(cut.value) == "UserErrorOperationDeniedOnImmutableItem"
+
+    # Azure accepts the delete and fails its operation: the points are immutable until they expire
+    op = await delete_data(azure, "rg-web", "vm-web-01")
+    assert (op.status, op.error.code) == ("Failed", "UserErrorDeleteBackupItemOnImmutableItem")
+    assert (await get_item(azure, "rg-web", "vm-web-01")).properties["isScheduledForDeferredDelete"] is False
+
+
+async def test_soft_deleted_item_frees_the_vm_and_is_purged_at_its_date(emu: EmulatorProcess, azure: Azure) -> None:
+    await create_vault(azure)
+    await create_vault(azure, "rsv-other")
+    await refresh(azure)
+    await refresh(azure, "rsv-other")
+    await protect(azure, "rg-web", "vm-web-01")
+    assert (await delete_data(azure, "rg-web", "vm-web-01")).status == "Succeeded"
+    soft = await get_item(azure, "rg-web", "vm-web-01")
+    assert soft.properties["isScheduledForDeferredDelete"] is True
+
+    # soft-deleted, it protects nothing: another vault may protect the VM now
+    await protect(azure, "rg-web", "vm-web-01", vault="rsv-other")
+    with pytest.raises(HttpResponseError) as twice:
+        await set_item(azure, "rg-web", "vm-web-01", {"protectionState": "ProtectionStopped", "isRehydrate": True})
+    assert code_of(twice.value) == "BMSUserErrorInvalidInput"
+
+    vault_id = (await azure.vaults.vaults.get(RG, VAULT)).id
+    assert emu.admin.age_soft_deleted(vault_id, days=13)["left"] == ["vm-web-01"]
+    assert emu.admin.age_soft_deleted(vault_id, days=1)["left"] == []
+    with pytest.raises(HttpResponseError):
+        await get_item(azure, "rg-web", "vm-web-01")
+    await (await azure.vaults.vaults.begin_delete(RG, VAULT)).result()

@@ -369,43 +369,77 @@ async def test_invalid_json_is_refused(emu: EmulatorProcess) -> None:
 
 
 @pytest.mark.parametrize(
-    ("first", "second", "field"),
+    ("steps", "second", "code"),
     [
         pytest.param(
-            {"securitySettings": {"softDeleteSettings": {"softDeleteState": "AlwaysON"}}},
+            [{"securitySettings": {"softDeleteSettings": {"softDeleteState": "AlwaysON"}}}],
             {"securitySettings": {"softDeleteSettings": {"softDeleteState": "Enabled"}}},
-            "softDeleteState",
-            id="soft-delete-always-on-is-one-way",
+            "BMSUserErrorSoftDeleteStateAlwaysOn",
+            id="soft-delete-always-on-is-one-way-BMSUserErrorSoftDeleteStateAlwaysOn",
         ),
         pytest.param(
-            {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}},
+            [{"securitySettings": {"softDeleteSettings": {"softDeleteState": "AlwaysON"}}}],
+            {"securitySettings": {"softDeleteSettings": {"softDeleteState": "Disabled"}}},
+            "BMSUserErrorDisablingSoftDeleteStateNotAllowed",
+            id="always-on-soft-delete-cannot-be-disabled",
+        ),
+        pytest.param(
+            [
+                {"securitySettings": {"immutabilitySettings": {"state": "Unlocked"}}},
+                {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}},
+            ],
             {"securitySettings": {"immutabilitySettings": {"state": "Unlocked"}}},
-            "immutabilitySettings",
+            "UserErrorUnsupportedVaultImmutabilityStateChange",
             id="immutability-locked-is-one-way",
         ),
         pytest.param(
-            {"redundancySettings": {"crossRegionRestore": "Enabled"}},
+            [{}],
+            {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}},
+            "UserErrorUnsupportedVaultImmutabilityStateChange",
+            id="only-an-immutable-vault-can-be-locked",
+        ),
+        pytest.param(
+            [
+                {
+                    "restoreSettings": {
+                        "crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "PermanentlyDisabled"}
+                    }
+                }
+            ],
+            {"restoreSettings": {"crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "Enabled"}}},
+            "InvalidRestApiParameter",
+            id="cross-subscription-restore-permanently-disabled-is-one-way",
+        ),
+        pytest.param(
+            [{"redundancySettings": {"crossRegionRestore": "Enabled"}}],
             {"redundancySettings": {"crossRegionRestore": "Disabled"}},
-            "crossRegionRestore",
+            "InvalidRestApiParameter",
             id="cross-region-restore-cannot-be-disabled",
         ),
         pytest.param(
-            {
-                "encryption": {
-                    "keyVaultProperties": {"keyUri": "https://kv.vault.azure.net/keys/k/1"},
-                    "kekIdentity": {"useSystemAssignedIdentity": True},
+            [
+                {
+                    "encryption": {
+                        "keyVaultProperties": {"keyUri": "https://kv.vault.azure.net/keys/k/1"},
+                        "kekIdentity": {"useSystemAssignedIdentity": True},
+                    }
                 }
-            },
+            ],
             {"encryption": None},
-            "encryption",
+            "InvalidRestApiParameter",
             id="customer-managed-key-cannot-be-removed",
         ),
     ],
 )
 async def test_one_way_vault_settings(
-    emu: EmulatorProcess, first: dict[str, Any], second: dict[str, Any], field: str
+    emu: EmulatorProcess, steps: list[dict[str, Any]], second: dict[str, Any], code: str
 ) -> None:
-    status, _, _ = await wire(emu, "PUT", f"{VAULTS}/rsv-oneway", body={"location": "westeurope", "properties": first})
+    status, _, _ = await wire(
+        emu, "PUT", f"{VAULTS}/rsv-oneway", body={"location": "westeurope", "properties": steps[0]}
+    )
     assert status == 201
+    for step in steps[1:]:
+        status, _, _ = await wire(emu, "PATCH", f"{VAULTS}/rsv-oneway", body={"properties": step})
+        assert status == 200
     status, body, _ = await wire(emu, "PATCH", f"{VAULTS}/rsv-oneway", body={"properties": second})
-    assert (status, body["error"]["code"], body["error"]["target"]) == (400, "InvalidRestApiParameter", field)
+    assert (status, body["error"]["code"]) == (400, code)

@@ -143,6 +143,11 @@ def test_every_example_is_accepted(kubectl: Kubectl) -> None:
     assert out.count("created") == 5, out
 
 
+def test_the_hardened_example_is_accepted(kubectl: Kubectl) -> None:
+    out = kubectl("apply", "-k", str(REPO / "examples" / "hardened")).stdout
+    assert out.count("created") == 3, out
+
+
 def test_the_migration_example_is_accepted(kubectl: Kubectl) -> None:
     out = kubectl("apply", "-f", str(REPO / "examples" / "migration")).stdout
     assert out.count("created") == 2, out

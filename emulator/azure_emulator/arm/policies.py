@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids, limits, mua, policy_bodies
+from azure_emulator import errors, ids, immutability, limits, mua, policy_bodies
 from azure_emulator.arm.base import Call, Reply, page, parse_filter, route
 from azure_emulator.arm.vault_settings import REDUNDANCY, SOFT_DELETE, crr_error, storage_model_modify_error
 from azure_emulator.arm.vaults import VAULT, find_vault
@@ -90,7 +90,7 @@ def _apply_vault_config(call: Call) -> Vault:
             if value is None:
                 raise errors.invalid_input(f"{field} must be one of {', '.join(SOFT_DELETE)}.")
             if getattr(vault, attr) == "AlwaysON" and value != "AlwaysON":
-                raise errors.invalid_input(f"{field} is AlwaysON for this vault and cannot be changed.")
+                raise immutability.soft_delete_always_on(field, value)
             if attr == "soft_delete_state" and value == "Disabled" and vault.soft_delete_state != "Disabled":
                 mua.check(call, vault, mua.DISABLE_SOFT_DELETE, props.get("resourceGuardOperationRequests"))
             changes[attr] = value
@@ -150,6 +150,11 @@ def put_policy(call: Call) -> Reply:
         props["instantRPDetails"] = props.pop("instantRpDetails")
     existing = vault.policies.get(ids.key(name))
     kind = policy_bodies.validate(props, existing.policy_type if existing else None)
+    cut = immutability.retention_cut(existing.properties, props) if existing is not None else None
+    if cut and immutability.immutable(vault):
+        # Shortening a retention would expire points early: refused before the edit counts (immutable vaults),
+        # whatever a Resource Guard approved.
+        raise immutability.denied_on_immutable_item()
     if existing is not None and mua.retention_reduced(existing.properties, props):
         mua.check(call, vault, mua.UPDATE_POLICY, props.get("resourceGuardOperationRequests"))
     props.pop("resourceGuardOperationRequests", None)  # a request, not part of the policy

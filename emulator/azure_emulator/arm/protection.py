@@ -87,6 +87,7 @@ def item_json(
     if item.exclusion is not None:
         props["extendedProperties"] = {"diskExclusionProperties": copy.deepcopy(item.exclusion)}
     if item.soft_deleted:
+        # The time of deletion: Azure PowerShell's DateOfPurge adds the retention days to it.
         props["deferredDeleteTimeInUTC"] = iso(item.deleted_at)
         props["softDeleteRetentionPeriodInDays"] = soft_delete_days
     if extended:
@@ -154,6 +155,13 @@ def put_item(call: Call) -> Reply:
     desired = str(props.get("protectionState") or "")
     if item is not None and item.soft_deleted:
         if props.get("isRehydrate"):
+            elsewhere = call.state.protection.get(ids.key(item.vm_id))
+            if elsewhere is not None and elsewhere[0] != vault.key:
+                # Emulator choice: the VM is protected again in another vault; undeleting here would make two.
+                raise errors.invalid_input(
+                    "The virtual machine is protected by another vault; stop its protection "
+                    "there before undeleting this item."
+                )
             return _item_lro(call, vault, engine.start_undelete(call.state, vault, item, call.now))
         raise errors.invalid_input("The item is in soft deleted state; undelete it (isRehydrate) before changing it.")
     if props.get("isRehydrate"):
@@ -218,13 +226,6 @@ def put_item(call: Call) -> Reply:
 def delete_item(call: Call) -> Reply:
     vault, item = find_item(call)
     guards.require_unlocked(call, vault, item_path(vault, item), mua.DELETE_ITEM)
-    if vault.immutability in ("Unlocked", "Locked") and item.recovery_points:
-        raise ArmError(
-            400,
-            "UserErrorOperationDeniedOnImmutableItem",
-            "The operation is not allowed because the vault is immutable and the item has recovery points "
-            "that have not expired.",
-        )
     if item.soft_deleted and vault.soft_delete_state != "Disabled":
         raise errors.invalid_input("The item is already soft deleted; disable soft delete to delete it permanently.")
     op = engine.start_delete(call.state, vault, item, call.now)

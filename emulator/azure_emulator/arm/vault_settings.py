@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from azure_emulator import errors, ids, mua, threats
+from azure_emulator import errors, ids, immutability, mua, threats
 from azure_emulator.arm.base import Call, tags_of
 from azure_emulator.backup_model import Vault
 from azure_emulator.errors import ArmError
@@ -101,9 +101,7 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     if soft.get("softDeleteState"):
         state = _one_of(soft["softDeleteState"], SOFT_DELETE, "softDeleteState")
         if v.soft_delete_state == "AlwaysON" and state != "AlwaysON":
-            raise errors.invalid_parameter(
-                "softDeleteState", "Soft delete is AlwaysON for this vault and cannot be changed."
-            )
+            raise immutability.soft_delete_always_on("softDeleteState", state)
         if state == "Disabled" and v.soft_delete_state != "Disabled":
             mua.check(call, v, mua.DISABLE_SOFT_DELETE, props.get("resourceGuardOperationRequests"))
         changes["soft_delete_state"] = state
@@ -115,15 +113,12 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     if soft.get("enhancedSecurityState"):
         enhanced = _one_of(soft["enhancedSecurityState"], SOFT_DELETE, "enhancedSecurityState")
         if v.enhanced_security == "AlwaysON" and enhanced != "AlwaysON":
-            raise errors.invalid_parameter(
-                "enhancedSecurityState", "Enhanced security is AlwaysON and cannot be changed."
-            )
+            raise immutability.soft_delete_always_on("enhancedSecurityState", enhanced)
         changes["enhanced_security"] = enhanced
-    immutability = (security.get("immutabilitySettings") or {}).get("state")
-    if immutability:
-        imm = _one_of(immutability, IMMUTABILITY, "immutabilitySettings")
-        if v.immutability == "Locked" and imm != "Locked":
-            raise errors.invalid_parameter("immutabilitySettings", "Immutability is Locked and cannot be changed.")
+    wanted_immutability = (security.get("immutabilitySettings") or {}).get("state")
+    if wanted_immutability:
+        imm = _one_of(wanted_immutability, IMMUTABILITY, "immutabilitySettings")
+        immutability.check_state_change(v.immutability, imm)
         changes["immutability"] = imm
     if security.get("sourceScanConfiguration") is not None:
         changes.update(threats.scan_changes(v, security["sourceScanConfiguration"], call.now))
@@ -132,7 +127,12 @@ def apply_changes(call: Call, v: Vault, body: Mapping[str, Any]) -> None:
     if "encryption" in props:
         changes["encryption"] = _encryption(v, props["encryption"])
     if isinstance(props.get("restoreSettings"), Mapping):
-        changes["restore_settings"] = copy.deepcopy(dict(props["restoreSettings"]))
+        csr = ("crossSubscriptionRestoreSettings", "crossSubscriptionRestoreState")
+        have = ((v.restore_settings or {}).get(csr[0]) or {}).get(csr[1])
+        want = (props["restoreSettings"].get(csr[0]) or {}).get(csr[1], have)
+        if have == "PermanentlyDisabled" and want != have:
+            raise errors.invalid_parameter(csr[1], "Cross subscription restore is permanently disabled for this vault.")
+        changes["restore_settings"] = _merge(v.restore_settings or {}, props["restoreSettings"])
     if isinstance(props.get("costManagementSettings"), Mapping):
         changes["cost_management"] = _merge(v.cost_management or {}, props["costManagementSettings"])
     for name, value in changes.items():

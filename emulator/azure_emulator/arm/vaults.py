@@ -29,6 +29,7 @@ def find_vault(call: Call) -> Vault:
     vault = sub.vaults.get(call.params["rg"], call.params["vault"])
     if vault is None:
         raise errors.resource_not_found(A, call.params["vault"], call.params["rg"])
+    engine.purge_expired(call.state, vault, call.now)
     return vault
 
 
@@ -156,6 +157,7 @@ def delete_vault(call: Call) -> Reply:
     vault = sub.vaults.get(call.params["rg"], call.params["vault"])
     if vault is None:
         return Reply(204)
+    engine.purge_expired(call.state, vault, call.now)
     live = [i for i in vault.items.values() if not i.soft_deleted]
     if live:
         raise ArmError(

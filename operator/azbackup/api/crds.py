@@ -233,12 +233,27 @@ def backup_vault() -> dict[str, Any]:
                 enum=["GeoRedundant", "LocallyRedundant", "ZoneRedundant"], default="GeoRedundant"),
             "crossRegionRestore": boolean(
                 "Allow restores in the paired region. Needs GeoRedundant storage; once on it cannot "
-                "be turned off (a new vault is needed).", default=False),
+                "be turned off (a new vault is needed), so the API server refuses true -> false.",
+                default=False),
+            "crossSubscriptionRestore": string(
+                "Restores into another subscription: Enabled (Azure's default), Disabled, or "
+                "PermanentlyDisabled (irreversible: the API server refuses going back). Omit to leave "
+                "Azure's setting as it is.", enum=["Enabled", "Disabled", "PermanentlyDisabled"]),
+            "security": obj(
+                "The security posture asked of the vault.",
+                {
+                    "minimumLevel": string(
+                        "The lowest bcdrSecurityLevel Azure may rate the vault (Poor < Fair < Good < "
+                        "Excellent); a lower rating is the warning condition SecurityLevel, not a "
+                        "failure.", enum=["Poor", "Fair", "Good", "Excellent"]),
+                },
+            ),
             "softDelete": obj(
                 "Soft delete keeps deleted backup data for a retention period.",
                 {
                     "state": string(
-                        "Enabled, Disabled, or AlwaysOn (irreversible: it can never be turned off).",
+                        "Enabled, Disabled, or AlwaysOn (irreversible: it can never be turned off, and "
+                        "the API server refuses going back).",
                         enum=["Enabled", "Disabled", "AlwaysOn"], default="Enabled"),
                     "retentionDays": integer("Days soft-deleted data is kept (14-180).",
                                              minimum=14, maximum=180, default=14),
@@ -246,7 +261,10 @@ def backup_vault() -> dict[str, Any]:
                 default={},
             ),
             "immutability": string(
-                "Immutable vault: Disabled, Unlocked, or Locked (irreversible). BackupsSuspended on a "
+                "Immutable vault: Disabled, Unlocked, or Locked (irreversible: the API server refuses "
+                "going back). Immutable (Unlocked or Locked), Azure refuses whatever would lose recovery "
+                "points early: a shorter retention, deleting backup data. Azure locks only an immutable "
+                "vault, so Disabled -> Locked is applied as Unlocked, then Locked. BackupsSuspended on a "
                 "ProtectedVM needs Unlocked or Locked.",
                 enum=["Disabled", "Unlocked", "Locked"], default="Disabled"),
             "publicNetworkAccess": string("Whether the vault is reachable from public networks.",
@@ -276,12 +294,16 @@ def backup_vault() -> dict[str, Any]:
                 required=["keyUri"],
             ),
             "monitoring": obj(
-                "Built-in Azure Monitor alerts of the vault.",
+                "Alerts of the vault (monitoringSettings).",
                 {
-                    "jobFailureAlerts": boolean("Alert on every backup job failure.", default=True),
+                    "jobFailureAlerts": boolean(
+                        "Azure Monitor alerts for every backup job failure "
+                        "(azureMonitorAlertSettings.alertsForAllJobFailures).", default=True),
                     "criticalOperationAlerts": boolean(
-                        "Alert on critical operations (e.g. stop protection with delete data).",
-                        default=True),
+                        "Classic alerts for critical operations such as stop protection with delete "
+                        "data (classicAlertSettings.alertsForCriticalOperations). Azure Monitor's "
+                        "built-in security alerts fire whatever this says; false turns the retired "
+                        "classic alerts off.", default=True),
                 },
                 default={},
             ),
@@ -316,6 +338,26 @@ def backup_vault() -> dict[str, Any]:
                  "(!has(self.vaultName) || self.vaultName == oldSelf.vaultName)",
                  "vaultName is immutable: create a new BackupVault to use another vault name",
                  field_path=".vaultName", reason="FieldValueForbidden"),
+            # One-way Azure states: once the spec asked for them the operator may have applied them, so
+            # going back is refused here, before anything is sent (kinds/vault_diff.py reports Azure's side).
+            rule("!has(oldSelf.immutability) || oldSelf.immutability != 'Locked' || "
+                 "(has(self.immutability) && self.immutability == 'Locked')",
+                 "immutability Locked is irreversible in Azure: it cannot go back to Unlocked or Disabled",
+                 field_path=".immutability", reason="FieldValueForbidden"),
+            rule("!has(oldSelf.softDelete) || !has(oldSelf.softDelete.state) || "
+                 "oldSelf.softDelete.state != 'AlwaysOn' || (has(self.softDelete) && "
+                 "has(self.softDelete.state) && self.softDelete.state == 'AlwaysOn')",
+                 "softDelete.state AlwaysOn is irreversible in Azure: it cannot be turned off",
+                 field_path=".softDelete.state", reason="FieldValueForbidden"),
+            rule("!has(oldSelf.crossRegionRestore) || !oldSelf.crossRegionRestore || "
+                 "(has(self.crossRegionRestore) && self.crossRegionRestore)",
+                 "crossRegionRestore cannot be turned off once on; a new vault is needed",
+                 field_path=".crossRegionRestore", reason="FieldValueForbidden"),
+            rule("!has(oldSelf.crossSubscriptionRestore) || oldSelf.crossSubscriptionRestore != "
+                 "'PermanentlyDisabled' || (has(self.crossSubscriptionRestore) && "
+                 "self.crossSubscriptionRestore == 'PermanentlyDisabled')",
+                 "crossSubscriptionRestore PermanentlyDisabled is irreversible in Azure",
+                 field_path=".crossSubscriptionRestore", reason="FieldValueForbidden"),
             rule("!self.crossRegionRestore || self.storageRedundancy == 'GeoRedundant'",
                  "crossRegionRestore needs storageRedundancy GeoRedundant", field_path=".crossRegionRestore"),
             rule("!has(self.encryption) || (has(self.identity) && ((has(self.identity.systemAssigned) "
@@ -340,6 +382,21 @@ def backup_vault() -> dict[str, Any]:
                 "True once an item is protected: Azure no longer accepts a redundancy change."),
             "identityPrincipalId": string("Object id of the system-assigned identity, when enabled."),
             "resourceGuard": string("Resource Guard the vault is linked to in Azure (Multi-User Authorization)."),
+            "bcdrSecurityLevel": string("Azure's rating of the vault's security settings (Poor, Fair, "
+                                        "Good, Excellent)."),
+            "immutability": string("Immutability state Azure reports (Disabled, Unlocked, Locked)."),
+            "softDeleteState": string("Soft delete state Azure reports (Enabled, Disabled, AlwaysON)."),
+            "deletion": obj(
+                "While the vault is deleted (deletionPolicy Delete): the steps Azure requires, in order.",
+                {"steps": array("One step of the vault's deletion.", obj("One step.", {
+                    "name": string("ItemsStopped, SoftDeletedDataPurged, PrivateEndpointsRemoved, "
+                                   "ResourceGuardProxyRemoved."),
+                    "done": boolean("Whether Azure no longer holds the vault back for this step."),
+                    "message": string("What remains, and who or what must act."),
+                    "canProceedAt": string("When the step can be done at the earliest (RFC 3339), when "
+                                           "Azure sets the date (a purge date).", fmt="date-time"),
+                }), max_items=8)},
+            ),
             "operation": operation_schema(),
         },
         "vault",
@@ -352,6 +409,7 @@ def backup_vault() -> dict[str, Any]:
         [
             printer("Location", ".spec.location", "Azure region."),
             printer("Redundancy", ".spec.storageRedundancy", "Storage replication."),
+            printer("Security", ".status.bcdrSecurityLevel", "Azure's security rating of the vault."),
         ],
         root_rules=[
             rule(f"has(self.spec.vaultName) || self.metadata.name.matches('{VAULT_NAME_PATTERN}')",
@@ -637,6 +695,12 @@ def protected_vm() -> dict[str, Any]:
             "lastBackupTime": date_time("When the last backup completed."),
             "lastRecoveryPoint": date_time("Time of the newest recovery point."),
             "softDeleted": boolean("True while the item is soft-deleted in Azure."),
+            "retainedInAzure": obj(
+                "While the object is deleted: what Azure keeps of its backups, and until when.",
+                {"what": string("SoftDeleted, BackupsSuspended (immutable vault) or ProtectionStopped."),
+                 "vault": string("The vault that keeps it."),
+                 "points": integer("Recovery points kept (BackupsSuspended)."),
+                 "until": date_time("When Azure purges it or the last point expires, where Azure says.")}),
             "checks": array(
                 "Every prerequisite of the guide, evaluated against the VM's current facts.",
                 obj("One prerequisite check.",

@@ -71,6 +71,8 @@ class VaultSpec:
     credential_secret: str | None = None
     deletion_policy: str = "Retain"
     resource_guard: str | None = None  # a Resource Guard's ARM id: Multi-User Authorization on the vault
+    cross_subscription_restore: str | None = None  # None: Azure's setting is left as it is
+    minimum_security_level: str | None = None
 
     @property
     def vault_id(self) -> str:
@@ -105,6 +107,8 @@ class VaultSpec:
             credential_secret=cred.get("name"),
             deletion_policy=_get(spec, "deletionPolicy", "Retain"),
             resource_guard=str(spec["resourceGuard"]) if spec.get("resourceGuard") else None,
+            cross_subscription_restore=spec.get("crossSubscriptionRestore"),
+            minimum_security_level=(spec.get("security") or {}).get("minimumLevel"),
         )
 
 

@@ -86,6 +86,19 @@ class CommonStatus(TypedDict, total=False):
 # -- one per kind --------------------------------------------------------------------------------------
 
 
+class DeletionStep(TypedDict, total=False):
+    """One step of a vault's deletion that Azure requires (kinds/vault_deletion.py)."""
+
+    name: str
+    done: bool
+    message: str
+    canProceedAt: str | None
+
+
+class VaultDeletion(TypedDict, total=False):
+    steps: list[DeletionStep]
+
+
 class VaultStatus(CommonStatus, total=False):
     vaultId: str
     vaultName: str
@@ -95,6 +108,10 @@ class VaultStatus(CommonStatus, total=False):
     storageRedundancyLocked: bool
     identityPrincipalId: str | None
     resourceGuard: str | None
+    bcdrSecurityLevel: str | None
+    immutability: str | None
+    softDeleteState: str | None
+    deletion: VaultDeletion | None
     operation: OperationStatus | None
 
 

@@ -137,7 +137,9 @@ class VaultItems:
 # (KPI healths, extended info, ...) would be held in memory for every VM of the vault between reads.
 _ITEM_PROPERTIES = ("protectedItemType", "friendlyName", "sourceResourceId", "virtualMachineId", "policyId",
                     "policyName", "protectionState", "healthStatus", "lastBackupStatus", "lastBackupTime",
-                    "lastRecoveryPoint", "isScheduledForDeferredDelete", "policyType")
+                    "lastRecoveryPoint", "isScheduledForDeferredDelete", "policyType",
+                    # the purge date of a soft-deleted item (kinds/vault_deletion.purge_date)
+                    "deferredDeleteTimeInUTC", "softDeleteRetentionPeriodInDays")
 
 
 def compact_item(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,11 +58,11 @@ def storage_accounts(subscription: str) -> str:
     return f"/subscriptions/{_q(subscription)}/providers/Microsoft.Storage/storageAccounts?api-version={STORAGE}"
 
 
-def vault_collection(subscription: str, resource_group: str, vault: str, collection: str, filter_: str) -> str:
-    """collection: backupProtectedItems or backupProtectableItems."""
+def vault_collection(subscription: str, resource_group: str, vault: str, collection: str, filter_: str = "") -> str:
+    """collection: backupProtectedItems, backupProtectableItems or backupResourceGuardProxies."""
     return (f"/subscriptions/{_q(subscription)}/resourceGroups/{_q(resource_group)}/providers/"
             f"Microsoft.RecoveryServices/vaults/{_q(vault)}/{collection}?api-version={BACKUP}"
-            f"&$filter={_q(filter_)}")
+            + (f"&$filter={_q(filter_)}" if filter_ else ""))
 
 
 # api-version of a single resource read by its id, by resource type (lower-cased, without the namespace's

@@ -74,10 +74,12 @@ def protect_body(spec: ProtectedVMSpec, policy_id: str, *, rehydrate: bool = Fal
     return {"properties": props}
 
 
-def stop_body(spec: ProtectedVMSpec) -> dict[str, Any]:
-    """Stop protection and retain data: the spec's StopProtection.json plus the CLI's empty policyId."""
+def stop_body(spec: ProtectedVMSpec, state: str = "ProtectionStopped") -> dict[str, Any]:
+    """Stop protection and retain data: the spec's StopProtection.json plus the CLI's empty policyId.
+
+    state BackupsSuspended retains the points as the policy says (immutable vaults only)."""
     return {"properties": {"protectedItemType": VM_ITEM_TYPE, "sourceResourceId": spec.vm_id,
-                           "protectionState": "ProtectionStopped", "policyId": ""}}
+                           "protectionState": state, "policyId": ""}}
 
 
 def has_selection(item: Mapping[str, Any] | None) -> bool:

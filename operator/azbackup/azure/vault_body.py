@@ -43,13 +43,18 @@ def desired_body(spec: VaultSpec, owner: str) -> dict[str, Any]:
         "securitySettings": {
             "softDeleteSettings": {"softDeleteState": soft_delete_state(spec.soft_delete.state),
                                    "softDeleteRetentionPeriodInDays": spec.soft_delete.retention_days},
-            "immutabilitySettings": {"state": spec.immutability},
+            # Azure locks only a vault that is already immutable: a new vault starts Unlocked and the
+            # update that follows locks it (kinds/vault_diff.py).
+            "immutabilitySettings": {"state": "Unlocked" if spec.immutability == "Locked" else spec.immutability},
         },
         "monitoringSettings": {
             "azureMonitorAlertSettings": {"alertsForAllJobFailures": enabled(spec.job_failure_alerts)},
             "classicAlertSettings": {"alertsForCriticalOperations": enabled(spec.critical_operation_alerts)},
         },
     }
+    if spec.cross_subscription_restore is not None:
+        props["restoreSettings"] = {"crossSubscriptionRestoreSettings": {
+            "crossSubscriptionRestoreState": spec.cross_subscription_restore}}
     if spec.encryption is not None:
         enc = spec.encryption
         kek: dict[str, Any] = ({"userAssignedIdentity": enc.user_assigned_identity}

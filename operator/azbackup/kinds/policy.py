@@ -14,7 +14,7 @@ from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import lower_id
 from azbackup.azure.rest import rest
 from azbackup.kinds import operations as ops
-from azbackup.kinds import policy_diff
+from azbackup.kinds import policy_diff, retention
 from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import VAULT_REF, clients_for_vault, resolve_vault
 from azbackup.limits import policy_budget
@@ -34,8 +34,10 @@ class PolicyClient:
 
     def __init__(self, clients: Clients, vault: VaultSpec, spec: PolicySpec,
                  vault_writes: Sequence[policy_budget.Write] = (), now: dt.datetime | None = None,
-                 vault_guard: str | None = None) -> None:
+                 vault_immutability: str | None = None, vault_guard: str | None = None) -> None:
         self.clients, self.vault, self.spec = clients, vault, spec
+        # Azure's immutability state as the vault last read it (its spec's until it has been read).
+        self.immutability = vault_immutability or vault.immutability
         self.vault_guard = vault_guard  # the Resource Guard the vault's status last saw linked
         # The writes every BackupPolicy of this vault recorded (the vault's budget of 50 a day), and the clock.
         self.vault_writes, self.now = vault_writes, now or dt.datetime.now(dt.UTC)
@@ -69,6 +71,17 @@ class PolicyClient:
                 f"policy {self.spec.policy_name} is {have_type} in Azure and the spec asks for "
                 f"{self.spec.policy_type}: {how}. Nothing was changed"))
         diffs = policy_diff.compare(self.spec, actual)
+        cut = retention.cuts(props, policy_body.desired_body(self.spec)["properties"]) if diffs else ()
+        if cut and self.immutability in retention.IMMUTABLE:
+            # Azure would refuse the edit (points may not expire earlier in an immutable vault): say so
+            # before sending it, and spend none of the vault's policy-edit budget.
+            return Observation(exists=True, status=status, blocked=Hold(
+                Reason.RETENTION_CUT_ON_IMMUTABLE_VAULT,
+                f"the spec shortens retention ({'; '.join(cut)}) and vault {self.vault.vault_name} is immutable "
+                f"({self.immutability}): Azure keeps every recovery point until it expires, so it refuses the edit. "
+                "Nothing was sent. Keep the retention, or use a new policy for new items"
+                + (" (Locked is permanent)" if self.immutability == "Locked" else
+                   " (or set the vault's immutability Disabled first)")))
         seen = Observation(exists=True, up_to_date=not diffs, diff=diffs, status=status)
         return self._budgeted(obj, seen, creating=False) if diffs else seen
 
@@ -129,9 +142,9 @@ class PolicyClient:
         return Hold(reason, f"{operation.kind} failed in Azure: {result.code}: {result.message}")
 
 
-def _vault_guard(status: Mapping[str, object]) -> str | None:
-    guard = status.get("resourceGuard")
-    return guard if isinstance(guard, str) and guard else None
+def _vault_field(status: Mapping[str, object], name: str) -> str | None:
+    value = status.get(name)
+    return value if isinstance(value, str) and value else None
 
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
@@ -142,7 +155,7 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
               for w in policy_budget.parse_all(_status(p).get("policyWrites"))]
     return PolicyClient(await clients_for_vault(vault, ctx), VaultSpec.parse(vault.name, vault.spec),
                         PolicySpec.parse(obj.name, obj.spec), writes, dt.datetime.fromtimestamp(ctx.clock(), dt.UTC),
-                        vault_guard=_vault_guard(vault.status))
+                        _vault_field(vault.status, "immutability"), _vault_field(vault.status, "resourceGuard"))
 
 
 KIND = Kind(names.POLICY, client, crds.backup_policy, api_status.PolicyStatus, vault=VAULT_REF,

@@ -20,9 +20,10 @@ from azbackup.azure import configure_jobs, errors, guard_proxy, operations
 from azbackup.azure import protection_body as pb
 from azbackup.azure.gateway import Clients
 from azbackup.azure.inventory import item_key
+from azbackup.azure.rest import all_items
 from azbackup.checks import facts as f
 from azbackup.checks import gather
-from azbackup.kinds import migration, protectedvm_metrics, protection_diff
+from azbackup.kinds import migration, protectedvm_metrics, protection_diff, retained
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, FleetInventory, Kind, Wakes
 from azbackup.kinds.places import Places
@@ -45,6 +46,7 @@ from azbackup.kinds.references import (
 from azbackup.limits import capacity
 from azbackup.managed import (
     ExternalClient,
+    ExtraCondition,
     Hold,
     Observation,
     Operation,
@@ -104,7 +106,7 @@ class ProtectedVMClient:
         item = await self._item()
         state = pb.ItemState.of(item)
         if obj.deleting:
-            return await self._observe_deleting(state)
+            return await self._observe_deleting(obj, state, item)
         status = item_status(item, self.vault_id)
         if self.ref.subscription_id != self.vault.subscription_id.lower():
             return Observation(exists=state.exists, status=status, blocked=Hold(
@@ -221,10 +223,21 @@ class ProtectedVMClient:
             self.places.reserve(self.vault_id, self.spec.vm_id, self.policy.name, self.inventory.clock())
         return refusal
 
-    async def _observe_deleting(self, state: pb.ItemState) -> Observation:
-        if not state.exists or state.soft_deleted:
+    async def _observe_deleting(self, obj: Resource, state: pb.ItemState,
+                                item: Mapping[str, Any] | None) -> Observation:
+        """Whether the item is stopped or deleted as onDelete asks; once it is, one last pass reports what
+        Azure keeps and until when (status and an Event) before the object goes (kinds/retained.py)."""
+        if not state.exists:
             return Observation(exists=False)
-        if self.spec.on_delete != "RetainData" or state.state != "protectionstopped":
+        vault = self.vault.vault_name
+        if state.soft_deleted:
+            soft_delete = self.vault_status.get("softDeleteState")
+            return self._report(obj, *retained.soft_deleted(item or {}, vault, soft_delete))
+        if self.spec.on_delete == "DeleteData":
+            if state.state == "backupssuspended" and self._immutable():
+                return self._report(obj, *retained.suspended(vault, await self._points()))
+            return Observation(exists=True)
+        if state.state != "protectionstopped":
             return Observation(exists=True)
         # "Already stopped" ends the object without a write, so it is read from Azure, not from a shared
         # list up to a few seconds old; and while a configure job (a resume sent by an earlier pass) may
@@ -232,7 +245,26 @@ class ProtectedVMClient:
         if await self._configure_running():
             return Observation(exists=True)
         fresh = pb.ItemState.of(await self._item(max_age=0))
-        return Observation(exists=fresh.exists and not fresh.soft_deleted and fresh.state != "protectionstopped")
+        if not fresh.exists or fresh.soft_deleted:
+            return Observation(exists=False)
+        if fresh.state != "protectionstopped":
+            return Observation(exists=True)
+        return self._report(obj, *retained.stopped(vault))
+
+    @staticmethod
+    def _report(obj: Resource, hold: Hold, record: Mapping[str, Any]) -> Observation:
+        if obj.status.get(retained.STATUS):
+            return Observation(exists=False)  # reported in the pass before: the object may go
+        # Protected turning False is a transition, so the report is also an Event, which outlives the object.
+        return Observation(exists=True, status={retained.STATUS: {k: v for k, v in record.items() if v is not None}},
+                           blocked=hold, conditions=(ExtraCondition("Protected", "False", hold.reason, hold.message),))
+
+    def _immutable(self) -> bool:
+        return str(self.vault_status.get("immutability") or self.vault.immutability) in ("Unlocked", "Locked")
+
+    async def _points(self) -> list[dict[str, Any]]:
+        return await all_items(self.clients.backup.recovery_points.list(
+            self.vault.vault_name, self.vault.resource_group, pb.FABRIC, self.ref.container, self.ref.item))
 
     async def _protectable(self, *, discover: bool) -> frozenset[str]:
         args = (self.clients, self.vault_id, self.vault.vault_name, self.vault.resource_group)
@@ -336,6 +368,10 @@ class ProtectedVMClient:
         return await self._put(body, MIGRATION_KIND if migrating else "ConfigureProtection", obj, guard)
 
     async def delete(self, obj: Resource, seen: Observation) -> Operation | None:
+        if self.spec.on_delete == "DeleteData" and self._immutable():
+            # An immutable vault refuses the delete (UserErrorDeleteBackupItemOnImmutableItem, every time):
+            # suspend backups instead, so the points expire as the policy says, and report it.
+            return await self._put(pb.stop_body(self.spec, "BackupsSuspended"), "SuspendBackups", obj)
         if self.spec.on_delete == "DeleteData":
             if self.vault_status.get("resourceGuard"):
                 # Stop protection with delete data is a critical operation: no approval, no delete.

@@ -6,21 +6,30 @@ each pass starts by refreshing the shared snapshots of its items and its subscri
 
 from __future__ import annotations
 
-from typing import Any, cast
+import datetime as dt
+from typing import Any, Final, cast
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from azbackup.api import crds, names
 from azbackup.api import status as api_status
 from azbackup.api.specs import VaultSpec
-from azbackup.azure import errors, guard_proxy, operations, vault_body
+from azbackup.azure import errors, guard_proxy, lists, operations, vault_body
 from azbackup.azure.gateway import Clients
 from azbackup.azure.rest import rest
-from azbackup.kinds import changes, vault_diff, vault_guard
+from azbackup.kinds import changes, vault_deletion, vault_diff, vault_guard
 from azbackup.kinds import operations as ops
 from azbackup.kinds.contract import Context, Kind, Wakes
 from azbackup.kinds.references import clients_for_vault
-from azbackup.managed import ExternalClient, Hold, Observation, Operation, OperationResult, Resource
+from azbackup.managed import (
+    ExternalClient,
+    ExtraCondition,
+    Hold,
+    Observation,
+    Operation,
+    OperationResult,
+    Resource,
+)
 from azbackup.reasons import Reason
 
 
@@ -29,11 +38,31 @@ def owner_of(obj: Resource, cluster: str = "") -> str:
     return f"{cluster + ':' if cluster else ''}{obj.namespace}/{obj.name}"
 
 
+SECURITY_LEVELS: Final = ("Poor", "Fair", "Good", "Excellent")  # bcdrSecurityLevel, lowest first
+
+
+def security_condition(level: str | None, minimum: str | None) -> ExtraCondition | None:
+    """The warning condition SecurityLevel: Azure's rating against spec.security.minimumLevel."""
+    if minimum is None:
+        return None
+    if level not in SECURITY_LEVELS:
+        return ExtraCondition("SecurityLevel", "Unknown", Reason.SECURITY_LEVEL_UNKNOWN,
+                              f"Azure reports no bcdrSecurityLevel; the spec asks at least {minimum}")
+    if SECURITY_LEVELS.index(level) < SECURITY_LEVELS.index(minimum):
+        return ExtraCondition("SecurityLevel", "False", Reason.SECURITY_LEVEL_BELOW_MINIMUM,
+                              f"Azure rates the vault {level}, below the minimum {minimum}: always-on soft delete, "
+                              "immutability (Locked counts most) and multi-user authorization raise it")
+    return ExtraCondition("SecurityLevel", "True", Reason.SECURITY_LEVEL_MET,
+                          f"Azure rates the vault {level} (minimum {minimum})")
+
+
 class VaultClient:
     deterministic_names = True  # the vault name comes from the spec: a repeated PUT is an update
 
-    def __init__(self, clients: Clients, spec: VaultSpec, owner: str) -> None:
+    def __init__(self, clients: Clients, spec: VaultSpec, owner: str, now: dt.datetime | None = None,
+                 poll: float = 15.0, recheck: float = 3600.0) -> None:
         self.clients, self.spec, self.owner = clients, spec, owner
+        self.now, self.poll_interval, self.recheck = now or dt.datetime.now(dt.UTC), poll, recheck
 
     async def _get(self) -> dict[str, Any] | None:
         try:
@@ -63,25 +92,52 @@ class VaultClient:
         guard = await vault_guard.observe(self.clients, self.spec, obj.status)
         diffs = diff.diffs + vault_guard.diff(self.spec, guard)
         props = actual.get("properties") or {}
+        security = props.get("securitySettings") or {}
         status: dict[str, Any] = {
             "vaultId": actual.get("id"), "vaultName": actual.get("name"), "location": actual.get("location"),
             "provisioningState": props.get("provisioningState"), "storageRedundancy": have,
             "identityPrincipalId": (actual.get("identity") or {}).get("principalId"),
+            "bcdrSecurityLevel": props.get("bcdrSecurityLevel"),
+            "immutability": (security.get("immutabilitySettings") or {}).get("state") or "Disabled",
+            "softDeleteState": (security.get("softDeleteSettings") or {}).get("softDeleteState"),
         }
         if locked is not None:
             status["storageRedundancyLocked"] = locked
         status.update(vault_guard.status(guard))
         if diff.owner_conflict:
+            if obj.deleting:
+                return Observation(exists=False)  # someone else's vault: deleting this object leaves it alone
             return Observation(exists=True, status=status, blocked=Hold(
                 Reason.OWNED_BY_ANOTHER_OBJECT,
                 f"vault {self.spec.vault_name} is tagged as owned by {diff.owner_conflict}; it is left alone. "
                 "Point this object at another vault, or remove the azbackup.dev-owner tag in Azure to hand it over"))
         if obj.deleting:
-            return Observation(exists=True, status=status)
+            return await self._observe_deletion(actual, status)
+        level = security_condition(props.get("bcdrSecurityLevel"), self.spec.minimum_security_level)
         return Observation(
             exists=True, up_to_date=not diffs, usable=props.get("provisioningState") == "Succeeded",
             diff=diffs, status=status, limitation=_one_way(diff.limitation),
+            conditions=(level,) if level is not None else (),
             pending=(Reason.PROVISIONING, f"vault provisioningState is {props.get('provisioningState')}"))
+
+    async def _observe_deletion(self, actual: dict[str, Any], status: dict[str, Any]) -> Observation:
+        """What still holds the vault back from deletion, step by step (kinds/vault_deletion.py)."""
+        if self.keeps_azure_on_delete_spec():
+            return Observation(exists=True, status=status)
+        sub, rg, name = self.spec.subscription_id, self.spec.resource_group, self.spec.vault_name
+        items = [i.get("properties") or {} for i in await lists.collect(
+            self.clients.backup.send_request, lists.vault_collection(sub, rg, name, "backupProtectedItems",
+                                                                    lists.IAAS_VM_ITEMS))]
+        proxies = await lists.collect(self.clients.backup.send_request,
+                                      lists.vault_collection(sub, rg, name, "backupResourceGuardProxies"))
+        endpoints = len((actual.get("properties") or {}).get("privateEndpointConnections") or ())
+        plan = vault_deletion.steps(items, endpoints, len(proxies))
+        status = {**status, "deletion": {"steps": [s.to_status() for s in plan]}}
+        hold = vault_deletion.hold(plan, self.now, self.poll_interval, self.recheck)
+        return Observation(exists=True, status=status, blocked=hold)
+
+    def keeps_azure_on_delete_spec(self) -> bool:
+        return self.spec.deletion_policy != "Delete"
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
         capture = operations.HeaderCapture()
@@ -136,7 +192,9 @@ def _one_way(rule: vault_diff.OneWayRule | None) -> Hold | None:
 
 async def client(obj: Resource, ctx: Context) -> ExternalClient:
     spec = VaultSpec.parse(obj.name, obj.spec)
-    return VaultClient(await clients_for_vault(obj, ctx), spec, owner_of(obj, ctx.settings.cluster_name))
+    s = ctx.settings
+    return VaultClient(await clients_for_vault(obj, ctx), spec, owner_of(obj, s.cluster_name),
+                       dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), s.poll_interval, s.recheck_interval)
 
 
 async def refresh_snapshots(obj: Resource, ctx: Context) -> None:

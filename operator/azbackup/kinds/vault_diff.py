@@ -109,8 +109,23 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
         limits.append(OneWayRule(Reason.IMMUTABILITY_LOCKED,
                            "immutability is Locked in Azure, which is irreversible; set immutability Locked"))
     else:
+        # Azure locks only an immutable vault (UserErrorUnsupportedVaultImmutabilityStateChange otherwise):
+        # Disabled -> Locked is sent as Unlocked first, and the next update locks it.
+        step = "Unlocked" if have_imm == "Disabled" and spec.immutability == "Locked" else spec.immutability
         check("immutability", have_imm, spec.immutability,
-              ("securitySettings", "immutabilitySettings", "state"), spec.immutability)
+              ("securitySettings", "immutabilitySettings", "state"), step)
+
+    if spec.cross_subscription_restore is not None:
+        have_csr = dig(props, "restoreSettings", "crossSubscriptionRestoreSettings",
+                       "crossSubscriptionRestoreState") or "Enabled"
+        if have_csr == "PermanentlyDisabled" and spec.cross_subscription_restore != "PermanentlyDisabled":
+            limits.append(OneWayRule(Reason.CROSS_SUBSCRIPTION_RESTORE_PERMANENTLY_DISABLED,
+                                     "crossSubscriptionRestore is PermanentlyDisabled in Azure, which is "
+                                     "irreversible; set crossSubscriptionRestore PermanentlyDisabled"))
+        else:
+            check("crossSubscriptionRestore", have_csr, spec.cross_subscription_restore,
+                  ("restoreSettings", "crossSubscriptionRestoreSettings", "crossSubscriptionRestoreState"),
+                  spec.cross_subscription_restore)
 
     mon = props.get("monitoringSettings") or {}
     want_jobs = enabled(spec.job_failure_alerts)

@@ -236,6 +236,10 @@ async def finalize(obj: Resource, client: ExternalClient, now: str, settings: Lo
     seen = await client.observe(obj)
     if not seen.exists:
         return Finalization(True)
+    if seen.blocked is not None:
+        # Azure will not delete it yet (a vault holding soft-deleted data until its purge date), or the
+        # kind has something to report first: status says why, and the delete is not sent in vain.
+        return Finalization(False, _hold(seen.blocked, seen).with_status(**seen.status))
     operation = await client.delete(obj, seen)
     if operation is None:
         seen = await client.observe(obj)

@@ -94,6 +94,9 @@ def test_vault_of_another_object_is_never_touched() -> None:
                  Reason.CROSS_REGION_RESTORE_IRREVERSIBLE, id="crr-cannot-be-turned-off"),
     pytest.param(props(encryption={"keyVaultProperties": {"keyUri": "https://kv.vault.azure.net/keys/k"}}), {},
                  Reason.ENCRYPTION_IRREVERSIBLE, id="cmk-cannot-be-turned-off"),
+    pytest.param(props(restoreSettings__crossSubscriptionRestoreSettings__crossSubscriptionRestoreState=
+                       "PermanentlyDisabled"), {"crossSubscriptionRestore": "Enabled"},
+                 Reason.CROSS_SUBSCRIPTION_RESTORE_PERMANENTLY_DISABLED, id="csr-permanently-disabled-is-one-way"),
 ])
 def test_one_way_rules_are_limitations_not_writes(change: Callable[[dict[str, Any]], None],
                                                   spec_change: dict[str, Any], reason: Reason) -> None:
@@ -104,3 +107,44 @@ def test_one_way_rules_are_limitations_not_writes(change: Callable[[dict[str, An
     assert diff.limitation is not None
     assert diff.limitation.reason is reason
     assert diff.patch.get("properties", {}) == {} or reason is Reason.IMMUTABILITY_LOCKED
+
+
+def spec_with(**changes: Any) -> VaultSpec:
+    return VaultSpec.parse("vault-a", {"subscriptionId": SPEC.subscription_id, "resourceGroup": "rg",
+                                       "location": "westeurope", "storageRedundancy": "LocallyRedundant",
+                                       "tags": {"team": "a"}, **changes})
+
+
+def test_a_new_locked_vault_is_created_unlocked_and_then_locked() -> None:
+    locked = spec_with(immutability="Locked")
+    created = vault_body.desired_body(locked, OWNER)
+    assert created["properties"]["securitySettings"]["immutabilitySettings"] == {"state": "Unlocked"}
+    diff = vault_diff.compare(locked, OWNER, azure(spec=locked), redundancy_locked=False)
+    assert diff.patch == {"properties": {"securitySettings": {"immutabilitySettings": {"state": "Locked"}}}}
+
+
+@pytest.mark.parametrize(("have", "sent"), [
+    pytest.param("Disabled", "Unlocked", id="disabled-goes-through-unlocked"),
+    pytest.param("Unlocked", "Locked", id="unlocked-is-locked"),
+])
+def test_locking_takes_the_steps_azure_accepts(have: str, sent: str) -> None:
+    diff = vault_diff.compare(spec_with(immutability="Locked"), OWNER,
+                              azure(props(securitySettings__immutabilitySettings__state=have)), False)
+    assert diff.patch["properties"]["securitySettings"]["immutabilitySettings"] == {"state": sent}
+
+
+@pytest.mark.parametrize(("have", "want", "patch"), [
+    pytest.param(None, None, {}, id="unset-leaves-azure-alone"),
+    pytest.param(None, "Disabled", {"properties": {"restoreSettings": {"crossSubscriptionRestoreSettings": {
+        "crossSubscriptionRestoreState": "Disabled"}}}}, id="azure-default-enabled-is-disabled"),
+    pytest.param("Disabled", "PermanentlyDisabled", {"properties": {"restoreSettings": {
+        "crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": "PermanentlyDisabled"}}}},
+                 id="disabled-is-made-permanent"),
+])
+def test_cross_subscription_restore(have: str | None, want: str | None, patch: dict[str, Any]) -> None:
+    spec = spec_with(**({"crossSubscriptionRestore": want} if want else {}))
+    change = (props(restoreSettings={"crossSubscriptionRestoreSettings": {"crossSubscriptionRestoreState": have}})
+              if have else None)
+    body = azure(change, spec=SPEC)
+    diff = vault_diff.compare(spec, OWNER, body, redundancy_locked=False)
+    assert (diff.patch, diff.limitation) == (patch, None)

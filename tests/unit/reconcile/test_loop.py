@@ -293,6 +293,16 @@ def test_finalize_synchronous_delete_is_done_once_gone() -> None:
     assert (finalize(resource(), client).done, client.calls) == (True, ["observe", "delete", "observe"])
 
 
+def test_finalize_blocked_waits_with_its_reason_and_sends_no_delete() -> None:
+    hold = Hold(Reason.WAITING_FOR_SOFT_DELETED_DATA, "purged on 2026-12-21", stalls=False, retry_in=600.0)
+    client = FakeClient(seen=Observation(exists=True, status={"deletion": {"steps": []}}, blocked=hold))
+    result = finalize(resource(), client)
+    assert (result.done, client.calls) == (False, ["observe"])
+    assert result.verdict is not None
+    assert (result.verdict.reason, result.verdict.retry_in, result.verdict.status) == (
+        Reason.WAITING_FOR_SOFT_DELETED_DATA, 600.0, {"deletion": {"steps": []}})
+
+
 def test_finalize_long_delete_saves_operation_and_waits() -> None:
     result = finalize(resource(), FakeClient(operation=OP))
     assert result.done is False
