@@ -61,7 +61,7 @@ class VaultClient:
         locked = await self._redundancy_locked() if have != self.spec.storage_redundancy else None
         diff = vault_diff.compare(self.spec, self.owner, actual, locked)
         props = actual.get("properties") or {}
-        status: dict[str, Any] = {
+        status: api_status.VaultStatus = {
             "vaultId": actual.get("id"), "vaultName": actual.get("name"), "location": actual.get("location"),
             "provisioningState": props.get("provisioningState"), "storageRedundancy": have,
             "identityPrincipalId": (actual.get("identity") or {}).get("principalId"),
