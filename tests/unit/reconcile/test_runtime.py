@@ -198,7 +198,7 @@ def watched(*, finalizers: tuple[str, ...] = ("azbackup.dev/finalizer",), status
 
 @pytest.mark.parametrize(("events", "want"), [
     pytest.param([watched(finalizers=())], [], id="nothing-before-kopf-holds-its-deletion"),
-    pytest.param([watched()], [0.0], id="a-new-object-goes-at-once"),
+    pytest.param([watched()], [0.0], id="a-new-object-is-acted-on-at-once"),
     pytest.param([watched(status={"observedGeneration": 1})], ["jitter"], id="after-a-restart-with-jitter"),
     pytest.param([watched(status={"observedGeneration": 1}), watched(status={"observedGeneration": 1})], ["jitter"],
                  id="once-only"),
@@ -212,6 +212,23 @@ def test_the_watch_queues_what_needs_a_pass(events: list[dict[str, Any]], want: 
                       clock=lambda: NOW)
     queued: list[float] = []
     runtime.requeue = lambda key, delay: queued.append(delay)  # type: ignore[method-assign]
+    runtime.act_soon = lambda key: queued.append(0.0)  # type: ignore[method-assign]
     for body in events:
         runtime.observe_event("MODIFIED", body)
     assert [d if d == 0.0 else "jitter" for d in queued] == want
+
+
+def test_a_new_object_whose_vault_is_missing_is_reconciled_from_the_watch() -> None:
+    missing = Waiting(Hold(Reason.VAULT_NOT_FOUND, "no vault"))
+    table = {"Thing": Kind(NAMES, factory(missing), lambda: {}, api_status.CommonStatus)}
+    kube = FakeKube()
+
+    async def go() -> None:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: NOW)
+        runtime.observe_event("ADDED", watched())
+        await asyncio.gather(*runtime._acting)
+
+    asyncio.run(go())
+    [patch] = kube.statuses
+    assert [c["reason"] for c in patch["conditions"] if c["type"] == "Ready"] == ["VaultNotFound"]
