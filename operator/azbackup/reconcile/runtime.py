@@ -215,8 +215,12 @@ class Runtime:
     def _quiet_wait(self, obj: Resource, verdict: Verdict) -> bool:
         """A new object waiting for a dependency applied with it (LoopSettings.waiting_grace): not written
         yet, and looked at again when the grace ends in case the dependency is still not Ready by then
-        (it wakes the object itself when it turns Ready, `Kind.waits_for`)."""
+        (it wakes the object itself when it turns Ready, `Kind.waits_for`). A dependency that does not
+        exist wakes nobody: that wait is written at once."""
         if not verdict.waiting or "observedGeneration" in obj.status:
+            return False
+        refs = [ref.key(obj) for ref in self.kinds[obj.kind].waits_for]
+        if any(key is not None and self.registry.get(key) is None for key in refs):
             return False
         created = times.parse(obj.created)
         if created is None:

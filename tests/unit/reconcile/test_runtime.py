@@ -14,7 +14,7 @@ import pytest
 from azbackup.api import status as api_status
 from azbackup.api.names import KindName
 from azbackup.azure import errors
-from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.contract import Context, Kind, Ref
 from azbackup.managed import ExternalClient, ExtraCondition, Hold, Observation, Operation, Resource, Waiting
 from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry
@@ -232,3 +232,21 @@ def test_a_new_object_whose_vault_is_missing_is_reconciled_from_the_watch() -> N
     asyncio.run(go())
     [patch] = kube.statuses
     assert [c["reason"] for c in patch["conditions"] if c["type"] == "Ready"] == ["VaultNotFound"]
+
+
+def test_a_new_objects_wait_for_a_dependency_that_does_not_exist_is_written_at_once() -> None:
+    missing = Waiting(Hold(Reason.VAULT_NOT_FOUND, "no vault", stalls=False))
+    table = {"Thing": Kind(NAMES, factory(missing), lambda: {}, api_status.CommonStatus,
+                           waits_for=(Ref("Vault", "vaultRef"),))}
+    kube = FakeKube()
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: NOW)
+        body = {**BODY, "spec": {"vaultRef": {"name": "v"}},
+                "metadata": {**BODY["metadata"], "creationTimestamp": times.at(NOW - 1)}}
+        runtime.registry.upsert(body)
+        return await runtime.reconcile(KEY)
+
+    verdict = asyncio.run(go())
+    assert (verdict.reason, len(kube.statuses)) == (Reason.VAULT_NOT_FOUND, 1)
