@@ -100,11 +100,11 @@ class VaultDeletion(TypedDict, total=False):
 
 
 class VaultStatus(CommonStatus, total=False):
-    vaultId: str
-    vaultName: str
-    location: str
-    provisioningState: str
-    storageRedundancy: str
+    vaultId: str | None
+    vaultName: str | None
+    location: str | None
+    provisioningState: str | None
+    storageRedundancy: str | None
     storageRedundancyLocked: bool
     identityPrincipalId: str | None
     resourceGuard: str | None
@@ -122,11 +122,11 @@ class PolicyWrite(TypedDict, total=False):
 
 
 class PolicyStatus(CommonStatus, total=False):
-    policyId: str
-    policyName: str
+    policyId: str | None
+    policyName: str | None
     vaultId: str
     policyType: str
-    protectedItemsCount: int
+    protectedItemsCount: int | None
     policyWrites: list[PolicyWrite] | None
     operation: OperationStatus | None
 
@@ -158,7 +158,7 @@ class SelectorStatus(CommonStatus, total=False):
     protected: int
     blocked: int
     excluded: int
-    blockedByReason: dict[str, int]
+    blockedByReason: dict[str, int] | None
     protectedElsewhere: list[str] | None
     notFitted: int | None
 
@@ -173,13 +173,13 @@ class JobStatus(CommonStatus, total=False):
     duration: str | None
     errorCode: str | None
     errorMessage: str | None
+    recoveryPoint: str | None
     operation: OperationStatus | None
 
 
 class OnDemandStatus(JobStatus, total=False):
     triggeredAt: str
     retainUntil: str | None
-    recoveryPoint: str | None
 
 
 class Created(TypedDict, total=False):
@@ -198,7 +198,6 @@ class SkippedPoint(TypedDict, total=False):
 
 class VMRestoreStatus(JobStatus, total=False):
     jobStatus: str | None
-    recoveryPoint: str | None
     recoveryPointTime: str | None
     recoveryPointThreatStatus: str | None
     skippedRecoveryPoints: list[SkippedPoint] | None

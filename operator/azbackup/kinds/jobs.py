@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from azbackup.api import status as api_status
 from azbackup.api.specs import VaultSpec
@@ -33,6 +33,7 @@ RUNNING = frozenset({"inprogress", "cancelling"})
 
 
 JobPhase = api_status.JobPhase
+S = TypeVar("S", bound=api_status.JobStatus)
 
 
 FINISHED = (JobPhase.SUCCEEDED, JobPhase.FAILED)
@@ -43,7 +44,7 @@ def azure_time(value: object) -> str | None:
     return times.rfc3339_optional(pb.parse_time(value))
 
 
-def job_status(job: Mapping[str, Any], succeeded: Collection[str]) -> dict[str, Any]:
+def job_status(job: Mapping[str, Any], succeeded: Collection[str]) -> api_status.JobStatus:
     """A job as status: its phase (Running, Succeeded or Failed by its lower-cased `succeeded` states),
     its times, and for a failure the error Azure gave."""
     props = job.get("properties") or {}
@@ -103,25 +104,26 @@ class Job:
                      self.words.noun, job_id)
         return str(job_id) if job_id else None
 
-    def running(self, status: Mapping[str, Any]) -> Observation:
+    def running(self, status: api_status.JobStatus) -> Observation:
         return Observation(exists=True, usable=False, status=status, pending=(
             self.words.running, f"{self.words.noun} job {status.get('jobId')} is running in Azure"))
 
-    def failed(self, status: Mapping[str, Any], store: bool = True) -> Observation:
+    def failed(self, status: api_status.JobStatus, store: bool = True) -> Observation:
         """A failed job as a limitation (`store`: with its fields as status)."""
         return Observation(exists=True, status=status if store else {}, limitation=Hold(
             self.words.failed, f"{self.words.noun} job {status.get('jobId')} failed: {status.get('errorCode')}: "
                                f"{status.get('errorMessage')}"))
 
-    def finished(self, obj: Resource, ready: Callable[[Mapping[str, Any]], tuple[Reason, str]]) -> Observation | None:
+    def finished(self, obj: Resource, shape: type[S], ready: Callable[[S], tuple[Reason, str]]) -> Observation | None:
         """A finished job never changes: its stored status is reported with no call. None: not finished."""
-        if not (obj.status.get("jobId") and obj.status.get("phase") in FINISHED):
+        status = api_status.read(obj.status, shape)
+        if not (status.get("jobId") and status.get("phase") in FINISHED):
             return None
-        if obj.status.get("phase") == JobPhase.FAILED:
-            return self.failed(obj.status, store=False)
-        return Observation(exists=True, ready=ready(obj.status))
+        if status.get("phase") == JobPhase.FAILED:
+            return self.failed(status, store=False)
+        return Observation(exists=True, ready=ready(status))
 
-    async def poll(self, operation: Operation, started: Mapping[str, Any]) -> OperationResult:
+    async def poll(self, operation: Operation, started: api_status.StatusFields) -> OperationResult:
         """The trigger's operation; once it names its job, the job id and `started` become status."""
         result = await ops.poll(self.clients.backup.send_request, operation)
         if result.state is OperationState.SUCCEEDED and result.status.get("jobId"):

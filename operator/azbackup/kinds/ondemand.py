@@ -49,8 +49,8 @@ class Target:
     vm_name: str
 
 
-def job_status(job: Mapping[str, Any]) -> dict[str, Any]:
-    return jobs.job_status(job, SUCCEEDED)
+def job_status(job: Mapping[str, Any]) -> api_status.OnDemandStatus:
+    return cast(api_status.OnDemandStatus, jobs.job_status(job, SUCCEEDED))  # its own fields are all optional
 
 
 class OnDemandClient(jobs.JobClient):
@@ -98,7 +98,7 @@ class OnDemandClient(jobs.JobClient):
         return best[1] if best else None
 
     async def observe(self, obj: Resource) -> Observation:
-        if (finished := self.job.finished(obj, _ready)) is not None:
+        if (finished := self.job.finished(obj, api_status.OnDemandStatus, _ready)) is not None:
             return finished
         job_id = await self.job.locate(obj, self._find_job)
         if isinstance(job_id, Observation):
@@ -110,7 +110,8 @@ class OnDemandClient(jobs.JobClient):
             return self.job.running(status)
         if status["phase"] is jobs.JobPhase.FAILED:
             return self.job.failed(status)
-        status["recoveryPoint"] = obj.status.get("recoveryPoint") or await self._recovery_point(status["startTime"])
+        status["recoveryPoint"] = (api_status.read(obj.status, api_status.OnDemandStatus).get("recoveryPoint")
+                                   or await self._recovery_point(status.get("startTime")))
         return Observation(exists=True, status=status, ready=_ready(status))
 
     async def create(self, obj: Resource, seen: Observation) -> Operation | None:
@@ -136,7 +137,7 @@ class OnDemandClient(jobs.JobClient):
         return True  # deleting the object never deletes the recovery point it made
 
 
-def _ready(status: Mapping[str, Any]) -> tuple[Reason, str]:
+def _ready(status: api_status.OnDemandStatus) -> tuple[Reason, str]:
     return (Reason.BACKUP_SUCCEEDED,
             f"backup job {status.get('jobId')} completed; recovery point {status.get('recoveryPoint')}")
 

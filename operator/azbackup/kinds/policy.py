@@ -56,7 +56,8 @@ class PolicyClient:
             return self._budgeted(obj, Observation(exists=False), creating=True)
         props = actual.get("properties") or {}
         have_type = policy_body.SPEC_TYPE.get(props.get("policyType") or "V1", "Standard")
-        status = {"policyId": actual.get("id"), "policyName": actual.get("name"), "vaultId": self.vault.vault_id,
+        status: api_status.PolicyStatus = {
+                  "policyId": actual.get("id"), "policyName": actual.get("name"), "vaultId": self.vault.vault_id,
                   "policyType": have_type, "protectedItemsCount": props.get("protectedItemsCount")}
         if obj.deleting:
             return Observation(exists=True, status=status)

@@ -78,7 +78,8 @@ ENABLE_EXTENSION_OPERATIONS = ("VM osProfile.allowExtensionOperations is false a
 class ProtectedVMClient:
     deterministic_names = True  # container and item names derive from the VM id
 
-    def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec, vault_status: Mapping[str, Any],
+    def __init__(self, clients: Clients, inventory: FleetInventory, vault: VaultSpec,
+                 vault_status: api_status.VaultStatus,
                  policy: PolicyRef, spec: ProtectedVMSpec, freshness: Freshness, now: dt.datetime,
                  policy_types: Mapping[str, f.PolicyType] | None = None, *, places: Places | None = None) -> None:
         self.clients, self.inventory, self.vault, self.vault_status = clients, inventory, vault, vault_status
@@ -475,7 +476,8 @@ async def client(obj: Resource, ctx: Context) -> ExternalClient:
     known = {p.spec.get("policyName") or p.name: p.spec.get("policyType") for p in
              ctx.objects.of_kind(names.POLICY.kind, obj.namespace) if VAULT_REF.name(p) == vault.name}
     return ProtectedVMClient(await clients_for_vault(vault, ctx), ctx.inventory,
-                             VaultSpec.parse(vault.name, vault.spec), vault.status, policy, spec, freshness,
+                             VaultSpec.parse(vault.name, vault.spec),
+                             api_status.read(vault.status, api_status.VaultStatus), policy, spec, freshness,
                              dt.datetime.fromtimestamp(ctx.clock(), dt.UTC), migration.policy_types(known),
                              places=ctx.places)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from azbackup import checks
+from azbackup.api import status as api_status
 from azbackup.api.specs import ProtectedVMSpec
 from azbackup.azure import protection_body as pb
 from azbackup.kinds.references import PolicyRef
@@ -22,7 +23,7 @@ def remediable(results: list[checks.CheckResult], spec: ProtectedVMSpec) -> bool
             and all(r.reason is Reason.EXTENSION_OPERATIONS_DISABLED for r in failures))
 
 
-def item_status(item: Mapping[str, Any] | None, vault_id: str) -> dict[str, Any]:
+def item_status(item: Mapping[str, Any] | None, vault_id: str) -> api_status.ProtectedVMStatus:
     props = (item or {}).get("properties") or {}
     last = pb.parse_time(props.get("lastBackupTime"))
     point = pb.parse_time(props.get("lastRecoveryPoint"))

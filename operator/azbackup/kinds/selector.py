@@ -75,7 +75,7 @@ class SelectorClient:
         ready = [c for c in kept if _ready(c).get("status") == "True"]
         blocked = [c for c in kept if _settled(c) and _ready(c).get("status") != "True"]
         by_reason = Counter(str(_ready(c).get("reason")) for c in blocked)
-        status: dict[str, Any] = {
+        status: api_status.SelectorStatus = {
             "matched": plan.matched, "protected": len(ready), "blocked": len(blocked), "excluded": plan.excluded,
             "blockedByReason": dict(sorted(by_reason.items())) or None,
             "protectedElsewhere": sorted(str(c.spec.get("vm")) for c in blocked

@@ -93,7 +93,7 @@ class VaultClient:
         diffs = diff.diffs + vault_guard.diff(self.spec, guard)
         props = actual.get("properties") or {}
         security = props.get("securitySettings") or {}
-        status: dict[str, Any] = {
+        status: api_status.VaultStatus = {
             "vaultId": actual.get("id"), "vaultName": actual.get("name"), "location": actual.get("location"),
             "provisioningState": props.get("provisioningState"), "storageRedundancy": have,
             "identityPrincipalId": (actual.get("identity") or {}).get("principalId"),

@@ -52,14 +52,16 @@ RETRY_REFUSALS = frozenset({Reason.RECOVERY_POINT_NOT_FOUND, Reason.NO_HEALTHY_R
 MAX_SKIPPED = 10  # status keeps the newest points passed over (the CRD's maxItems)
 
 
-def job_status(job: Mapping[str, Any], wants_vm: bool) -> dict[str, Any]:
+def job_status(job: Mapping[str, Any], wants_vm: bool) -> api_status.VMRestoreStatus:
     """A Restore job as status. CompletedWithWarnings restored the disks but not the VM: when a VM was
     asked for, that is a failure (restore.md §2.3); for a disk restore it is a success."""
     raw = (job.get("properties") or {}).get("status")
-    status = jobs.job_status(job, {"completed"} if wants_vm else {"completed", "completedwithwarnings"})
-    if status["phase"] is jobs.JobPhase.FAILED and str(raw).lower() == "completedwithwarnings":
-        status["errorCode"] = status["errorCode"] or "CompletedWithWarnings"
-    return {**status, "jobStatus": raw}
+    status = cast(api_status.VMRestoreStatus,  # its own fields are all optional
+                  jobs.job_status(job, {"completed"} if wants_vm else {"completed", "completedwithwarnings"}))
+    if status.get("phase") is jobs.JobPhase.FAILED and str(raw).lower() == "completedwithwarnings":
+        status["errorCode"] = status.get("errorCode") or "CompletedWithWarnings"
+    status["jobStatus"] = raw
+    return status
 
 
 def property_bag(job: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -184,9 +186,9 @@ class RestoreClient(jobs.JobClient):
                 return job
         return None
 
-    async def _created(self, status: Mapping[str, Any]) -> dict[str, Any]:
+    async def _created(self, status: api_status.VMRestoreStatus) -> api_status.Created:
         """What the restore made, read back from compute (the job names no resource id)."""
-        out: dict[str, Any] = {"virtualMachine": None, "networkInterfaces": [], "disks": []}
+        out: api_status.Created = {"networkInterfaces": [], "disks": []}
         if self.wants_vm:
             vm = await self._get(self.target_vm_id(), lists.COMPUTE_VMS)
             if vm is not None:
@@ -218,7 +220,7 @@ class RestoreClient(jobs.JobClient):
     async def observe(self, obj: Resource) -> Observation:
         if obj.deleting:
             return await self._observe_deleting(obj)
-        if (finished := self.job.finished(obj, self._ready)) is not None:
+        if (finished := self.job.finished(obj, api_status.VMRestoreStatus, self._ready)) is not None:
             return finished
         job_id = await self.job.locate(obj, self._find_job)
         if isinstance(job_id, Observation):
@@ -236,11 +238,11 @@ class RestoreClient(jobs.JobClient):
             return self.job.failed(status)
         return Observation(exists=True, status=status, ready=self._ready(status))
 
-    def _ready(self, status: Mapping[str, Any]) -> tuple[Reason, str]:
+    def _ready(self, status: api_status.VMRestoreStatus) -> tuple[Reason, str]:
         return Reason.RESTORE_SUCCEEDED, self._success(status)
 
-    def _success(self, status: Mapping[str, Any]) -> str:
-        created = status.get("created") or {}
+    def _success(self, status: api_status.VMRestoreStatus) -> str:
+        created: api_status.Created = status.get("created") or {}
         what = (f"VM {_last(created['virtualMachine'])}" if created.get("virtualMachine")
                 else f"{len(created.get('disks') or ())} disks")
         return (f"restore job {status.get('jobId')} completed: {what} in resource group "

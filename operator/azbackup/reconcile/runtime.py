@@ -115,6 +115,8 @@ class Runtime:
         self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
         self._queued_once: set[Key] = set()
         self._following: dict[Key, asyncio.Task[None]] = {}  # change-feed reads under way, by vault object
+        self._acting: set[asyncio.Task[None]] = set()  # passes started from watch events (act_soon)
+        self._act_slots = asyncio.Semaphore(settings.concurrency)
         # The kind whose objects own a worker (the vault); workers are keyed by its (namespace, name).
         self._vault_kind = next(kind.name for kind in kinds.values() if kind.runs_worker)
         self.shards: Holds | None = None
@@ -230,14 +232,32 @@ class Runtime:
         if obj.deleting:
             return
         if before is not None and before.policy is not obj.policy:
-            self.requeue(key, 0.0)
+            self.act_soon(key)
         elif FINALIZER not in (meta.get("finalizers") or ()):
             return  # kopf adds it first: nothing is written to Azure for an object whose deletion is not held
         elif key not in self._reconciled and key not in self._queued_once:
             self._queued_once.add(key)
-            new = "observedGeneration" not in obj.status
-            # Jitter spreads the first passes after a restart; a new object is not part of a stampede.
-            self.requeue(key, 0.0 if new else self.settings.first_pass_jitter + random.uniform(0, 1.0))
+            if "observedGeneration" not in obj.status:
+                self.act_soon(key)  # a new object is not part of a restart's stampede: no jitter
+            else:
+                self.requeue(key, self.settings.first_pass_jitter + random.uniform(0, 1.0))
+
+    def act_soon(self, key: Key) -> None:
+        """`act_now` from a watch event, without holding up the watch stream (it may call Azure)."""
+        task = asyncio.ensure_future(self._act_bounded(key))
+        self._acting.add(task)
+        task.add_done_callback(self._acted)
+
+    async def _act_bounded(self, key: Key) -> None:
+        # A burst of new objects with no worker yet (their vault applied with them) is reconciled here:
+        # as many at once as a worker would, not a thousand.
+        async with self._act_slots:
+            await self.act_now(key)
+
+    def _acted(self, task: asyncio.Task[None]) -> None:
+        self._acting.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("a pass started from the watch failed", exc_info=exc)
 
     def lock(self, key: Key) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
@@ -301,8 +321,12 @@ class Runtime:
     def _quiet_wait(self, obj: Resource, verdict: Verdict) -> bool:
         """A new object waiting for a dependency applied with it (LoopSettings.waiting_grace): not written
         yet, and looked at again when the grace ends in case the dependency is still not Ready by then
-        (it wakes the object itself when it turns Ready, `Kind.waits_for`)."""
+        (it wakes the object itself when it turns Ready, `Kind.waits_for`). A dependency that does not
+        exist wakes nobody: that wait is written at once."""
         if not verdict.waiting or "observedGeneration" in obj.status:
+            return False
+        refs = [ref.key(obj) for ref in self.kinds[obj.kind].waits_for]
+        if any(key is not None and self.registry.get(key) is None for key in refs):
             return False
         created = times.parse(obj.created)
         if created is None:

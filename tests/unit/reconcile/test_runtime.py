@@ -15,7 +15,7 @@ from azbackup.api import status as api_status
 from azbackup.api.names import KindName
 from azbackup.azure import errors
 from azbackup.azure.fence import ShardNotHeld
-from azbackup.kinds.contract import Context, Kind
+from azbackup.kinds.contract import Context, Kind, Ref
 from azbackup.managed import ExternalClient, ExtraCondition, Hold, Observation, Operation, Resource, Waiting
 from azbackup.reasons import Reason
 from azbackup.reconcile.registry import Registry
@@ -199,7 +199,7 @@ def watched(*, finalizers: tuple[str, ...] = ("azbackup.dev/finalizer",), status
 
 @pytest.mark.parametrize(("events", "want"), [
     pytest.param([watched(finalizers=())], [], id="nothing-before-kopf-holds-its-deletion"),
-    pytest.param([watched()], [0.0], id="a-new-object-goes-at-once"),
+    pytest.param([watched()], [0.0], id="a-new-object-is-acted-on-at-once"),
     pytest.param([watched(status={"observedGeneration": 1})], ["jitter"], id="after-a-restart-with-jitter"),
     pytest.param([watched(status={"observedGeneration": 1}), watched(status={"observedGeneration": 1})], ["jitter"],
                  id="once-only"),
@@ -213,6 +213,7 @@ def test_the_watch_queues_what_needs_a_pass(events: list[dict[str, Any]], want: 
                       clock=lambda: NOW)
     queued: list[float] = []
     runtime.requeue = lambda key, delay: queued.append(delay)  # type: ignore[method-assign]
+    runtime.act_soon = lambda key: queued.append(0.0)  # type: ignore[method-assign]
     for body in events:
         runtime.observe_event("MODIFIED", body)
     assert [d if d == 0.0 else "jitter" for d in queued] == want
@@ -266,3 +267,37 @@ def test_a_write_fenced_off_mid_pass_writes_no_status() -> None:
     # The shard was lost between the start of the pass and its write: the new holder reports, not us.
     verdict, kube, _ = run_sharded(ShardNotHeld("sub-a", "PUT", "https://arm/x"), {"sub-a"})
     assert (verdict, kube.statuses) == (None, [])
+
+
+def test_a_new_object_whose_vault_is_missing_is_reconciled_from_the_watch() -> None:
+    missing = Waiting(Hold(Reason.VAULT_NOT_FOUND, "no vault"))
+    table = {"Thing": Kind(NAMES, factory(missing), lambda: {}, api_status.CommonStatus)}
+    kube = FakeKube()
+
+    async def go() -> None:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: NOW)
+        runtime.observe_event("ADDED", watched())
+        await asyncio.gather(*runtime._acting)
+
+    asyncio.run(go())
+    [patch] = kube.statuses
+    assert [c["reason"] for c in patch["conditions"] if c["type"] == "Ready"] == ["VaultNotFound"]
+
+
+def test_a_new_objects_wait_for_a_dependency_that_does_not_exist_is_written_at_once() -> None:
+    missing = Waiting(Hold(Reason.VAULT_NOT_FOUND, "no vault", stalls=False))
+    table = {"Thing": Kind(NAMES, factory(missing), lambda: {}, api_status.CommonStatus,
+                           waits_for=(Ref("Vault", "vaultRef"),))}
+    kube = FakeKube()
+
+    async def go() -> Any:
+        runtime = Runtime(cast(Any, kube), cast(Any, None), RuntimeSettings(), table, Registry(table),
+                          clock=lambda: NOW)
+        body = {**BODY, "spec": {"vaultRef": {"name": "v"}},
+                "metadata": {**BODY["metadata"], "creationTimestamp": times.at(NOW - 1)}}
+        runtime.registry.upsert(body)
+        return await runtime.reconcile(KEY)
+
+    verdict = asyncio.run(go())
+    assert (verdict.reason, len(kube.statuses)) == (Reason.VAULT_NOT_FOUND, 1)
