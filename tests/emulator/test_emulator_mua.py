@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure_emulator.admin import AdminError
 from azure_emulator.server import EmulatorProcess
 from emulator_support import SUB, Azure
 from test_emulator_backup_flow import RG, VAULT, create_vault, policy_id, protect, refresh, set_item
@@ -143,3 +144,17 @@ async def test_deleting_backup_data_needs_an_approved_unlock(emu: EmulatorProces
     emu.admin.approve(GUARD, "deleteProtectedItemRequests")
     await azure.backup.resource_guard_proxy.unlock_delete(VAULT, RG, "VaultProxy", unlock)
     await azure.backup.protected_items.delete(VAULT, RG, *names)
+
+
+def test_the_admin_api_declares_guards_and_grants_and_revokes_approvals(emu: EmulatorProcess) -> None:
+    guard = emu.admin.put_resource_guard(GUARD, excluded=["disableSoftDeleteRequests", "deleteProtectedItemRequests"])
+    assert guard["excludedOperations"] == ["deleteProtectedItemRequests"]  # mandatory ones cannot be excluded
+    with pytest.raises(AdminError) as unknown:
+        emu.admin.put_resource_guard(GUARD, excluded=["deleteEverything"])
+    assert unknown.value.status == 400
+    emu.admin.approve(GUARD, "disableSoftDeleteRequests", minutes=2, client_id="app-1")
+    listed = emu.admin.request("GET", "resource-guards")["value"]
+    assert [(a["operation"], a["clientId"]) for a in listed[0]["approvals"]] == [("disableSoftDeleteRequests", "app-1")]
+    assert 0 < listed[0]["approvals"][0]["secondsLeft"] <= 120
+    emu.admin.revoke_approvals(GUARD)
+    assert emu.admin.request("GET", "resource-guards")["value"][0]["approvals"] == []

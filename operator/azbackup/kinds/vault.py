@@ -157,6 +157,7 @@ class VaultClient:
         patch = vault_diff.compare(self.spec, self.owner, actual, locked).patch
         if not patch:
             return None
+        guard = await vault_guard.before_critical(self.clients, self.spec, patch, actual, guard)
         critical = vault_guard.critical_operation(patch, actual, guard)
         if critical is not None:
             patch = vault_guard.with_request(patch, critical, guard)

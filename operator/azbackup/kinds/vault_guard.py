@@ -67,14 +67,25 @@ async def converge(clients: Clients, spec: VaultSpec, seen: GuardSeen) -> GuardS
     return GuardSeen(proxy, read=True)
 
 
+def turns_soft_delete_off(patch: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
+    want = dig(patch, "properties", "securitySettings", "softDeleteSettings", "softDeleteState")
+    have = dig(actual, "properties", "securitySettings", "softDeleteSettings", "softDeleteState")
+    return bool(want == "Disabled" and have != "Disabled")
+
+
+async def before_critical(clients: Clients, spec: VaultSpec, patch: Mapping[str, Any], actual: Mapping[str, Any],
+                          seen: GuardSeen) -> GuardSeen:
+    """The proxy, read before a critical PATCH even when neither the spec nor the status named a guard: a
+    guard linked outside this spec (by its owner, in the portal) protects the vault all the same."""
+    if seen.read or not turns_soft_delete_off(patch, actual):
+        return seen
+    return GuardSeen(await guard_proxy.read(clients, spec.resource_group, spec.vault_name), read=True)
+
+
 def critical_operation(patch: Mapping[str, Any], actual: Mapping[str, Any], seen: GuardSeen) -> str | None:
     """The guarded operation a vault PATCH performs (turning soft delete off), None if it performs none
     or the vault has no guard."""
-    if seen.proxy is None:
-        return None
-    want = dig(patch, "properties", "securitySettings", "softDeleteSettings", "softDeleteState")
-    have = dig(actual, "properties", "securitySettings", "softDeleteSettings", "softDeleteState")
-    if want == "Disabled" and have != "Disabled":
+    if seen.proxy is not None and turns_soft_delete_off(patch, actual):
         return guard_proxy.DISABLE_SOFT_DELETE
     return None
 

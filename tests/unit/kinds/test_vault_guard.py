@@ -3,8 +3,9 @@ it names, and how Azure's refusal for lack of approval becomes a fact the loop w
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from azbackup.api.specs import VaultSpec
@@ -83,3 +84,37 @@ def test_guarded_translates_only_the_guards_refusal(raised: errors.AzbackupError
         assert caught.value.reason is Reason.AWAITING_MUA_APPROVAL
         assert (caught.value.operation, caught.value.guard) == ("disableSoftDeleteRequests", GUARD)
         assert f"{GUARD}/disableSoftDeleteRequests/default" in caught.value.message
+
+
+class _Proxies:
+    """The one SDK call `guard_proxy.read` makes, answering with fixed proxies."""
+
+    def __init__(self, proxies: list[dict[str, Any]]) -> None:
+        self.proxies, self.reads = proxies, 0
+
+    async def _pages(self) -> Any:
+        for p in self.proxies:
+            yield p
+
+    def get(self, vault: str, resource_group: str) -> Any:
+        self.reads += 1
+        return self._pages()
+
+
+class _Clients:
+    def __init__(self, proxies: list[dict[str, Any]]) -> None:
+        self.backup = type("Backup", (), {"resource_guard_proxies": _Proxies(proxies)})()
+
+
+@pytest.mark.parametrize(("patch", "reads", "operation"), [
+    pytest.param(soft("Disabled"), 1, "disableSoftDeleteRequests", id="a-guard-linked-outside-the-spec-still-guards"),
+    pytest.param({"tags": {"a": "b"}}, 0, None, id="other-changes-read-nothing"),
+])
+def test_a_critical_patch_looks_for_a_guard_the_spec_does_not_name(patch: dict[str, Any], reads: int,
+                                                                   operation: str | None) -> None:
+    clients = _Clients([PROXY])
+    unnamed = replace(SPEC, resource_guard=None)
+    seen = asyncio.run(vault_guard.before_critical(cast(Any, clients), unnamed, patch, soft("Enabled"),
+                                                   GuardSeen(None, read=False)))
+    assert clients.backup.resource_guard_proxies.reads == reads
+    assert vault_guard.critical_operation(patch, soft("Enabled"), seen) == operation
