@@ -348,8 +348,9 @@ def start_delete(state: State, vault: Vault, item: ProtectedItem, now: float) ->
             return
         if vault.soft_delete_state in ("Enabled", "AlwaysON") and not item.soft_deleted:
             item.soft_deleted, item.deleted_at, item.state = True, at, "ProtectionStopped"
-            # A soft-deleted item protects nothing: the VM may be protected again, here or in another vault.
-            release_protection(state, vault, item)
+            if immutability.frees_the_vm(vault):
+                # Enhanced soft delete: the VM may be protected again, here or in another vault.
+                release_protection(state, vault, item)
         else:
             purge_item(state, vault, item)
         _finish(op, job, at, None)

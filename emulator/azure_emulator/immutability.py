@@ -80,6 +80,12 @@ def delete_on_immutable_item(item: ProtectedItem) -> tuple[str, str]:
     )
 
 
+def frees_the_vm(vault: Vault) -> bool:
+    """Whether a soft-deleted item of the vault leaves its VM free for another vault: with enhanced soft
+    delete, yes (reference/security.md); a vault without it keeps the VM until the data is gone (choice)."""
+    return vault.enhanced_security != "Disabled"
+
+
 def unexpired_points(item: ProtectedItem, now: float) -> bool:
     return any(rp.expiry > now for rp in item.recovery_points)
 

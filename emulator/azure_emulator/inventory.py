@@ -67,6 +67,7 @@ class VaultSeed:
     cross_region_restore: bool = False
     soft_delete: str = "Enabled"
     soft_delete_days: int = 14
+    enhanced_security: str = "Enabled"  #: enhanced soft delete; a vault from before it says Disabled
     immutability: str = "Disabled"
     public_network_access: str = "Enabled"
     policies: list[PolicySeed] = field(default_factory=list)
@@ -177,6 +178,7 @@ def _vault(doc: Mapping[str, Any], default_location: str, where: str) -> VaultSe
         cross_region_restore=bool(doc.get("crossRegionRestore", False)),
         soft_delete=str(doc.get("softDelete", "Enabled")),
         soft_delete_days=int(doc.get("softDeleteRetentionDays", 14)),
+        enhanced_security=str(doc.get("enhancedSecurity", "Enabled")),
         immutability=str(doc.get("immutability", "Disabled")),
         public_network_access=str(doc.get("publicNetworkAccess", "Enabled")),
         policies=policies,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_emulator import ids, policy_bodies
+from azure_emulator import ids, immutability, policy_bodies
 from azure_emulator.backup_model import Policy, Vault
 from azure_emulator.engine import DAY, add_recovery_point, day_of, instant_days, new_item
 from azure_emulator.inventory import Inventory, ItemSeed, VaultSeed
@@ -59,6 +59,7 @@ def _seed_vault(state: State, sub: Subscription, vs: VaultSeed, now: float) -> N
     vault.tags, vault.sku = dict(vs.tags), {"name": vs.sku}
     vault.redundancy, vault.cross_region_restore = vs.storage_redundancy, vs.cross_region_restore
     vault.soft_delete_state, vault.soft_delete_days = vs.soft_delete, vs.soft_delete_days
+    vault.enhanced_security = vs.enhanced_security
     vault.immutability, vault.public_network_access = vs.immutability, vs.public_network_access
     vault.resource_guard = vs.resource_guard
     for p in vs.policies:
@@ -97,6 +98,6 @@ def _seed_item(state: State, sub: Subscription, vault: Vault, seed: ItemSeed, no
     if seed.soft_deleted:
         item.soft_deleted, item.deleted_at, item.state = True, now - DAY, "ProtectionStopped"
     vault.items[item.key] = item
-    if not item.soft_deleted:  # a soft-deleted item protects nothing (engine.start_delete)
+    if not (item.soft_deleted and immutability.frees_the_vm(vault)):  # as engine.start_delete decides
         state.protection[ids.key(vm.id)] = (vault.key, item.key)
     vault.discovered.add(ids.key(vm.id))
