@@ -298,6 +298,7 @@ class Emulator:
             return
         path = request.path.rstrip("/")
         resource_id = path.rsplit("/", 1)[0] if route.action.endswith("/action") else path
+        self.counters.record_write(claims.client_id, resource_id)
         operation_name = route.action.replace("*", params.get("ns", "*"), 1)
         started = len(self.state.operations) - operations_before
         long_running = reply.status == 202 or (
