@@ -9,6 +9,7 @@ comes from the kinds' table: the client, the vault an object belongs to, who wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -26,6 +27,7 @@ from azbackup.reasons import Reason
 from azbackup.reconcile import backoff, handover, holding, loop, teardown
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
+from azbackup.reconcile.locks import KeyedLocks
 from azbackup.reconcile.registry import Key, Registry, VaultKey
 from azbackup.reconcile.scheduler import Scheduler, SchedulerSettings, Stopped
 from azbackup.reconcile.secrets import SecretCache
@@ -82,7 +84,7 @@ class Runtime:
             objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings.kinds,
             clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass,
             kinds=tuple(kinds.values()))
-        self._locks: dict[Key, asyncio.Lock] = {}
+        self._locks: KeyedLocks[Key] = KeyedLocks()
         self._attempts: dict[Key, int] = {}
         self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)
         self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
@@ -115,6 +117,7 @@ class Runtime:
             claim = self.registry.claim_of(key)
             self.registry.remove(key)
             self._reconciled.discard(key)
+            self._queued_once.discard(key)
             if claim and (heir := self.registry.first_claim(claim)):
                 self.requeue(heir.key, 0.0)  # a hand-over of a claim: the next claimant acts now
             return
@@ -123,8 +126,8 @@ class Runtime:
             self._queued_once.add(key)
             self.requeue(key, self.settings.first_pass_jitter + random.uniform(0, 1.0))
 
-    def lock(self, key: Key) -> asyncio.Lock:
-        return self._locks.setdefault(key, asyncio.Lock())
+    def lock(self, key: Key) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks.hold(key)
 
     # -- one object ---------------------------------------------------------------------------------
     async def act_now(self, key: Key) -> None:
