@@ -290,7 +290,8 @@ def converge(args: argparse.Namespace, plane: control_plane.ControlPlane, admin:
     per_sub_vms = {subscription_id(k): len(range(k, args.vms, args.subscriptions)) for k in range(args.subscriptions)}
     floor = floor_seconds(per_sub_vms)
     return {
-        "ready": ready, "readyConfirmedByApiserver": confirmed, "seconds": round(seconds, 1), "applySeconds": round(applied, 1),
+        "ready": ready, "readyConfirmedByApiserver": confirmed, "seconds": round(seconds, 1),
+        "applySeconds": round(applied, 1),
         # Under ARM's burst (200 writes per subscription) there is no floor to compare with.
         "armFloorSeconds": floor, "ratioToArmFloor": round(seconds / floor, 2) if floor else None,
         "floorForTheseWrites": floor_seconds(azure["writesBySubscription"]),
