@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo demo-in-cluster test lint unit integration realnode bench chaos tools node-tools flux gitops venv crds reasons clean \
+.PHONY: demo demo-in-cluster test lint unit integration realnode bench bench-estate chaos tools node-tools flux gitops venv crds reasons clean \
 	oav traffic-check prometheus deps-demo deps-test deps-node
 
 # Azure's OpenAPI specs (a checkout of the shared references beside the repository, as CI has it; the
@@ -98,6 +98,11 @@ gitops: venv tools flux
 BENCH_ARGS ?= --vms 1000 --vaults 5
 bench: venv tools
 	$(BIN)/python -m bench.fleet $(BENCH_ARGS)
+
+# The estate: N VMs over S subscriptions and V vaults, R replicas, each its own process (bench/estate.py).
+ESTATE_ARGS ?= --vms 20000 --subscriptions 8 --vaults 16 --replicas 1
+bench-estate: venv tools
+	$(BIN)/python -m bench.estate $(ESTATE_ARGS)
 
 # Exactly once under faults: seeded fault mixes and SIGKILLs, the invariants as figures (bench/chaos.py).
 CHAOS_ARGS ?= --seeds 1 2 3

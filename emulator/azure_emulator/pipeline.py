@@ -215,6 +215,7 @@ def record_write(emu: Emulator, x: Exchange, reply: Reply) -> None:
         return
     path = request.path.rstrip("/")
     resource_id = path.rsplit("/", 1)[0] if route.action.endswith("/action") else path
+    emu.counters.record_write(claims.client_id, resource_id)
     operation_name = route.action.replace("*", x.params.get("ns", "*"), 1)
     started = len(emu.state.operations) - x.operations_before
     long_running = reply.status == 202 or (

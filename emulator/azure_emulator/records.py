@@ -5,6 +5,7 @@ through the admin API; the ARM handlers render them as REST bodies.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +137,10 @@ class Vm:
     patch_status: dict[str, Any] | None = None  #: the instance view's patchStatus, as ARM shows it
     in_standby_pool: bool | None = None  #: isVMInStandbyPool, for a VM of a scale set with a standby pool
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
+        # Cached: lists and discovery ask every VM of a subscription for its id on every page (a VM's
+        # subscription, group and name never change; a changed VM is a new record).
         return ids.resource_id(
             self.subscription, self.resource_group, "Microsoft.Compute", "virtualMachines", self.name
         )

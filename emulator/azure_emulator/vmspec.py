@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Mapping, Sequence
@@ -485,12 +486,20 @@ def _ip_config(doc: Mapping[str, Any], c: int, nic_name: str, rg: str, subscript
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _network(address_prefix: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    # Parsed once per prefix: seeding 20,000 VMs into a few subnets parsed the same few strings 20,000 times.
+    try:
+        return ipaddress.ip_network(address_prefix, strict=False)
+    except ValueError:
+        return None
+
+
 def place_in_subnet(nic: Nic, address_prefix: str) -> None:
     """Give each IP configuration without an inventory address one inside its subnet's range (Azure
     keeps the first four addresses and the last one of a subnet)."""
-    try:
-        net = ipaddress.ip_network(address_prefix, strict=False)
-    except ValueError:
+    net = _network(address_prefix)
+    if net is None:
         return
     usable = net.num_addresses - 5
     if usable <= 0:

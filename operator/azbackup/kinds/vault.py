@@ -103,7 +103,8 @@ class VaultClient:
         }
         if locked is not None:
             status["storageRedundancyLocked"] = locked
-        status.update(vault_guard.status(guard))
+        if guard.read:
+            status["resourceGuard"] = guard.guard
         if diff.owner_conflict:
             if obj.deleting:
                 return Observation(exists=False)  # someone else's vault: deleting this object leaves it alone
@@ -120,7 +121,7 @@ class VaultClient:
             conditions=(level,) if level is not None else (),
             pending=(Reason.PROVISIONING, f"vault provisioningState is {props.get('provisioningState')}"))
 
-    async def _observe_deletion(self, actual: dict[str, Any], status: dict[str, Any]) -> Observation:
+    async def _observe_deletion(self, actual: dict[str, Any], status: api_status.VaultStatus) -> Observation:
         """What still holds the vault back from deletion, step by step (kinds/vault_deletion.py)."""
         if self.keeps_azure_on_delete_spec():
             return Observation(exists=True, status=status)

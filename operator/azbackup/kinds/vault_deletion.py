@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from azbackup.api import status as api_status
 from azbackup.managed import Hold
 from azbackup.reasons import Reason
 from azbackup.toolkit import times
@@ -26,8 +27,8 @@ class Step:
     reason: Reason
     can_proceed_at: dt.datetime | None = None
 
-    def to_status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "done": self.done, "message": self.message}
+    def to_status(self) -> api_status.DeletionStep:
+        out: api_status.DeletionStep = {"name": self.name, "done": self.done, "message": self.message}
         if self.can_proceed_at is not None:
             out["canProceedAt"] = times.rfc3339(self.can_proceed_at)
         return out

@@ -48,10 +48,6 @@ def diff(spec: VaultSpec, seen: GuardSeen) -> tuple[str, ...]:
     return (f"resourceGuard: Azure {seen.guard!r}, spec {spec.resource_guard!r}",)
 
 
-def status(seen: GuardSeen) -> dict[str, Any]:
-    return {"resourceGuard": seen.guard} if seen.read else {}
-
-
 async def converge(clients: Clients, spec: VaultSpec, seen: GuardSeen) -> GuardSeen:
     """Link or unlink the guard as the spec says; unlinking waits for the guard's approval."""
     if _same(seen.guard, spec.resource_guard) or not seen.read:

@@ -36,6 +36,9 @@ class Registry:
     def __init__(self, kinds: Mapping[str, Kind]) -> None:
         self._kinds = kinds
         self._objects: dict[Key, Resource] = {}
+        # Keys by kind (a dict as an ordered set): `of_kind` scanned every object, so each ProtectedVM's
+        # look-up of its vault's few policies read 20,000 objects (5% of the operator's samples at 20,000).
+        self._of_kind: dict[str, dict[Key, None]] = defaultdict(dict)
         self._members: dict[VaultKey, set[Key]] = defaultdict(set)
         self._member_of: dict[Key, VaultKey] = {}
         self._claims: dict[str, set[Key]] = defaultdict(set)  # claim (e.g. a VM id) -> objects making it
@@ -65,6 +68,7 @@ class Registry:
                 and obj.resource_version.isdigit() and int(old.resource_version) > int(obj.resource_version)):
             return old
         self._objects[obj.key] = obj
+        self._of_kind[obj.kind][obj.key] = None
         before = self._member_of.get(obj.key)
         self._index(obj)
         if old is None or self._member_of.get(obj.key) != before:
@@ -99,6 +103,7 @@ class Registry:
 
     def remove(self, key: Key) -> None:
         self._objects.pop(key, None)
+        self._of_kind[key[0]].pop(key, None)
         claim = self._claim_of.pop(key, None)
         if claim is not None:
             self._claims[claim].discard(key)
@@ -110,7 +115,7 @@ class Registry:
         return self._objects.get(key)
 
     def of_kind(self, kind: str, namespace: str | None = None) -> list[Resource]:
-        return [o for o in self._objects.values() if o.kind == kind and namespace in (None, o.namespace)]
+        return [o for key in self._of_kind.get(kind, ()) if namespace in (None, (o := self._objects[key]).namespace)]
 
     def members(self, vault: VaultKey) -> list[Key]:
         """Keys of the objects whose work runs in this vault's worker (not the vault itself)."""

@@ -29,6 +29,7 @@ from azbackup.reasons import Reason
 from azbackup.reconcile import backoff, handover, holding, loop, shards, status, teardown
 from azbackup.reconcile.journal import Journal
 from azbackup.reconcile.kube import Conflict, Kube
+from azbackup.reconcile.locks import KeyedLocks
 from azbackup.reconcile.registry import Key, Registry, VaultKey
 from azbackup.reconcile.scheduler import Scheduler, SchedulerSettings, Stopped
 from azbackup.reconcile.secrets import SecretCache
@@ -109,7 +110,7 @@ class Runtime:
             objects=registry, gateway=gateway, inventory=self.inventory, kube=kube, settings=settings,
             clock=clock, secret=self.secrets.get, requeue=self.requeue, full_pass=self.request_full_pass,
             kinds=tuple(kinds.values()))
-        self._locks: dict[Key, asyncio.Lock] = {}
+        self._locks: KeyedLocks[Key] = KeyedLocks()
         self._attempts: dict[Key, int] = {}
         self._failing_since: dict[Key, float] = {}  # first of consecutive transient failures (holding.py)
         self._reconciled: set[Key] = set()  # objects this process has reconciled at least once
@@ -219,6 +220,7 @@ class Runtime:
             self.registry.remove(key)
             self._reconciled.discard(key)
             self._marks.pop(key, None)
+            self._queued_once.discard(key)
             if claim and (heir := self.registry.first_claim(claim)):
                 self.requeue(heir.key, 0.0)  # a hand-over of a claim: the next claimant acts now
             return
@@ -259,8 +261,8 @@ class Runtime:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("a pass started from the watch failed", exc_info=exc)
 
-    def lock(self, key: Key) -> asyncio.Lock:
-        return self._locks.setdefault(key, asyncio.Lock())
+    def lock(self, key: Key) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks.hold(key)
 
     # -- one object ---------------------------------------------------------------------------------
     async def act_now(self, key: Key) -> None:
