@@ -42,7 +42,7 @@ class WriteLog:
 
 
 async def get_writes(emu: Emulator, request: web.Request) -> Answer:
-    return web.json_response(emu.writes.entries(float(request.query.get("since", "0"))))
+    return {"writes": emu.writes.entries(float(request.query.get("since", "0")))}
 
 
 async def clear_writes(emu: Emulator, request: web.Request) -> Answer:

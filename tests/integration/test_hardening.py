@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.arm import Arm
-from tests.integration.harness import Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
+from tests.integration.harness import Arm, Cluster, OperatorProcess, eventually, policy, protected_vm, vault, vm_id
 
 WEB = vm_id("rg-web", "vm-web-02")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

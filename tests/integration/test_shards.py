@@ -151,7 +151,7 @@ def settled(cluster: Cluster, members: set[str]) -> dict[str, str | None]:
 def replica_writes(emulator: EmulatorProcess, since: float = 0.0) -> list[dict[str, Any]]:
     """The emulator's write log, the operator replicas' writes only, each with `replica` added."""
     out = []
-    for entry in emulator.admin.request("GET", f"writes?since={since}"):
+    for entry in emulator.admin.request("GET", f"writes?since={since}")["writes"]:
         agent = str(entry["userAgent"]).split(" ", 1)[0]
         if agent.startswith(UA):
             out.append({**entry, "replica": agent[len(UA):]})

@@ -43,7 +43,7 @@ def holders(release: Release) -> dict[str, str | None]:
 
 def replica_writes(emulator: incluster.PodEmulator, since: float) -> list[dict[str, Any]]:
     out = []
-    for entry in emulator.admin("GET", f"writes?since={since}"):
+    for entry in emulator.admin("GET", f"writes?since={since}")["writes"]:
         agent = str(entry["userAgent"]).split(" ", 1)[0]
         if agent.startswith(UA):
             out.append({**entry, "replica": agent[len(UA):]})

@@ -138,6 +138,15 @@ class Check(TypedDict, total=False):
     message: str
 
 
+class Retained(TypedDict, total=False):
+    """What Azure keeps of a deleted ProtectedVM's backups, and until when (kinds/retained.py)."""
+
+    what: str
+    vault: str
+    points: int
+    until: str | None
+
+
 class ProtectedVMStatus(CommonStatus, total=False):
     vmName: str
     vaultId: str
@@ -149,6 +158,7 @@ class ProtectedVMStatus(CommonStatus, total=False):
     lastBackupTime: str | None
     lastRecoveryPoint: str | None
     softDeleted: bool | None
+    retainedInAzure: Retained | None
     checks: list[Check]
     operation: OperationStatus | None
 

@@ -90,8 +90,8 @@ def client(arm: FakeArm, inventory: Inventory, **spec: Any) -> ProtectedVMClient
                              dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
 
 
-def pvm(deleting: bool = False) -> Resource:
-    return Resource("ProtectedVM", "ns", "web", generation=2, deleting=deleting)
+def pvm(deleting: bool = False, status: Mapping[str, Any] | None = None) -> Resource:
+    return Resource("ProtectedVM", "ns", "web", generation=2, deleting=deleting, status=dict(status or {}))
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class Case:
     running: frozenset[str] = frozenset()
     deleting: bool = False
     vm: str = VM
+    status: Mapping[str, Any] = field(default_factory=dict)
     want_exists: bool = True
     want_reason: Reason | None = None
 
@@ -113,11 +114,16 @@ CASES = [
     Case("a-vm-missing-from-the-fleet-is-not-found", None, want_exists=False, want_reason=Reason.VM_NOT_FOUND),
     Case("a-missing-vm-with-an-item-still-exists", item("Protected"), want_reason=Reason.VM_NOT_FOUND),
     Case("deleting-with-no-item-is-done", None, deleting=True, want_exists=False),
-    Case("deleting-a-soft-deleted-item-is-done", item("ProtectionStopped", soft_deleted=True), deleting=True,
-         want_exists=False),
+    # What Azure keeps is reported (status and an Event) in one last pass before the object goes.
+    Case("deleting-a-soft-deleted-item-reports-what-azure-keeps", item("ProtectionStopped", soft_deleted=True),
+         deleting=True, want_reason=Reason.KEPT_SOFT_DELETED),
+    Case("deleting-a-soft-deleted-item-is-done-once-reported", item("ProtectionStopped", soft_deleted=True),
+         deleting=True, status={"retainedInAzure": {"what": "SoftDeleted"}}, want_exists=False),
     Case("deleting-a-protected-item-has-work-left", item("Protected"), deleting=True),
-    Case("deleting-with-data-kept-is-done-once-protection-is-stopped", item("ProtectionStopped"),
-         spec={"onDelete": "RetainData"}, deleting=True, want_exists=False),
+    Case("deleting-with-data-kept-reports-it-once-protection-is-stopped", item("ProtectionStopped"),
+         spec={"onDelete": "RetainData"}, deleting=True, want_reason=Reason.KEPT_PROTECTION_STOPPED),
+    Case("deleting-with-data-kept-is-done-once-reported", item("ProtectionStopped"), spec={"onDelete": "RetainData"},
+         deleting=True, status={"retainedInAzure": {"what": "ProtectionStopped"}}, want_exists=False),
     Case("deleting-with-data-kept-waits-for-a-configure-job-that-may-resume-it", item("ProtectionStopped"),
          spec={"onDelete": "RetainData"}, running=frozenset({"rg-web;web"}), deleting=True),
 ]
@@ -126,7 +132,8 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_observe(case: Case) -> None:
     spec = {**case.spec, "vm": case.vm}
-    seen = asyncio.run(client(FakeArm(), Inventory(case.item, case.running), **spec).observe(pvm(case.deleting)))
+    observed = client(FakeArm(), Inventory(case.item, case.running), **spec)
+    seen = asyncio.run(observed.observe(pvm(case.deleting, case.status)))
     reason = seen.blocked.reason if seen.blocked is not None else None
     assert (seen.exists, reason) == (case.want_exists, case.want_reason)
 
