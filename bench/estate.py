@@ -393,8 +393,7 @@ def table(result: dict[str, Any]) -> str:
         ("restart", "seconds until every object observed again (goal <= 60)",
          f"{r['secondsUntilEveryObjectObserved']}"),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
+    return fleet.columns(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -361,6 +361,11 @@ def table(result: dict[str, Any]) -> str:
                  ("naive", "... at Crossplane's 10-minute poll", f"{n['readsPerProtectedVMHourAt10MinPoll']}"),
                  ("naive", "throttled requests (429) in one sync of every object", f"{n['throttled']}"),
                  ("naive", "naive (1 h) / ours", f"{n['ratioNaive1hToOurs']}x")]
+    return columns(rows)
+
+
+def columns(rows: list[tuple[str, str, str]]) -> str:
+    """Rows of (phase, figure, value) as aligned columns."""
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -12,6 +13,8 @@ from azure_emulator.arm import jobs
 
 if TYPE_CHECKING:
     from azure_emulator.app import Emulator
+    from azure_emulator.backup_model import ProtectedItem, Vault
+    from azure_emulator.records import Vm
 
 
 async def list_restores(emu: Emulator, request: web.Request) -> Answer:
@@ -19,9 +22,8 @@ async def list_restores(emu: Emulator, request: web.Request) -> Answer:
     return {"restores": [r.to_json() for r in emu.state.restores.values()]}
 
 
-async def add_recovery_point(emu: Emulator, request: web.Request) -> Answer:
-    doc = await body(request)
-    now = emu.state.settle()
+def protected_vm(emu: Emulator, doc: Mapping[str, object]) -> tuple[Vault, Vm, ProtectedItem]:
+    """The vault (`vaultId`), the VM (`vm`) and the VM's protected item in it that an admin call names."""
     vault = emu.state.vaults_by_id.get(ids.key(str(doc.get("vaultId") or "")))
     if vault is None:
         raise AdminError(404, f"no vault {doc.get('vaultId')}")
@@ -29,6 +31,13 @@ async def add_recovery_point(emu: Emulator, request: web.Request) -> Answer:
     item = next((i for i in vault.items.values() if vm and ids.key(i.vm_id) == ids.key(vm.id)), None)
     if vm is None or item is None:
         raise AdminError(404, f"no protected item of VM {doc.get('vm')} in the vault")
+    return vault, vm, item
+
+
+async def add_recovery_point(emu: Emulator, request: web.Request) -> Answer:
+    doc = await body(request)
+    now = emu.state.settle()
+    vault, vm, item = protected_vm(emu, doc)
     policy = vault.policies.get(ids.key(item.policy)) if item.policy else None
     rp = rp_seed.seed_recovery_point(item, vm, emu.state.facts(vm), now, doc, instant_days=engine.instant_days(policy))
     if item.state == "IRPending":

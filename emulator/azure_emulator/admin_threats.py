@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from azure_emulator import ids, threats
+from azure_emulator import admin_backups, threats
 from azure_emulator.admin_base import AdminError, AdminRoute, Answer, body
 from azure_emulator.arm import jobs
 from azure_emulator.arm.base import iso
@@ -24,13 +24,7 @@ if TYPE_CHECKING:
 async def mark_point(emu: Emulator, request: web.Request) -> Answer:
     doc = await body(request)
     now = emu.state.settle()
-    vault = emu.state.vaults_by_id.get(ids.key(str(doc.get("vaultId") or "")))
-    if vault is None:
-        raise AdminError(404, f"no vault {doc.get('vaultId')}")
-    vm = emu.state.find_vm(str(doc.get("vm") or ""))
-    item = next((i for i in vault.items.values() if vm and ids.key(i.vm_id) == ids.key(vm.id)), None)
-    if vm is None or item is None:
-        raise AdminError(404, f"no protected item of VM {doc.get('vm')} in the vault")
+    vault, _, item = admin_backups.protected_vm(emu, doc)
     name = str(doc.get("recoveryPoint") or "latest")
     points = item.recovery_points  # in time order
     rp = (points[-1] if points else None) if name == "latest" else next(
