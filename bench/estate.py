@@ -116,12 +116,13 @@ def start_replicas(plane: control_plane.ControlPlane, emulator: stack.Emulator, 
                    replicas: int, metrics_port: int) -> list[Replica]:
     """R operator processes, each with its own client id (what the emulator logs it by) and metrics port.
 
-    The one place that knows how a replica is started: the flags that make replicas share the work
-    (sharding) go here, per replica, when the operator has them."""
+    The one place that knows how a replica is started: more than one share the work by dynamic shards
+    (`--sharding`, a Lease per subscription in the operator's first namespace), each under its own name."""
     started = []
     for r in range(replicas):
         env = {**stack.operator_env(plane.kubeconfig, emulator), "AZURE_CLIENT_ID": replica_client_id(r)}
-        args = [sys.executable, "-m", "azbackup.cli", "run", *flags, "--metrics-port", str(metrics_port + r)]
+        sharding = ["--sharding", "--shard-identity", f"replica-{r}"] if replicas > 1 else []
+        args = [sys.executable, "-m", "azbackup.cli", "run", *flags, *sharding, "--metrics-port", str(metrics_port + r)]
         proc = children.spawn(f"operator-{r}", args, log=workdir / f"operator-{r}.log", env=env)
         started.append(Replica(r, metrics_port + r, proc))
     return started
@@ -339,8 +340,8 @@ def restart(args: argparse.Namespace, plane: control_plane.ControlPlane, admin: 
             emulator: stack.Emulator, replicas: list[Replica], workdir: Path, flags: Sequence[str],
             objects: int) -> tuple[list[Replica], dict[str, Any]]:
     """Every replica SIGKILLed at once and started again: Azure writes, and seconds until every object is
-    observed again (the replicas' reconcile counters summed: with R > 1 and no sharding, each replica
-    observes every object, so the sum reaches the count early; per-replica counts are in the result)."""
+    observed again (the replicas' reconcile counters summed; each replica reconciles only the objects of
+    the shards it holds, and per-replica counts are in the result)."""
     kill(replicas)
     admin.reset_counters()
     kube_before = fleet.kube_writes(plane)
