@@ -79,6 +79,7 @@ lint: venv
 	$(BIN)/lint-imports
 	$(BIN)/azbackup crds --check
 	$(BIN)/azbackup crds --check --dir charts/azbackup-operator/crds --rbac charts/azbackup-operator/templates/_kinds.tpl
+	"$$(bash hack/build-prometheus.sh)/promtool" check rules charts/azbackup-operator/files/alerts.yaml
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
