@@ -208,13 +208,21 @@ def test_5_a_protectedvm_removed_from_git_is_pruned_and_its_on_delete_honoured(g
     assert gitops.fleet.get("protectedvm", "agent-down") is not None
     overlay = yaml.safe_load(gitops.git.read(OVERLAY))
     overlay["resources"].remove("agent-down.yaml")
+    since = time.time()
     revision = gitops.commit("stop protecting vm-agent-down, delete its data",
                              {BLOCKED_VM: None, OVERLAY: yaml.safe_dump(overlay, sort_keys=False)})
     gitops.flux.request_reconcile("gitrepository", GIT_REPOSITORY)
     gitops.fleet.wait_gone("protectedvm", "agent-down", timeout=180)
     gitops.flux.wait_ready("kustomization", BACKUPS, revision=revision, timeout=120)
-    props = (arm.item("rg-backup", "vault-weu", "rg-apps", "vm-agent-down") or {}).get("properties") or {}
-    assert props.get("isScheduledForDeferredDelete") is True  # onDelete: DeleteData (soft delete keeps it 14 days)
+    # onDelete: DeleteData: the item's data was deleted in Azure (soft delete keeps it 14 days).
+    writes = gitops.emulator.admin.request("GET", f"writes?since={since}")["writes"]
+    item_path = "/protecteditems/vm;iaasvmcontainerv2;rg-apps;vm-agent-down"
+    assert [w["status"] for w in writes if w["method"] == "DELETE" and w["path"].lower().endswith(item_path)] == [202]
+    # The VM still matches the examples' tag selector, whose child waited behind this object's claim: it
+    # takes the VM over, and protecting a soft-deleted item again in the same vault undeletes it.
+    eventually(lambda: ((arm.item("rg-backup", "vault-weu", "rg-apps", "vm-agent-down") or {}).get("properties")
+                        or {}).get("isScheduledForDeferredDelete") in (None, False),
+               timeout=180, what="the selector's child protecting vm-agent-down again")
 
 
 def test_6_suspend_resume_and_deleting_the_kustomization(gitops: Setup, arm: Arm) -> None:
