@@ -7,7 +7,7 @@ would refuse but reported as the vault's limitation, with their reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,10 @@ class VaultDiff:
     patch: dict[str, Any]  # PATCH body that fixes what may be fixed
     limitation: OneWayRule | None  # the first one-way rule the spec runs into
     owner_conflict: str | None  # the other owner, when the vault is someone else's
+
+
+#: records one difference and its place in the PATCH: (label, Azure's value, the spec's, path, value sent)
+Check = Callable[[str, object, object, tuple[str, ...], object], None]
 
 
 def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_locked: bool | None) -> VaultDiff:
@@ -92,6 +96,42 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
     else:
         check("crossRegionRestore", have_crr, want_crr, ("redundancySettings", "crossRegionRestore"), want_crr)
 
+    _security(spec, props, check, limits)
+
+    mon = props.get("monitoringSettings") or {}
+    want_jobs = enabled(spec.job_failure_alerts)
+    check("monitoring.jobFailureAlerts", dig(mon, "azureMonitorAlertSettings", "alertsForAllJobFailures")
+          or "Enabled", want_jobs, ("monitoringSettings", "azureMonitorAlertSettings", "alertsForAllJobFailures"),
+          want_jobs)
+    want_crit = enabled(spec.critical_operation_alerts)
+    check("monitoring.criticalOperationAlerts", dig(mon, "classicAlertSettings", "alertsForCriticalOperations")
+          or "Enabled", want_crit, ("monitoringSettings", "classicAlertSettings", "alertsForCriticalOperations"),
+          want_crit)
+
+    want_ident = identity_body(spec)
+    have_ident = actual.get("identity") or {"type": "None"}
+    if (str(have_ident.get("type", "None")).replace(" ", "") != want_ident["type"].replace(" ", "")
+            or set(have_ident.get("userAssignedIdentities") or {}) != set(want_ident.get("userAssignedIdentities")
+                                                                          or {})):
+        diffs.append(f"identity: Azure {have_ident.get('type')!r}, spec {want_ident['type']!r}")
+        patch["identity"] = want_ident
+
+    have_key = dig(props, "encryption", "keyVaultProperties", "keyUri")
+    if have_key and spec.encryption is None:
+        limits.append(OneWayRule(Reason.ENCRYPTION_IRREVERSIBLE,
+                           "customer-managed-key encryption is on in Azure and cannot be turned off; keep "
+                           "spec.encryption (you may rotate the key)"))
+    elif spec.encryption is not None and have_key != spec.encryption.key_uri:
+        diffs.append(f"encryption.keyUri: Azure {have_key!r}, spec {spec.encryption.key_uri!r}")
+        patch_props["encryption"] = desired_body(spec, owner)["properties"]["encryption"]
+
+    if patch_props:
+        patch["properties"] = patch_props
+    return VaultDiff(tuple(diffs), patch, limits[0] if limits else None, None)
+
+
+def _security(spec: VaultSpec, props: Mapping[str, Any], check: Check, limits: list[OneWayRule]) -> None:
+    """Soft delete, immutability and cross-subscription restore: the settings with one-way states."""
     soft = dig(props, "securitySettings", "softDeleteSettings") or {}
     have_soft, want_soft = soft.get("softDeleteState"), soft_delete_state(spec.soft_delete.state)
     if have_soft == "AlwaysON" and want_soft != "AlwaysON":
@@ -126,34 +166,3 @@ def compare(spec: VaultSpec, owner: str, actual: Mapping[str, Any], redundancy_l
             check("crossSubscriptionRestore", have_csr, spec.cross_subscription_restore,
                   ("restoreSettings", "crossSubscriptionRestoreSettings", "crossSubscriptionRestoreState"),
                   spec.cross_subscription_restore)
-
-    mon = props.get("monitoringSettings") or {}
-    want_jobs = enabled(spec.job_failure_alerts)
-    check("monitoring.jobFailureAlerts", dig(mon, "azureMonitorAlertSettings", "alertsForAllJobFailures")
-          or "Enabled", want_jobs, ("monitoringSettings", "azureMonitorAlertSettings", "alertsForAllJobFailures"),
-          want_jobs)
-    want_crit = enabled(spec.critical_operation_alerts)
-    check("monitoring.criticalOperationAlerts", dig(mon, "classicAlertSettings", "alertsForCriticalOperations")
-          or "Enabled", want_crit, ("monitoringSettings", "classicAlertSettings", "alertsForCriticalOperations"),
-          want_crit)
-
-    want_ident = identity_body(spec)
-    have_ident = actual.get("identity") or {"type": "None"}
-    if (str(have_ident.get("type", "None")).replace(" ", "") != want_ident["type"].replace(" ", "")
-            or set(have_ident.get("userAssignedIdentities") or {}) != set(want_ident.get("userAssignedIdentities")
-                                                                          or {})):
-        diffs.append(f"identity: Azure {have_ident.get('type')!r}, spec {want_ident['type']!r}")
-        patch["identity"] = want_ident
-
-    have_key = dig(props, "encryption", "keyVaultProperties", "keyUri")
-    if have_key and spec.encryption is None:
-        limits.append(OneWayRule(Reason.ENCRYPTION_IRREVERSIBLE,
-                           "customer-managed-key encryption is on in Azure and cannot be turned off; keep "
-                           "spec.encryption (you may rotate the key)"))
-    elif spec.encryption is not None and have_key != spec.encryption.key_uri:
-        diffs.append(f"encryption.keyUri: Azure {have_key!r}, spec {spec.encryption.key_uri!r}")
-        patch_props["encryption"] = desired_body(spec, owner)["properties"]["encryption"]
-
-    if patch_props:
-        patch["properties"] = patch_props
-    return VaultDiff(tuple(diffs), patch, limits[0] if limits else None, None)
