@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class EmulatorAdmin(Protocol):
     """The emulator's admin API, as demo.EmulatorAdmin (a local process or a pod)."""
 
-    def admin(self, method: str, path: str, body: Any = None) -> Any: ...
+    def admin(self, method: str, path: str, body: object = None) -> object: ...
 
 #: The security team's guard, in a subscription of its own (the backup admin has only Reader on it).
 GUARD = ("/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-security/providers/"
@@ -30,7 +31,7 @@ def _condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
 
 
 def _until(plane: control_plane.ControlPlane, namespace: str, vault: str, timeout: float,
-           check: Any) -> dict[str, Any] | None:
+           check: Callable[[dict[str, Any]], object]) -> dict[str, Any] | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         obj = json.loads(plane.kubectl("get", "backupvault", vault, "-n", namespace, "-o", "json").stdout)
@@ -47,7 +48,7 @@ def _ready(obj: dict[str, Any]) -> bool:
 
 
 def chapter(plane: control_plane.ControlPlane, emulator: EmulatorAdmin, namespace: str, vault: str,
-            timeout: float, step: Any) -> bool:
+            timeout: float, step: Callable[[str], object]) -> bool:
     """Link the vault to a guard, ask for a guarded change, approve it; True when it completed."""
     step(f"Multi-User Authorization: the security team's Resource Guard protects BackupVault {vault} "
          "(spec.resourceGuard); the operator links the vault to it and never edits the guard")

@@ -14,10 +14,10 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -41,7 +41,10 @@ class PodEmulator:
         return stack.call_admin(self.url, self.ca_bundle, method, path, body)
 
 
-def wait(what: str, check: Any, timeout: float, interval: float = 0.5) -> Any:
+T = TypeVar("T")
+
+
+def wait(what: str, check: Callable[[], T], timeout: float, interval: float = 0.5) -> T:
     deadline = time.monotonic() + timeout
     while True:
         result = check()

@@ -6,7 +6,7 @@ date part of a run time, the order of weekdays, the V1 default type) are not mis
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from azbackup.api.specs import PolicySpec
@@ -17,7 +17,7 @@ def _hhmm(iso: str | None) -> str | None:
     return iso[11:16] if iso and len(iso) >= 16 else None
 
 
-def _sorted(values: Any) -> tuple[Any, ...]:
+def _sorted(values: Iterable[object] | None) -> tuple[Any, ...]:
     return tuple(sorted(values or ()))
 
 
