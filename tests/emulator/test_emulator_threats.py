@@ -122,6 +122,7 @@ def test_the_emulator_speaks_the_sdks_threat_vocabulary() -> None:
     assert set(threats.STATUSES) == {s.value for s in bm.ThreatStatus}
     assert set(threats.STATES) == {s.value for s in bm.ThreatState}
     assert set(threats.SEVERITIES) == {s.value for s in bm.ThreatSeverity}
+    bm.ThreatInfo()  # the model's table of REST fields is built when its first instance is made
     assert set(threats.INFO_KEYS) == {f._rest_name for f in bm.ThreatInfo._attr_to_rest_field.values()}
     assert set(threats.SCAN_STATES) == {s.value for s in rm.State}
     assert set(threats.IDENTITY_TYPES) == {s.value for s in rm.IdentityType}
